@@ -1,0 +1,58 @@
+"""Options and output helpers shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from typing import Any
+
+from ..config import Config
+from ..errors import ConfigError
+
+
+def parse_date(text: str) -> dt.date:
+    """argparse type for ``--today``/``--from``/``--to``: YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date; write it as YYYY-MM-DD, e.g. 2026-11-20")
+
+
+def add_register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--register", metavar="PATH", help="register .xlsx (default: [register].path)")
+
+
+def add_today(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--today", type=parse_date, metavar="YYYY-MM-DD",
+                        help="the date rules and deadlines compare against (default: today)")
+
+
+def add_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+
+def apply_register(args: argparse.Namespace, config: Config) -> None:
+    """``--register`` overrides the config's register path (relative to the current folder)."""
+    if getattr(args, "register", None):
+        config.register.path = os.path.abspath(args.register)
+
+
+def today(args: argparse.Namespace) -> dt.date:
+    return getattr(args, "today", None) or dt.date.today()
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def use_colour(stream: Any = sys.stdout) -> bool:
+    return hasattr(stream, "isatty") and stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)

@@ -1,0 +1,395 @@
+"""Configuration: ``config.toml`` read into typed, frozen-by-convention dataclasses.
+
+Every key has a default, so a config file lists only what differs. Unknown keys are a warning
+naming the key; a wrong type is a :class:`~toolkit.errors.ConfigError` naming the key path
+(``[register].path``). Relative paths are resolved against the config file's folder.
+
+Lookup order: ``--config PATH``, else ``$TOOLKIT_CONFIG``, else ``./config.toml``; with none
+of them present the defaults apply (relative to the current folder).
+
+>>> cfg = load_config(None)            # defaults
+>>> cfg.register.language
+'zh'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .fields import DEFAULT_CATEGORIES, DEFAULT_DEPARTMENTS, FIELD_BY_NAME
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+log = logging.getLogger(__name__)
+
+ENV_VAR = "TOOLKIT_CONFIG"
+DEFAULT_NAME = "config.toml"
+
+
+@dataclass
+class RegisterConfig:
+    path: str = "examples/complaint-register.xlsx"
+    #: Sheet names to read; empty = every sheet with a recognisable header row.
+    sheets: list[str] = field(default_factory=list)
+    language: str = "zh"
+    #: How to read ambiguous text dates like 3/5/2026: "" (an error), "mdy" or "dmy".
+    date_order: str = ""
+
+
+@dataclass
+class ColumnConfig:
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ListsConfig:
+    categories: list[str] = field(default_factory=lambda: list(DEFAULT_CATEGORIES))
+    departments: list[str] = field(default_factory=lambda: list(DEFAULT_DEPARTMENTS))
+
+
+@dataclass
+class ClassRule:
+    """Deadlines for one complaint class, in working days (or calendar days)."""
+
+    reply_days: int = 1
+    followup_days: int = 3
+
+
+@dataclass
+class RulesConfig:
+    A: ClassRule = field(default_factory=lambda: ClassRule(1, 3))
+    B: ClassRule = field(default_factory=lambda: ClassRule(2, 7))
+    C: ClassRule = field(default_factory=lambda: ClassRule(3, 15))
+    #: Count deadlines in working days (true) or calendar days (false).
+    working_days: bool = True
+    #: Classes whose valid complaints need a corrective action before closing.
+    capa_classes: list[str] = field(default_factory=lambda: ["A", "B"])
+
+    def for_class(self, severity: str | None) -> ClassRule:
+        return getattr(self, severity) if severity in ("A", "B", "C") else self.C
+
+
+@dataclass
+class CalendarConfig:
+    country: str = "CN"
+    extra_holidays: list[str] = field(default_factory=list)
+    extra_workdays: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CompanyConfig:
+    name: str = "示例烟草零售有限公司"
+    feedback_form_no: str = "QR-KF-001"
+    capa_form_no: str = "QR-KF-002"
+
+
+@dataclass
+class OutputConfig:
+    #: Folder for everything the toolkit writes (documents, outbox, state, logs, reports).
+    dir: str = "output"
+
+
+@dataclass
+class DocumentsConfig:
+    dir: str = "output/documents"
+    #: Templates; empty = the shipped ones for the configured language.
+    feedback_template: str = ""
+    capa_template: str = ""
+    #: Folder and file name patterns; fields by canonical name, plus {year} {month} {kind}.
+    folder_pattern: str = "{year}/{month}"
+    feedback_name: str = "{complaint_id}_客诉反馈单.docx"
+    capa_name: str = "{complaint_id}_纠正预防措施单.docx"
+    #: Worker processes for rendering; 0 = one per CPU core.
+    workers: int = 0
+
+
+@dataclass
+class MailConfig:
+    transport: str = "outbox"  # "outbox" | "smtp"
+    outbox_dir: str = "output/outbox"
+    host: str = "localhost"
+    port: int = 25
+    security: str = "none"  # "none" | "starttls" | "ssl"
+    username: str = ""
+    #: Name of the environment variable holding the SMTP password (never the password).
+    password_env: str = "TOOLKIT_SMTP_PASSWORD"
+    sender: str = "complaints@example.com"
+    timeout: float = 30.0
+    retries: int = 3
+
+
+@dataclass
+class RemindersConfig:
+    quality_manager: str = ""
+    #: Working days overdue after which the department head (level 2) and the quality manager
+    #: (level 3) are added.
+    level2_after: int = 3
+    level3_after: int = 7
+    #: Working days before a due date that a heads-up goes out (0 = none).
+    heads_up_days: int = 1
+    #: Send again every N days while an item stays overdue at the same level.
+    repeat_every_days: int = 1
+
+
+@dataclass
+class DepartmentConfig:
+    head: str = ""
+
+
+@dataclass
+class PersonConfig:
+    email: str = ""
+
+
+@dataclass
+class StateConfig:
+    #: SQLite ledger of sent reminders and run history; empty = <output.dir>/state.sqlite.
+    path: str = ""
+
+
+@dataclass
+class ScheduleConfig:
+    times: list[str] = field(default_factory=lambda: ["09:00"])
+    days: list[str] = field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    workdays_only: bool = True
+
+
+@dataclass
+class ReportsConfig:
+    #: Statistics workbook; empty = <output.dir>/reports/complaint-statistics.xlsx.
+    out: str = ""
+    #: Weekly digest to the quality manager, e.g. "mon 09:00"; empty = off.
+    weekly: str = ""
+
+
+@dataclass
+class Config:
+    register: RegisterConfig = field(default_factory=RegisterConfig)
+    columns: dict[str, ColumnConfig] = field(default_factory=dict)
+    lists: ListsConfig = field(default_factory=ListsConfig)
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    company: CompanyConfig = field(default_factory=CompanyConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    documents: DocumentsConfig = field(default_factory=DocumentsConfig)
+    mail: MailConfig = field(default_factory=MailConfig)
+    reminders: RemindersConfig = field(default_factory=RemindersConfig)
+    departments: dict[str, DepartmentConfig] = field(default_factory=dict)
+    people: dict[str, PersonConfig] = field(default_factory=dict)
+    state: StateConfig = field(default_factory=StateConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
+
+    #: Where the config came from (None: defaults) and the folder relative paths start at.
+    source: Path | None = None
+    base_dir: Path = field(default_factory=Path.cwd)
+    #: Warnings met while loading (unknown keys); also logged.
+    warnings: list[str] = field(default_factory=list)
+
+    # -- conveniences used by several stages ------------------------------------------------
+    @property
+    def language(self) -> str:
+        return self.register.language
+
+    def path(self, value: str | os.PathLike[str]) -> Path:
+        """A config path resolved against the config file's folder."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def register_path(self) -> Path:
+        return self.path(self.register.path)
+
+    @property
+    def output_dir(self) -> Path:
+        return self.path(self.output.dir)
+
+    @property
+    def state_path(self) -> Path:
+        return self.path(self.state.path) if self.state.path else self.output_dir / "state.sqlite"
+
+    @property
+    def column_aliases(self) -> dict[str, list[str]]:
+        return {name: col.aliases for name, col in self.columns.items()}
+
+    def list_values(self, key: str) -> list[str]:
+        """Values of a config list (``categories``, ``departments``)."""
+        return list(getattr(self.lists, key))
+
+    def person_email(self, name: str | None) -> str:
+        person = self.people.get(name or "")
+        return person.email if person else ""
+
+    def department_head(self, department: str | None) -> str:
+        dept = self.departments.get(department or "")
+        return dept.head if dept else ""
+
+
+# -- loading ------------------------------------------------------------------------------
+
+
+def find_config(explicit: str | os.PathLike[str] | None) -> Path | None:
+    """``--config`` path, else ``$TOOLKIT_CONFIG``, else ``./config.toml`` if it exists."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env)
+    local = Path.cwd() / DEFAULT_NAME
+    return local if local.exists() else None
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, search: bool = True) -> Config:
+    """Read the config at ``path`` (or the one :func:`find_config` finds) into a :class:`Config`.
+
+    Raises :class:`ConfigError` naming the file and key when the file is unreadable or a value
+    has the wrong type.
+    """
+    resolved = find_config(path) if search else (Path(path) if path else None)
+    if resolved is None:
+        return Config()
+    if not resolved.exists():
+        raise ConfigError(
+            f"config file {resolved} does not exist. Create it (see the example config.toml "
+            f"in the project) or pass --config with the right path."
+        )
+    if resolved.is_dir():
+        raise ConfigError(f"config path {resolved} is a folder; pass the config.toml file inside it.")
+    try:
+        raw = tomllib.loads(resolved.read_text(encoding="utf-8-sig"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{resolved} is not valid TOML: {exc}. Fix the line it names.") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {resolved}: {exc}") from exc
+    cfg = config_from_dict(raw, source=resolved)
+    return cfg
+
+
+def config_from_dict(raw: dict[str, Any], *, source: Path | None = None) -> Config:
+    """Build a :class:`Config` from parsed TOML; paths relative to ``source``'s folder."""
+    warnings: list[str] = []
+    where = f" in {source}" if source else ""
+    cfg = _build(Config, raw, "", warnings, where)
+    cfg.source = source
+    cfg.base_dir = source.resolve().parent if source else Path.cwd()
+    cfg.warnings = warnings
+    for message in warnings:
+        log.warning(message)
+    _check_values(cfg, where)
+    return cfg
+
+
+_INTERNAL = {"source", "base_dir", "warnings"}
+
+
+def _build(cls: type, raw: Any, prefix: str, warnings: list[str], where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{prefix}] must be a table{where}, got {_type_name(raw)}.")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls) if f.name not in _INTERNAL}
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if key not in known:
+            warnings.append(f"unknown config key {_show(path)}{where} is ignored; check its spelling.")
+            continue
+        kwargs[key] = _coerce(hints[key], value, path, warnings, where)
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, path: str, warnings: list[str], where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, path, warnings, where)
+    if origin is dict:
+        _, item_type = typing.get_args(hint)
+        if not isinstance(value, dict):
+            raise _type_error(path, "a table", value, where)
+        return {str(k): _coerce(item_type, v, f'{path}."{k}"', warnings, where) for k, v in value.items()}
+    if origin is list:
+        (item_type,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise _type_error(path, "a list", value, where)
+        return [_coerce(item_type, v, f"{path}[{i}]", warnings, where) for i, v in enumerate(value)]
+    if origin in (typing.Union, types.UnionType):
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise _type_error(path, "true or false", value, where)
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _type_error(path, "a whole number", value, where)
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _type_error(path, "a number", value, where)
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise _type_error(path, "text in quotes", value, where)
+        return value
+    return value
+
+
+def _check_values(cfg: Config, where: str) -> None:
+    """Checks beyond types: closed sets of values and names that must exist."""
+    choices = {
+        "register.language": (cfg.register.language, ("zh", "en")),
+        "register.date_order": (cfg.register.date_order, ("", "mdy", "dmy")),
+        "mail.transport": (cfg.mail.transport, ("outbox", "smtp")),
+        "mail.security": (cfg.mail.security, ("none", "starttls", "ssl")),
+    }
+    for path, (value, allowed) in choices.items():
+        if value not in allowed:
+            shown = ", ".join(f'"{a}"' for a in allowed)
+            raise ConfigError(f"{_show(path)}{where} is \"{value}\"; it must be one of {shown}.")
+    for name in cfg.columns:
+        if name not in FIELD_BY_NAME:
+            raise ConfigError(
+                f"[columns.{name}]{where} names no field of the register. Known fields: "
+                f"{', '.join(FIELD_BY_NAME)}."
+            )
+    for path, dates in (("calendar.extra_holidays", cfg.calendar.extra_holidays),
+                        ("calendar.extra_workdays", cfg.calendar.extra_workdays)):
+        for value in dates:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise ConfigError(f"{_show(path)}{where} has \"{value}\"; write dates as YYYY-MM-DD.")
+    for i, value in enumerate(cfg.schedule.times):
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?", value):
+            raise ConfigError(
+                f"{_show(f'schedule.times[{i}]')}{where} is \"{value}\"; write times as HH:MM or HH:MM:SS."
+            )
+    for path, value in (("reminders.level2_after", cfg.reminders.level2_after),
+                        ("reminders.level3_after", cfg.reminders.level3_after),
+                        ("reminders.repeat_every_days", cfg.reminders.repeat_every_days)):
+        if value < 0:
+            raise ConfigError(f"{_show(path)}{where} is {value}; it must be 0 or more.")
+
+
+def _show(path: str) -> str:
+    """``register.path`` -> ``[register].path``; a top-level key stays as it is."""
+    head, _, rest = path.partition(".")
+    return f"[{head}].{rest}" if rest else f"[{head}]"
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a table", list: "a list", str: "text", bool: "true/false",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def _type_error(path: str, expected: str, value: Any, where: str) -> ConfigError:
+    return ConfigError(f"{_show(path)}{where} must be {expected}, got {_type_name(value)} ({value!r}).")

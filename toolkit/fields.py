@@ -1,0 +1,137 @@
+"""The register's fields: canonical names, Chinese and English headers, types and lists.
+
+This table is the spec of ``../shared/REGISTER.md`` in code. Every other module refers to a
+field by its canonical name (``complaint_id``); header texts and list values in either language
+are resolved here.
+
+List values are stored on records in their canonical (Chinese) form, so rules and reports
+compare one spelling. English equivalents are accepted when the register language is English.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+TEXT, DATE, LIST, PHONE, EMAIL, NUMBER = "text", "date", "list", "phone", "email", "number"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One column of the register."""
+
+    name: str
+    zh: str
+    en: str
+    kind: str
+    #: Built-in list values, canonical (Chinese) spelling; empty for config lists or non-lists.
+    choices: tuple[str, ...] = ()
+    #: English equivalents, same order as ``choices``.
+    choices_en: tuple[str, ...] = ()
+    #: Name of the ``[lists]`` config key that supplies the values (categories, departments).
+    config_list: str | None = None
+
+    def header(self, language: str) -> str:
+        return self.en if language == "en" else self.zh
+
+
+CHANNELS = ("电话", "来访", "信函", "电子邮件", "网站", "监管部门转办", "消协转办", "12315")
+CHANNELS_EN = ("Phone", "Visit", "Letter", "E-mail", "Website", "Regulator referral",
+               "Consumer association referral", "12315")
+NATURES = ("有效投诉", "求助型", "咨询型", "发泄型")
+NATURES_EN = ("Valid", "Help-seeking", "Inquiry", "Venting")
+SEVERITIES = ("A", "B", "C")
+SPECIALS = ("否", "监管部门", "消协", "媒体", "疑似敲诈")
+SPECIALS_EN = ("No", "Regulator", "Consumer association", "Media", "Suspected extortion")
+ROOT_CAUSES = ("设计品质不良", "制造品质不良", "使用后发生不良反映", "运输及储存过程不良",
+               "消费者保存或处理不当", "过期产品", "服务态度", "流程问题", "其他")
+ROOT_CAUSES_EN = ("Design defect", "Manufacturing defect", "Adverse reaction after use",
+                  "Transport or storage", "Improper storage or handling by customer",
+                  "Expired product", "Staff attitude", "Process problem", "Other")
+SATISFACTIONS = ("满意", "基本满意", "不满意")
+SATISFACTIONS_EN = ("Satisfied", "Fairly satisfied", "Dissatisfied")
+STATUSES = ("待处理", "处理中", "待回访", "已结案")
+STATUSES_EN = ("Pending", "In progress", "Awaiting follow-up", "Closed")
+
+#: Canonical status values, named for readable code.
+PENDING, IN_PROGRESS, AWAITING_FOLLOWUP, CLOSED = STATUSES
+VALID_COMPLAINT = NATURES[0]
+NOT_SPECIAL = SPECIALS[0]
+
+DEFAULT_CATEGORIES = ("产品质量", "服务态度", "物流配送", "计费收费", "营销宣传", "信息安全", "其他")
+DEFAULT_DEPARTMENTS = ("客服部", "质量部", "生产部", "物流部", "销售部", "市场部", "财务部")
+
+FIELDS: tuple[Field, ...] = (
+    Field("complaint_id", "投诉编号", "Complaint No.", TEXT),
+    Field("received_on", "受理日期", "Date Received", DATE),
+    Field("channel", "投诉渠道", "Channel", LIST, CHANNELS, CHANNELS_EN),
+    Field("customer_name", "客户名称", "Customer", TEXT),
+    Field("customer_phone", "联系电话", "Phone", PHONE),
+    Field("customer_email", "客户邮箱", "Customer Email", EMAIL),
+    Field("product", "产品/服务", "Product / Service", TEXT),
+    Field("batch_no", "批次号", "Batch No.", TEXT),
+    Field("respondent", "被投诉方", "Respondent", TEXT),
+    Field("description", "投诉内容", "Description", TEXT),
+    Field("category", "投诉类别", "Category", LIST, config_list="categories"),
+    Field("nature", "投诉性质", "Nature", LIST, NATURES, NATURES_EN),
+    Field("severity", "等级", "Class", LIST, SEVERITIES, SEVERITIES),
+    Field("special", "特殊客诉", "Special", LIST, SPECIALS, SPECIALS_EN),
+    Field("department", "责任部门", "Department", LIST, config_list="departments"),
+    Field("handler", "首问负责人", "Handler", TEXT),
+    Field("handler_email", "负责人邮箱", "Handler Email", EMAIL),
+    Field("immediate_action", "应急措施", "Immediate Action", TEXT),
+    Field("root_cause", "原因分类", "Root Cause", LIST, ROOT_CAUSES, ROOT_CAUSES_EN),
+    Field("cause_analysis", "原因分析", "Cause Analysis", TEXT),
+    Field("resolution", "处理结果", "Resolution", TEXT),
+    Field("compensation", "赔付金额", "Compensation", NUMBER),
+    Field("reply_due", "承诺答复日期", "Reply Due", DATE),
+    Field("corrective_action", "纠正预防措施", "Corrective Action", TEXT),
+    Field("capa_owner", "措施负责人", "CAPA Owner", TEXT),
+    Field("capa_owner_email", "措施负责人邮箱", "CAPA Owner Email", EMAIL),
+    Field("capa_due", "措施完成期限", "CAPA Due", DATE),
+    Field("capa_done", "措施完成日期", "CAPA Done", DATE),
+    Field("followup_due", "回访期限", "Follow-up Due", DATE),
+    Field("followup_done", "回访日期", "Follow-up Done", DATE),
+    Field("satisfaction", "客户满意度", "Satisfaction", LIST, SATISFACTIONS, SATISFACTIONS_EN),
+    Field("status", "处理状态", "Status", LIST, STATUSES, STATUSES_EN),
+    Field("closed_on", "结案日期", "Date Closed", DATE),
+    Field("remarks", "备注", "Remarks", TEXT),
+)
+
+FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
+DATE_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.kind == DATE)
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_header(text: object) -> str:
+    """The comparable form of a header cell.
+
+    NFKC folds full-width brackets and slashes to half-width; all white space (line breaks
+    inside the cell included) is dropped; case is folded.
+    """
+    if text is None:
+        return ""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", str(text))).casefold()
+
+
+def header_aliases(extra: dict[str, list[str]] | None = None) -> dict[str, str]:
+    """Map every normalised header text (both languages plus config aliases) to its field."""
+    table: dict[str, str] = {}
+    for f in FIELDS:
+        for text in (f.zh, f.en, f.name):
+            table.setdefault(normalize_header(text), f.name)
+    for name, aliases in (extra or {}).items():
+        for text in aliases:
+            table[normalize_header(text)] = name
+    return table
+
+
+def display_value(field: str, value: str, language: str) -> str:
+    """A canonical list value shown in ``language`` (config lists are shown as given)."""
+    f = FIELD_BY_NAME[field]
+    if language == "en" and f.choices_en and value in f.choices:
+        return f.choices_en[f.choices.index(value)]
+    return value
