@@ -1,0 +1,60 @@
+"""Writing files safely: every file goes to a temporary name in the same folder, then is
+renamed into place, so a crash never leaves a half-written document, workbook or mail."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+                     *(f"LPT{i}" for i in range(1, 10))}
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """Open a temporary file beside ``path`` for binary writing; rename it over ``path`` on
+    success, remove it on error. Parent folders are created."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_writer(path) as handle:
+        handle.write(data)
+
+
+def sanitize_filename(name: str, max_length: int = 120) -> str:
+    """A file or folder name safe on Windows and POSIX, derived from register text.
+
+    Removes path separators and ``: * ? " < > |`` and control characters, refuses ``.``/``..``,
+    avoids Windows reserved names (CON, NUL, COM1...), trims trailing dots and spaces, and caps
+    the length (in characters, keeping the extension).
+    """
+    cleaned = _UNSAFE.sub("_", name).replace("..", "_").strip().rstrip(". ")
+    cleaned = cleaned.lstrip(".") or "_"
+    stem, dot, ext = cleaned.rpartition(".")
+    if not dot or len(ext) > 10:
+        stem, ext = cleaned, ""
+    if stem.split(".")[0].upper() in _WINDOWS_RESERVED:
+        stem = f"_{stem}"
+    suffix = f".{ext}" if ext else ""
+    stem = stem[: max(1, max_length - len(suffix))]
+    return f"{stem}{suffix}"
