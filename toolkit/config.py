@@ -281,7 +281,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, search: bool = Tr
 def config_from_dict(raw: dict[str, Any], *, source: Path | None = None) -> Config:
     """Build a :class:`Config` from parsed TOML; paths relative to ``source``'s folder."""
     warnings: list[str] = []
-    where = f" in {source}" if source else ""
+    where = f"{source}: " if source else ""
     cfg = _build(Config, raw, "", warnings, where)
     cfg.source = source
     cfg.base_dir = source.resolve().parent if source else Path.cwd()
@@ -297,14 +297,14 @@ _INTERNAL = {"source", "base_dir", "warnings"}
 
 def _build(cls: type, raw: Any, prefix: str, warnings: list[str], where: str) -> Any:
     if not isinstance(raw, dict):
-        raise ConfigError(f"[{prefix}] must be a table{where}, got {_type_name(raw)}.")
+        raise ConfigError(f"{where}[{prefix}] must be a table, got {_type_name(raw)}.")
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls) if f.name not in _INTERNAL}
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
         path = f"{prefix}.{key}" if prefix else key
         if key not in known:
-            warnings.append(f"unknown config key {_show(path)}{where} is ignored; check its spelling.")
+            warnings.append(f"{where}unknown config key {_show(path)} is ignored; check its spelling.")
             continue
         kwargs[key] = _coerce(hints[key], value, path, warnings, where)
     return cls(**kwargs)
@@ -356,28 +356,28 @@ def _check_values(cfg: Config, where: str) -> None:
     for path, (value, allowed) in choices.items():
         if value not in allowed:
             shown = ", ".join(f'"{a}"' for a in allowed)
-            raise ConfigError(f"{_show(path)}{where} is \"{value}\"; it must be one of {shown}.")
+            raise ConfigError(f"{where}{_show(path)} is \"{value}\"; it must be one of {shown}.")
     for name in cfg.columns:
         if name not in FIELD_BY_NAME:
             raise ConfigError(
-                f"[columns.{name}]{where} names no field of the register. Known fields: "
+                f"{where}[columns.{name}] names no field of the register. Known fields: "
                 f"{', '.join(FIELD_BY_NAME)}."
             )
     for path, dates in (("calendar.extra_holidays", cfg.calendar.extra_holidays),
                         ("calendar.extra_workdays", cfg.calendar.extra_workdays)):
         for value in dates:
             if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-                raise ConfigError(f"{_show(path)}{where} has \"{value}\"; write dates as YYYY-MM-DD.")
+                raise ConfigError(f"{where}{_show(path)} has \"{value}\"; write dates as YYYY-MM-DD.")
     for i, value in enumerate(cfg.schedule.times):
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?", value):
             raise ConfigError(
-                f"{_show(f'schedule.times[{i}]')}{where} is \"{value}\"; write times as HH:MM or HH:MM:SS."
+                f"{where}{_show(f'schedule.times[{i}]')} is \"{value}\"; write times as HH:MM or HH:MM:SS."
             )
     for path, value in (("reminders.level2_after", cfg.reminders.level2_after),
                         ("reminders.level3_after", cfg.reminders.level3_after),
                         ("reminders.repeat_every_days", cfg.reminders.repeat_every_days)):
         if value < 0:
-            raise ConfigError(f"{_show(path)}{where} is {value}; it must be 0 or more.")
+            raise ConfigError(f"{where}{_show(path)} is {value}; it must be 0 or more.")
 
 
 def _show(path: str) -> str:
@@ -392,4 +392,4 @@ def _type_name(value: Any) -> str:
 
 
 def _type_error(path: str, expected: str, value: Any, where: str) -> ConfigError:
-    return ConfigError(f"{_show(path)}{where} must be {expected}, got {_type_name(value)} ({value!r}).")
+    return ConfigError(f"{where}{_show(path)} must be {expected}, got {_type_name(value)} ({value!r}).")
