@@ -1,0 +1,51 @@
+"""Atomic writes and file-name sanitising."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from toolkit.fsutil import atomic_write_bytes, atomic_writer, sanitize_filename
+
+
+def test_atomic_write_replaces_whole_file(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "a.docx"
+    atomic_write_bytes(target, b"first")
+    atomic_write_bytes(target, b"second")
+    assert target.read_bytes() == b"second"
+    assert [p.name for p in target.parent.iterdir()] == ["a.docx"]
+
+
+def test_crash_while_writing_leaves_old_file_and_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "a.docx"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_writer(target) as handle:
+        handle.write(b"half")
+        raise RuntimeError("crash")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.docx"]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("KS-2026-0001_客诉反馈单.docx", "KS-2026-0001_客诉反馈单.docx"),
+        ("KS/2026\\0001.docx", "KS_2026_0001.docx"),
+        ('a:b*c?"d"<e>|f.docx', "a_b_c__d__e__f.docx"),
+        ("..", "_"),
+        ("../../etc/passwd", "____etc_passwd"),
+        ("CON.docx", "_CON.docx"),
+        ("nul", "_nul"),
+        ("name. ", "name"),
+        ("tab\there\n.docx", "tab_here_.docx"),
+    ],
+)
+def test_sanitize_filename(name: str, expected: str) -> None:
+    assert sanitize_filename(name) == expected
+
+
+def test_sanitize_caps_length_and_keeps_extension() -> None:
+    name = sanitize_filename("投" * 300 + ".docx", max_length=100)
+    assert len(name) == 100
+    assert name.endswith(".docx")
