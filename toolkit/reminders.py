@@ -2,12 +2,45 @@
 one digest per recipient. Pure functions: ``today`` is passed in, nothing is sent or stored.
 
 (Contract dataclasses first; the planning functions follow.)
+
+Usage::
+
+    plan = plan_reminders(register.records, config, today=dt.date(2026, 11, 23))
+    for digest in plan.digests:          # one mail each
+        print(digest.recipient, digest.role, [(i.complaint_id, i.kind, i.level) for i in digest.items])
+
+Choices the spec leaves open, made here once:
+
+- follow-up due dates count from received_on, like reply due dates (the class table gives
+  both as "within N working days" of receiving the complaint);
+- a complaint with no class (or one not A/B/C) is due as class A: too early a reminder is
+  harmless, too late a one misses the deadline; the validator reports the missing class;
+- CAPA reminders go on after the complaint is closed: the spec's CAPA rule has no status
+  condition, and a corrective action owed is still owed (closing with one open is a finding);
+- a heads-up (level 0) goes on each run from ``heads_up_days`` working days before the due
+  date up to the due date itself; the ledger's repeat rule keeps it from going out daily;
+- an overdue item whose due date fell on a non-working day counts as 1 working day overdue
+  on the days before the next working day has passed, so "overdue" always means >= 1;
+- a date or done-date that was filled in but could not be read: a done-date counts as done
+  (someone wrote something there; the validator reports the cell), an unreadable due date
+  cannot be planned (the promised date is not guessed from the class).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .fields import CLOSED, FIELD_BY_NAME, NOT_SPECIAL, PENDING
+from .i18n import Messages, translate
+from .model import Record, Value
+from .workdays import CalendarDays, DayCounter, WorkCalendar
+
+if TYPE_CHECKING:
+    from .config import Config
 
 REPLY, FOLLOWUP, CAPA = "reply", "followup", "capa"
 KINDS = (REPLY, FOLLOWUP, CAPA)
@@ -78,3 +111,355 @@ class ReminderPlan:
     cannot_remind: list[CannotRemind]
     #: E.g. "the calendar does not know 2031; Monday-Friday assumed".
     warnings: list[str] = field(default_factory=list)
+
+
+# -- planning -----------------------------------------------------------------------------
+
+HANDLER, DEPARTMENT_HEAD, QUALITY_MANAGER = "handler", "department_head", "quality_manager"
+ROLES = (HANDLER, DEPARTMENT_HEAD, QUALITY_MANAGER)
+
+#: For each kind: the explicit due-date field and the done field ("" = status decides).
+_DUE_FIELD = {REPLY: "reply_due", FOLLOWUP: "followup_due", CAPA: "capa_due"}
+
+_EMAIL = re.compile(r"[^@\s<>\",;]+@[^@\s<>\",;]+\.[^@\s<>\",;]+")
+
+MESSAGES: Messages = {
+    "kind-reply": {"zh": "答复", "en": "reply"},
+    "kind-followup": {"zh": "回访", "en": "follow-up"},
+    "kind-capa": {"zh": "纠正预防措施", "en": "corrective action"},
+    "bad-due": {
+        "zh": "{due_header}“{raw}”无法识别为日期，不能计算{kind}提醒；请改成日期，例如 2026-11-23。",
+        "en": "{due_header} \"{raw}\" is not a date, so the {kind} reminder cannot be planned; "
+              "enter a date such as 2026-11-23.",
+    },
+    "no-received": {
+        "zh": "{received_header}为空或无法识别，无法计算{kind}期限；请填写{received_header}，"
+              "或直接填写{due_header}。",
+        "en": "{received_header} is blank or not a date, so the {kind} due date is unknown; "
+              "fill in {received_header} or enter {due_header} directly.",
+    },
+    "no-capa-due": {
+        "zh": "已填写{action_header}，但{due_header}为空，无法提醒；请填写{due_header}。",
+        "en": "{action_header} is filled in but {due_header} is blank, so no reminder can be "
+              "planned; fill in {due_header}.",
+    },
+    "no-handler-address": {
+        "zh": "{name_header}“{name}”没有可用的邮箱地址{detail}，{kind}提醒发不出去；请填写"
+              "{email_header}，或在 config.toml 中加入 [people.\"{name}\"] email = \"...\"。",
+        "en": "{name_header} \"{name}\" has no usable e-mail address{detail}, so the {kind} "
+              "reminder cannot be sent; fill in {email_header} or add [people.\"{name}\"] "
+              "email = \"...\" to config.toml.",
+    },
+    "no-handler-name": {
+        "zh": "{name_header}和{email_header}都为空，{kind}提醒发不出去；请填写{name_header}"
+              "和{email_header}。",
+        "en": "{name_header} and {email_header} are both blank, so the {kind} reminder cannot "
+              "be sent; fill in {name_header} and {email_header}.",
+    },
+    "bad-address-detail": {"zh": "（{field}“{value}”不是邮箱地址）",
+                           "en": " ({field} \"{value}\" is not an e-mail address)"},
+    "no-department": {
+        "zh": "{kind}已逾期 {days} 个工作日，应上报部门负责人，但{dept_header}为空；请填写{dept_header}。",
+        "en": "the {kind} is {days} working day(s) overdue and should go to the department "
+              "head, but {dept_header} is blank; fill in {dept_header}.",
+    },
+    "no-department-head": {
+        "zh": "{kind}已逾期 {days} 个工作日，应上报部门负责人，但责任部门“{department}”没有配置"
+              "负责人邮箱；请在 config.toml 中加入 [departments.\"{department}\"] head = \"...\"。",
+        "en": "the {kind} is {days} working day(s) overdue and should go to the department "
+              "head, but department \"{department}\" has no head's address; add "
+              "[departments.\"{department}\"] head = \"...\" to config.toml.",
+    },
+    "no-quality-manager": {
+        "zh": "[reminders].quality_manager 未设置：{count} 项应上报质量经理的提醒和无法提醒的条目"
+              "没有收件人；请在 config.toml 中填写 quality_manager 邮箱。",
+        "en": "[reminders].quality_manager is not set: {count} item(s) for the quality manager "
+              "(level 3 and cannot-remind) have no recipient; set it in config.toml.",
+    },
+}
+
+
+def due_dates(record: Record, config: Config, calendar: DayCounter) -> DueDates:
+    """A complaint's reply, follow-up and CAPA due dates (``None`` when unknown).
+
+    Explicit dates in the register win; otherwise reply and follow-up are counted from
+    ``received_on`` by the class's deadlines (special complaints as class A), in working days
+    of ``calendar`` or in calendar days when ``[rules].working_days`` is false. CAPA has no
+    computed default.
+    """
+    counter = _counter(config, calendar)
+    return DueDates(*(_due(record, kind, config, counter)[0] for kind in KINDS))
+
+
+def plan_reminders(
+    records: Iterable[Record],
+    config: Config,
+    today: dt.date,
+    calendar: WorkCalendar | None = None,
+) -> ReminderPlan:
+    """Everything to remind on ``today``: items, one digest per recipient, what cannot be
+    reminded, and calendar warnings. Pure: nothing is sent or stored."""
+    today = _date(today)
+    if calendar is None:
+        calendar = WorkCalendar.from_config(config)
+    counter = _counter(config, calendar)
+    language = config.language
+    rem = config.reminders
+    # Due dates from today up to (not including) this day get a heads-up: the day after the
+    # heads_up_days-th working day, so non-working due dates right after it are covered too.
+    heads_up_end = counter.add_workdays(today, rem.heads_up_days + 1) if rem.heads_up_days > 0 else today
+
+    items: list[ReminderItem] = []
+    cannot: list[CannotRemind] = []
+    boxes = _Boxes()
+    for record in records:
+        values = record.values
+        special = _is_special(values)
+        for kind in _open_kinds(record):
+            due, problem = _due(record, kind, config, counter)
+            if due is None:
+                cannot.append(_cannot(record, kind, problem or "", language))
+                continue
+            if due < today:
+                days = max(1, counter.workdays_between(due, today))
+                level = 1
+                if days >= rem.level2_after:
+                    level = 2
+                if days >= rem.level3_after or special:
+                    level = 3
+            elif due < heads_up_end:
+                days, level = -counter.workdays_between(today, due), 0
+            else:
+                continue
+            item = _item(record, kind, due, days, level, special)
+            items.append(item)
+            address, problem = _person_address(record, kind, config)
+            if address:
+                boxes.add(address, HANDLER, item)
+            else:
+                cannot.append(_cannot(record, kind, problem, language))
+            if level >= 2:
+                head = config.department_head(item.department) if item.department else ""
+                if head:
+                    boxes.add(head, DEPARTMENT_HEAD, item)
+                else:
+                    cannot.append(_cannot(record, kind, _no_head(item, language), language))
+            if level >= 3 and rem.quality_manager:
+                boxes.add(rem.quality_manager, QUALITY_MANAGER, item)
+
+    warnings: list[str] = []
+    if cannot and rem.quality_manager:
+        boxes.add_cannot(rem.quality_manager, cannot)
+    elif not rem.quality_manager:
+        count = sum(1 for i in items if i.level >= 3) + len(cannot)
+        if count:
+            warnings.append(translate(MESSAGES, "no-quality-manager", language, count=count))
+    items.sort(key=urgency)
+    return ReminderPlan(
+        today=today,
+        items=items,
+        digests=boxes.digests(),
+        cannot_remind=cannot,
+        warnings=[*calendar.warnings, *warnings],
+    )
+
+
+def urgency(item: ReminderItem) -> tuple[int, int, dt.date, str, int]:
+    """Sort key: highest level first, then most overdue, then earliest due."""
+    return (-item.level, -item.days_overdue, item.due, item.complaint_id, KINDS.index(item.kind))
+
+
+def mask_phone(value: Value) -> str:
+    """``13800138000`` -> ``138****8000``: first 3 and last 4 digits kept; 7 digits or fewer
+    are masked entirely. A phone stored as a number (13800138000.0) is read as digits."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    digits = re.sub(r"\D", "", str(value))
+    if len(digits) <= 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+class _Boxes:
+    """Digests by recipient address, folded case-insensitively; one mail per address even
+    when the person has several roles (their highest role names the digest)."""
+
+    def __init__(self) -> None:
+        self._boxes: dict[str, Digest] = {}
+        self._seen: dict[str, set[tuple[str, int, str]]] = {}
+
+    def _box(self, address: str, role: str) -> Digest:
+        key = address.strip().casefold()
+        box = self._boxes.get(key)
+        if box is None:
+            box = Digest(recipient=address.strip(), role=role, to=[address.strip()], cc=[], items=[])
+            self._boxes[key] = box
+            self._seen[key] = set()
+        elif ROLES.index(role) > ROLES.index(box.role):
+            box.role = role
+        return box
+
+    def add(self, address: str, role: str, item: ReminderItem) -> None:
+        box = self._box(address, role)
+        seen = self._seen[address.strip().casefold()]
+        ident = (item.sheet, item.row, item.kind)
+        if ident not in seen:
+            seen.add(ident)
+            box.items.append(item)
+
+    def add_cannot(self, address: str, cannot: list[CannotRemind]) -> None:
+        self._box(address, QUALITY_MANAGER).cannot_remind.extend(cannot)
+
+    def digests(self) -> list[Digest]:
+        result = list(self._boxes.values())
+        for box in result:
+            box.items.sort(key=urgency)
+        result.sort(key=lambda d: (ROLES.index(d.role), d.recipient.casefold()))
+        return result
+
+
+def _counter(config: Config, calendar: DayCounter) -> DayCounter:
+    return calendar if config.rules.working_days else CalendarDays()
+
+
+def _open_kinds(record: Record) -> list[str]:
+    """The kinds of this complaint still owed (whatever their dates)."""
+    values = record.values
+    status = values.get("status")
+    kinds = []
+    if status == PENDING:
+        kinds.append(REPLY)
+    if status != CLOSED and not _filled(record, "followup_done"):
+        kinds.append(FOLLOWUP)
+    if _text(values.get("corrective_action")) and not _filled(record, "capa_done"):
+        kinds.append(CAPA)
+    return kinds
+
+
+def _due(record: Record, kind: str, config: Config, counter: DayCounter) -> tuple[dt.date | None, str | None]:
+    """(due date, None) or (None, message key of why it is unknown) for one kind."""
+    name = _DUE_FIELD[kind]
+    explicit = record.values.get(name)
+    if isinstance(explicit, dt.date):
+        return _date(explicit), None
+    if name in record.bad or _text(explicit):
+        return None, "bad-due"
+    if kind == CAPA:
+        return None, "no-capa-due"
+    received = record.values.get("received_on")
+    if not isinstance(received, dt.date):
+        return None, "no-received"
+    severity = "A" if _is_special(record.values) else record.values.get("severity")
+    rule = config.rules.for_class(severity if severity in ("A", "B", "C") else "A")
+    days = rule.reply_days if kind == REPLY else rule.followup_days
+    return counter.add_workdays(_date(received), days), None
+
+
+def _person_address(record: Record, kind: str, config: Config) -> tuple[str, str]:
+    """(address, "") of who gets level 1 of this item, or ("", reason)."""
+    values = record.values
+    chain = [("handler", "handler_email")]
+    if kind == CAPA:
+        chain.insert(0, ("capa_owner", "capa_owner_email"))
+    bad: tuple[str, str] | None = None
+    for name_field, email_field in chain:
+        email = _text(values.get(email_field))
+        if email and _EMAIL.fullmatch(email):
+            return email, ""
+        if email and bad is None:
+            bad = (email_field, email)
+        mapped = config.person_email(_text(values.get(name_field)))
+        if mapped:
+            return mapped, ""
+    language = config.language
+    name_field, email_field = chain[0]
+    name = _text(values.get(name_field)) or _text(values.get("handler"))
+    detail = ""
+    if bad:
+        detail = translate(MESSAGES, "bad-address-detail", language,
+                           field=_header(bad[0], language), value=bad[1])
+    kind_label = translate(MESSAGES, f"kind-{kind}", language)
+    if not name:
+        return "", translate(MESSAGES, "no-handler-name", language, kind=kind_label,
+                             name_header=_header(name_field, language),
+                             email_header=_header(email_field, language))
+    return "", translate(MESSAGES, "no-handler-address", language, kind=kind_label, name=name,
+                         detail=detail, name_header=_header(name_field, language),
+                         email_header=_header(email_field, language))
+
+
+def _no_head(item: ReminderItem, language: str) -> str:
+    kind = translate(MESSAGES, f"kind-{item.kind}", language)
+    if not item.department:
+        return translate(MESSAGES, "no-department", language, kind=kind, days=item.days_overdue,
+                         dept_header=_header("department", language))
+    return translate(MESSAGES, "no-department-head", language, kind=kind, days=item.days_overdue,
+                     department=item.department)
+
+
+def _cannot(record: Record, kind: str, reason: str, language: str) -> CannotRemind:
+    """A CannotRemind; ``reason`` is either a message key of this module or a finished text."""
+    if reason in MESSAGES:
+        due_name = _DUE_FIELD[kind]
+        raw = record.bad.get(due_name, (None, record.values.get(due_name)))[1]
+        reason = translate(
+            MESSAGES, reason, language,
+            kind=translate(MESSAGES, f"kind-{kind}", language),
+            raw="" if raw is None else raw,
+            due_header=_header(due_name, language),
+            received_header=_header("received_on", language),
+            action_header=_header("corrective_action", language),
+        )
+    return CannotRemind(record.complaint_id, record.sheet, record.row, kind, reason)
+
+
+def _item(record: Record, kind: str, due: dt.date, days: int, level: int, special: bool) -> ReminderItem:
+    values = record.values
+    person = _text(values.get("handler"))
+    if kind == CAPA:
+        person = _text(values.get("capa_owner")) or person
+    return ReminderItem(
+        complaint_id=record.complaint_id,
+        kind=kind,
+        due=due,
+        days_overdue=days,
+        level=level,
+        sheet=record.sheet,
+        row=record.row,
+        customer=_text(values.get("customer_name")),
+        phone_masked=mask_phone(values.get("customer_phone")),
+        handler=person,
+        department=_text(values.get("department")),
+        special=special,
+    )
+
+
+def _is_special(values: dict[str, Value]) -> bool:
+    special = _text(values.get("special"))
+    return bool(special) and special != NOT_SPECIAL
+
+
+def _filled(record: Record, name: str) -> bool:
+    """A done-field counts as done when it holds anything, even an unreadable value."""
+    return record.values.get(name) is not None or name in record.bad
+
+
+def _text(value: Value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _date(value: dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _header(name: str, language: str) -> str:
+    return FIELD_BY_NAME[name].header(language)
