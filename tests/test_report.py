@@ -1,0 +1,421 @@
+"""The statistics report: every figure computed by hand on rep-statistics-register.xlsx (written
+by tests/data/rep-make-statistics-register.py, saved again by LibreOffice), the workbook reopened
+with its charts, the command's JSON equal to the library's figures, and the weekly mail.
+
+The fixture, as of 2026-04-10 (a Friday): 20 complaints received 2025-12-15 .. 2026-04-10 plus
+two rows with errors (台账!AA23 closed without a date; 台账!B24 an impossible date under the id
+"=1+2"). Per-row facts used below are listed in the fixture script.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import hashlib
+import json
+import zipfile
+from email import policy
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from toolkit.cli import main
+from toolkit.config import Config, config_from_dict
+from toolkit.errors import ConfigError
+from toolkit.mail import OutboxTransport
+from toolkit.model import Record, Register, SheetInfo
+from toolkit.register import read_register
+from toolkit.report import (
+    DurationRow,
+    MonthRow,
+    OnTimeRow,
+    OverdueRow,
+    ParetoRow,
+    Statistics,
+    build_weekly_mail,
+    compute_statistics,
+    percentile_nearest_rank,
+    weekly_report_due,
+    write_workbook,
+)
+from toolkit.validate import validate
+
+FIXTURE = Path(__file__).resolve().parent / "data" / "rep-statistics-register.xlsx"
+TODAY = dt.date(2026, 4, 10)
+
+
+def _stats(config: Config | None = None, **period: dt.date) -> Statistics:
+    config = config or Config()
+    register = read_register(config, FIXTURE)
+    return compute_statistics(register, validate(register, config, TODAY), config, today=TODAY, **period)
+
+
+@pytest.fixture(scope="module")
+def stats() -> Statistics:
+    return _stats()
+
+
+# -- figures ------------------------------------------------------------------------------
+
+
+def test_headline_five_numbers(stats: Statistics) -> None:
+    assert stats.headline == {
+        "received": 20,
+        "closed": 14,
+        # 19 replies due (KS-2604-03 is pending but not due until 04-14); late: KS-2603-06
+        # and KS-2604-02 (blank due date: class B, 2 working days from 04-07 = 04-09).
+        "reply_on_time_rate": 17 / 19,
+        # 9 满意 + 3 基本满意 of 14 closed.
+        "satisfaction_rate": 12 / 14,
+        # KS-2603-02 (CAPA), KS-2603-04 (follow-up), KS-2603-06 (reply + follow-up), KS-2604-02 (reply).
+        "overdue_complaints": 4,
+    }
+
+
+def test_totals(stats: Statistics) -> None:
+    assert stats.totals == {
+        "rows_read": 22, "rows_left_out": 2, "rows_outside_period": 0, "received": 20, "closed": 14,
+        "open": 6, "valid": 12, "communication": 8, "special": 4,
+        # 17 follow-ups due; late: KS-2601-02, KS-2602-03 (done after due), KS-2603-04, KS-2603-06 (none).
+        "followup_on_time_rate": 13 / 17, "overdue_items": 5,
+    }
+    assert stats.date_from is None and stats.date_to == TODAY and stats.today == TODAY
+
+
+def test_rows_with_errors_are_left_out_with_their_cells(stats: Statistics) -> None:
+    assert [(r.sheet, r.row, r.complaint_id, r.cells) for r in stats.left_out] == [
+        ("台账", 23, "KS-2603-07", ["台账!AA23"]),
+        ("台账", 24, "=1+2", ["台账!B24"]),
+    ]
+    assert "结案日期" in stats.left_out[0].problems[0]
+
+
+def test_monthly_trend_by_class_and_closed(stats: Statistics) -> None:
+    assert stats.monthly == [
+        MonthRow("2025-12", {"A": 0, "B": 0, "C": 1}, 1, 1),
+        MonthRow("2026-01", {"A": 1, "B": 2, "C": 2}, 5, 4),
+        MonthRow("2026-02", {"A": 1, "B": 1, "C": 2}, 4, 3),  # KS-2601-05 closed 02-04
+        MonthRow("2026-03", {"A": 2, "B": 2, "C": 2}, 6, 5),
+        MonthRow("2026-04", {"A": 1, "B": 1, "C": 2}, 4, 1),
+    ]
+
+
+def test_pareto_of_categories_sorted_with_ties_in_list_order(stats: Statistics) -> None:
+    counts = [("产品质量", 7), ("服务态度", 5), ("物流配送", 3), ("计费收费", 2), ("营销宣传", 1),
+              ("信息安全", 1), ("其他", 1)]
+    running = 0
+    expected = []
+    for value, count in counts:
+        running += count
+        expected.append(ParetoRow(value, count, count / 20, running / 20))
+    assert stats.category_pareto == expected
+    assert stats.category_pareto[-1].cumulative_share == 1.0
+
+
+def test_pareto_of_root_causes_skips_blanks(stats: Statistics) -> None:
+    assert [(p.value, p.count) for p in stats.root_cause_pareto] == [
+        ("服务态度", 4), ("制造品质不良", 3), ("运输及储存过程不良", 2), ("设计品质不良", 1),
+        ("使用后发生不良反映", 1), ("消费者保存或处理不当", 1), ("流程问题", 1)]
+    assert [p.cumulative_share for p in stats.root_cause_pareto] == [
+        4 / 13, 7 / 13, 9 / 13, 10 / 13, 11 / 13, 12 / 13, 13 / 13]
+
+
+def test_on_time_per_month_received(stats: Statistics) -> None:
+    assert stats.on_time_by_month == [
+        OnTimeRow("2025-12", 1, 1, 1.0, 1, 1, 1.0),
+        OnTimeRow("2026-01", 5, 5, 1.0, 5, 4, 4 / 5),
+        OnTimeRow("2026-02", 4, 4, 1.0, 4, 3, 3 / 4),
+        OnTimeRow("2026-03", 6, 5, 5 / 6, 6, 4, 4 / 6),
+        # KS-2604-03 reply not yet due; only KS-2604-01's follow-up is due.
+        OnTimeRow("2026-04", 3, 2, 2 / 3, 1, 1, 1.0),
+    ]
+
+
+def test_on_time_per_department_in_config_order(stats: Statistics) -> None:
+    assert stats.on_time_by_department == [
+        OnTimeRow("客服部", 5, 5, 1.0, 4, 4, 1.0),
+        OnTimeRow("质量部", 4, 4, 1.0, 4, 3, 3 / 4),
+        OnTimeRow("生产部", 2, 2, 1.0, 2, 0, 0.0),
+        OnTimeRow("物流部", 3, 2, 2 / 3, 2, 2, 1.0),
+        OnTimeRow("销售部", 1, 1, 1.0, 1, 1, 1.0),
+        OnTimeRow("市场部", 2, 1, 1 / 2, 2, 1, 1 / 2),
+        OnTimeRow("财务部", 2, 2, 1.0, 2, 2, 1.0),
+    ]
+
+
+def test_overdue_by_department_and_level(stats: Statistics) -> None:
+    # CAPA due 03-25: 11 working days -> 3; follow-up due 04-03: 4 (04-06 is a holiday) -> 2;
+    # a special complaint -> 3 at once; reply due 04-09: 1 -> 1.
+    assert stats.overdue_by_department == [
+        OverdueRow("质量部", {1: 0, 2: 0, 3: 1}, 1),
+        OverdueRow("生产部", {1: 0, 2: 1, 3: 0}, 1),
+        OverdueRow("物流部", {1: 1, 2: 0, 3: 0}, 1),
+        OverdueRow("市场部", {1: 0, 2: 0, 3: 2}, 2),
+    ]
+
+
+def test_satisfaction_per_month_closed(stats: Statistics) -> None:
+    rows = [(r.month, r.counts["满意"], r.counts["基本满意"], r.counts["不满意"], r.rated, r.rate)
+            for r in stats.satisfaction_by_month]
+    assert rows == [("2025-12", 1, 0, 0, 1, 1.0), ("2026-01", 2, 1, 1, 4, 3 / 4),
+                    ("2026-02", 2, 1, 0, 3, 1.0), ("2026-03", 3, 1, 1, 5, 4 / 5),
+                    ("2026-04", 1, 0, 0, 1, 1.0)]
+    total = stats.satisfaction_total
+    assert (total.counts, total.rated, total.rate) == ({"满意": 9, "基本满意": 3, "不满意": 2}, 14, 12 / 14)
+    assert total.shares == {"满意": 9 / 14, "基本满意": 3 / 14, "不满意": 2 / 14}
+
+
+def test_special_and_nature_per_month(stats: Statistics) -> None:
+    rows = [(m.month, m.special, m.special_total, m.valid, m.communication) for m in stats.mix_by_month]
+    none = {"监管部门": 0, "消协": 0, "媒体": 0, "疑似敲诈": 0}
+    assert rows == [
+        ("2025-12", none, 0, 0, 1),
+        ("2026-01", {**none, "消协": 1}, 1, 3, 2),
+        ("2026-02", {**none, "监管部门": 1}, 1, 3, 1),
+        ("2026-03", {**none, "媒体": 1, "疑似敲诈": 1}, 2, 4, 2),
+        ("2026-04", none, 0, 2, 2),
+    ]
+    assert stats.mix_by_month[1].nature == {"有效投诉": 3, "求助型": 1, "咨询型": 0, "发泄型": 1}
+
+
+def test_working_days_to_close_average_and_p90(stats: Statistics) -> None:
+    # A: 4 4 5; B: 7 8 11 4 (KS-2602-03 spans the Spring Festival and the working
+    # Saturdays 02-14 and 02-28); C: 5 7 7 5 8 8 4 (KS-2604-01 skips the 04-06 holiday).
+    assert stats.duration_by_class == [
+        DurationRow("A", 3, 13 / 3, 5, 5),
+        DurationRow("B", 4, 30 / 4, 11, 11),
+        DurationRow("C", 7, 44 / 7, 8, 8),
+        DurationRow("", 14, 87 / 14, 8, 11),
+    ]
+
+
+def test_percentile_nearest_rank() -> None:
+    assert percentile_nearest_rank([], 90) is None
+    assert percentile_nearest_rank([7], 90) == 7
+    assert percentile_nearest_rank(list(range(1, 11)), 90) == 9  # rank ceil(9.0) = 9
+    assert percentile_nearest_rank(list(range(1, 12)), 90) == 10  # rank ceil(9.9) = 10
+    assert percentile_nearest_rank([5, 1, 3], 50) == 3
+
+
+def test_period_filters_on_date_received() -> None:
+    stats = _stats(date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 3, 31))
+    assert stats.totals["rows_outside_period"] == 5
+    assert stats.headline == {"received": 15, "closed": 12, "reply_on_time_rate": 14 / 15,
+                              "satisfaction_rate": 10 / 12, "overdue_complaints": 3}
+    assert [m.month for m in stats.monthly] == ["2026-01", "2026-02", "2026-03"]
+
+
+def test_months_run_on_to_the_last_closing() -> None:
+    stats = _stats(date_to=dt.date(2026, 1, 31))
+    # KS-2601-05, received in January, closed on 02-04: February stays on the chart.
+    assert [(m.month, m.received, m.closed) for m in stats.monthly] == [
+        ("2025-12", 1, 1), ("2026-01", 5, 4), ("2026-02", 0, 1)]
+
+
+def test_period_the_wrong_way_round_is_refused() -> None:
+    with pytest.raises(ConfigError, match="晚于结束日期"):
+        _stats(date_from=dt.date(2026, 3, 1), date_to=dt.date(2026, 2, 1))
+
+
+def test_empty_period_gives_a_workbook_without_charts(tmp_path: Path) -> None:
+    stats = _stats(date_from=dt.date(2026, 4, 11), date_to=dt.date(2026, 4, 30))
+    assert stats.headline["received"] == 0 and stats.headline["reply_on_time_rate"] is None
+    book = load_workbook(write_workbook(stats, Config(), tmp_path / "empty.xlsx"))
+    assert sum(len(ws._charts) for ws in book.worksheets) == 0
+    assert all(ws["A2"].value == "本期间无数据。" for ws in book.worksheets[1:])
+    assert [c.value for c in book["月度趋势"][4]] == ["2026-04", 0, 0, 0, 0, 0]
+
+
+# -- the workbook -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def workbook(stats: Statistics, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_workbook(stats, Config(), tmp_path_factory.mktemp("report") / "stats.xlsx")
+
+
+def _refs(chart: object) -> list[str]:
+    charts = [chart, *getattr(chart, "_charts", [])[1:]]
+    return [s.val.numRef.f for c in charts for s in c.series]
+
+
+def test_workbook_sheets_and_summary(workbook: Path) -> None:
+    book = load_workbook(workbook)
+    assert book.sheetnames == ["汇总", "月度趋势", "类别帕累托", "原因帕累托", "按时率", "当前逾期",
+                               "满意度", "特殊与性质", "结案时长"]
+    ws = book["汇总"]
+    cells = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).value for r in range(1, ws.max_row + 1)}
+    assert cells["受理投诉数"] == 20 and cells["当前逾期投诉数"] == 4
+    assert cells["按时答复率"] == pytest.approx(17 / 19)
+    rate_row = next(r for r in range(1, ws.max_row + 1) if ws.cell(row=r, column=1).value == "按时答复率")
+    assert ws.cell(row=rate_row, column=2).number_format == "0.0%"
+    assert cells["台账!AA23"] == "KS-2603-07"
+    assert cells["台账!B24"] == "=1+2"
+
+
+def test_register_text_stays_text_never_a_formula(workbook: Path) -> None:
+    ws = load_workbook(workbook)["汇总"]
+    cell = next(c for row in ws.iter_rows() for c in row if c.value == "=1+2")
+    assert cell.data_type == "s"
+    with zipfile.ZipFile(workbook) as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert sheets and not any(b"<f>" in archive.read(n) or b"<f " in archive.read(n) for n in sheets)
+
+
+def test_a_category_typed_as_a_formula_is_written_as_text(tmp_path: Path) -> None:
+    config = config_from_dict({"lists": {"categories": ["=SUM(A1)", "产品质量"]}})
+    info = SheetInfo("台账", 1, {"complaint_id": 0, "received_on": 1, "category": 2}, ["投诉编号", "受理日期", "投诉类别"])
+    record = Record("台账", 2, {"complaint_id": "K1", "received_on": dt.date(2026, 3, 2), "category": "=SUM(A1)",
+                                "severity": "C", "status": "处理中"})
+    register = Register("register.xlsx", "", 0, [info], [record])
+    stats = compute_statistics(register, None, config, today=TODAY)
+    assert stats.category_pareto == [ParetoRow("=SUM(A1)", 1, 1.0, 1.0)]
+    ws = load_workbook(write_workbook(stats, config, tmp_path / "r.xlsx"))["类别帕累托"]
+    assert (ws["A4"].value, ws["A4"].data_type) == ("=SUM(A1)", "s")
+
+
+def test_charts_are_native_and_point_at_their_tables(workbook: Path) -> None:
+    book = load_workbook(workbook)
+    trend = book["月度趋势"]._charts
+    assert len(trend) == 1 and type(trend[0]).__name__ == "BarChart" and trend[0].grouping == "stacked"
+    assert [type(c).__name__ for c in trend[0]._charts] == ["BarChart", "LineChart"]
+    assert _refs(trend[0]) == ["'月度趋势'!$B$4:$B$8", "'月度趋势'!$C$4:$C$8", "'月度趋势'!$D$4:$D$8",
+                               "'月度趋势'!$F$4:$F$8"]
+    assert [trend[0].series[i].tx.strRef.f for i in range(3)] == ["'月度趋势'!B3", "'月度趋势'!C3", "'月度趋势'!D3"]
+    pareto = book["类别帕累托"]._charts[0]
+    assert _refs(pareto) == ["'类别帕累托'!$B$4:$B$10", "'类别帕累托'!$D$4:$D$10"]
+    line = pareto._charts[1]
+    assert line.y_axis.axId == 200 and line.y_axis.crosses == "max"  # cumulative % on a secondary axis
+    categories = pareto.series[0].cat
+    assert (categories.numRef or categories.strRef).f == "'类别帕累托'!$A$4:$A$10"
+    assert book["类别帕累托"]["A4"].value == "产品质量"
+    kinds = {ws.title: sorted(type(c).__name__ for c in ws._charts) for ws in book.worksheets}
+    assert kinds == {"汇总": [], "月度趋势": ["BarChart"], "类别帕累托": ["BarChart"], "原因帕累托": ["BarChart"],
+                     "按时率": ["BarChart", "LineChart"], "当前逾期": ["BarChart"],
+                     "满意度": ["BarChart", "PieChart"], "特殊与性质": ["BarChart", "BarChart"],
+                     "结案时长": ["BarChart"]}
+    overdue = book["当前逾期"]
+    assert [[c.value for c in row] for row in overdue.iter_rows(min_row=3, max_row=7, max_col=5)] == [
+        ["责任部门", "1级", "2级", "3级", "合计"], ["质量部", 0, 0, 1, 1], ["生产部", 0, 1, 0, 1],
+        ["物流部", 1, 0, 0, 1], ["市场部", 0, 0, 2, 2]]
+    pie = book["满意度"]._charts[1]
+    assert _refs(pie) == ["'满意度'!$B$9:$D$9"]  # the total row
+    assert [book["满意度"].cell(row=9, column=c).value for c in (1, 2, 3, 4)] == ["合计", 9, 3, 2]
+
+
+def test_english_labels(stats: Statistics, tmp_path: Path) -> None:
+    config = config_from_dict({"register": {"language": "en"}})
+    book = load_workbook(write_workbook(stats, config, tmp_path / "en.xlsx"))
+    assert book.sheetnames[:3] == ["Summary", "Monthly trend", "Category Pareto"]
+    assert book["Root-cause Pareto"]["A4"].value == "Staff attitude"
+    assert book["Satisfaction"]["B3"].value == "Satisfied"
+
+
+def test_never_writes_onto_the_register(stats: Statistics, tmp_path: Path) -> None:
+    register = tmp_path / "register.xlsx"
+    register.write_bytes(FIXTURE.read_bytes())
+    same = Statistics(**{**{f: getattr(stats, f) for f in stats.__slots__}, "register_path": str(register)})
+    with pytest.raises(ConfigError, match="就是台账本身"):
+        write_workbook(same, Config(), register)
+    with pytest.raises(ConfigError, match=r"\.xlsx"):
+        write_workbook(stats, Config(), tmp_path / "report.xls")
+    assert register.read_bytes() == FIXTURE.read_bytes()
+
+
+# -- the command --------------------------------------------------------------------------
+
+
+def _config(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[register]\npath = "{FIXTURE.as_posix()}"\n[output]\ndir = "out"\n{extra}', encoding="utf-8")
+    return path
+
+
+def test_cli_json_equals_the_library(stats: Statistics, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r.xlsx"
+    code = main(["report", "--config", str(_config(tmp_path)), "--today", "2026-04-10", "--out", str(out),
+                 "--format", "json", "-q"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data.pop("workbook") == str(out)
+    assert data == json.loads(json.dumps(stats.to_dict()))
+    assert data["headline"]["received"] == 20 and out.exists()
+
+
+def test_cli_text_default_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["report", "--config", str(_config(tmp_path)), "--today", "2026-04-10", "--from", "2026-01-01",
+                 "-q"])
+    assert code == 0
+    out = capsys.readouterr().out
+    expected = tmp_path / "out" / "reports" / "complaint-statistics.xlsx"
+    assert expected.exists()
+    assert out.splitlines()[0] == "客诉统计:2026-01-01 至 2026-04-10(统计日 2026-04-10)"
+    assert "  受理投诉数: 19" in out
+    assert "因错误未计入 2 行,请修正:台账!AA23; 台账!B24" in out
+    assert f"工作簿:{expected}" in out
+
+
+def test_cli_refuses_to_write_the_register(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    register = tmp_path / "register.xlsx"
+    register.write_bytes(FIXTURE.read_bytes())
+    before = hashlib.sha256(register.read_bytes()).hexdigest()
+    code = main(["report", "--config", str(_config(tmp_path)), "--register", str(register), "--today", "2026-04-10",
+                 "--out", str(register)])
+    assert code == 2
+    assert "Error: 报表路径" in capsys.readouterr().err
+    assert hashlib.sha256(register.read_bytes()).hexdigest() == before
+
+
+def test_cli_bad_period_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["report", "--config", str(_config(tmp_path)), "--today", "2026-04-10", "--from", "2026-04-01",
+                 "--to", "2026-03-01"])
+    assert code == 2
+    assert capsys.readouterr().err.startswith("Error: 统计期间的开始日期 2026-04-01 晚于结束日期 2026-03-01")
+
+
+# -- the weekly digest --------------------------------------------------------------------
+
+
+def _weekly(value: str) -> Config:
+    return config_from_dict({"reports": {"weekly": value},
+                             "reminders": {"quality_manager": "qm@example.com"}})
+
+
+def test_weekly_report_due() -> None:
+    config = _weekly("mon 09:00")
+    monday = dt.datetime(2026, 4, 13, 9, 0)
+    assert not weekly_report_due(config, monday - dt.timedelta(minutes=1), dt.datetime(2026, 4, 6, 9, 0))
+    assert weekly_report_due(config, monday, dt.datetime(2026, 4, 6, 9, 0))
+    assert not weekly_report_due(config, monday + dt.timedelta(hours=1), monday)  # sent already
+    # The scheduler was down on Monday: Wednesday catches up, once.
+    assert weekly_report_due(config, dt.datetime(2026, 4, 15, 9, 0), dt.datetime(2026, 4, 6, 9, 5))
+    assert weekly_report_due(config, monday, None)
+    assert not weekly_report_due(_weekly(""), monday, None)
+
+
+def test_weekly_schedule_must_be_day_and_time() -> None:
+    with pytest.raises(ConfigError, match=r'\[reports\]\.weekly 为 "monday 9am"'):
+        weekly_report_due(_weekly("monday 9am"), dt.datetime(2026, 4, 13, 9, 0), None)
+
+
+def test_weekly_mail_goes_through_the_reminder_transport(stats: Statistics, workbook: Path, tmp_path: Path) -> None:
+    config = _weekly("mon 09:00")
+    now = dt.datetime(2026, 4, 13, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    msg = build_weekly_mail(stats, config, workbook, now=now)
+    transport = OutboxTransport(tmp_path / "outbox", now, "zh")
+    assert transport.send("complaints@example.com", ["qm@example.com"], msg.as_bytes(), "qm@example.com") == {}
+    (written,) = transport.written
+    back = email.message_from_bytes(written.read_bytes(), policy=policy.default)
+    assert back["To"] == "qm@example.com"
+    assert back["Subject"] == "【客诉周报】2026-04-10:受理 20 件,当前逾期 4 件"
+    assert back["Auto-Submitted"] == "auto-generated"
+    (attachment,) = list(back.iter_attachments())
+    assert attachment.get_filename() == "stats.xlsx"
+    assert attachment.get_content() == workbook.read_bytes()
+    assert "当前逾期投诉数: 4" in back.get_body(("plain",)).get_content()
+
+
+def test_weekly_mail_needs_the_quality_manager(stats: Statistics, workbook: Path) -> None:
+    with pytest.raises(ConfigError, match="quality_manager 未填写"):
+        build_weekly_mail(stats, Config(), workbook, now=dt.datetime(2026, 4, 13, 9, 0))

@@ -1,0 +1,46 @@
+"""``complaint-toolkit report``: the statistics workbook (tables and native charts) for the
+quality manager."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..config import Config
+from ..register import read_register
+from ..report import compute_statistics, default_out_path, write_workbook
+from ..validate import validate
+from . import _common
+
+NAME = "report"
+HELP = "write the statistics workbook: trends, Pareto charts, on-time and satisfaction rates"
+ORDER = 60
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    _common.add_register(parser)
+    _common.add_today(parser)
+    parser.add_argument("--from", dest="date_from", type=_common.parse_date, metavar="YYYY-MM-DD",
+                        help="first day received to count (default: the first record)")
+    parser.add_argument("--to", dest="date_to", type=_common.parse_date, metavar="YYYY-MM-DD",
+                        help="last day received to count (default: --today)")
+    parser.add_argument("--out", metavar="PATH.xlsx",
+                        help="workbook to write (default: [reports].out, else "
+                             "<output.dir>/reports/complaint-statistics.xlsx)")
+    _common.add_format(parser)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    _common.apply_register(args, config)
+    today = _common.today(args)
+    register = read_register(config)
+    report = validate(register, config, today)
+    stats = compute_statistics(register, report, config, today=today, date_from=args.date_from,
+                               date_to=args.date_to)
+    out = Path(args.out).resolve() if args.out else default_out_path(config)
+    path = write_workbook(stats, config, out)
+    if args.format == "json":
+        _common.print_json({**stats.to_dict(), "workbook": str(path)})
+    else:
+        print(stats.to_text(config.language, path))
+    return 0
