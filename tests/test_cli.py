@@ -1,0 +1,43 @@
+"""The command-line shell: help, version, config errors as one line and exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from toolkit import __version__
+from toolkit.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_python_m_toolkit_help_lists_commands() -> None:
+    out = subprocess.run([sys.executable, "-m", "toolkit", "--help"], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout
+    for command in ("validate", "generate", "remind", "run", "schedule", "report"):
+        assert command in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[register]\npath = 3\n', encoding="utf-8")
+    assert main(["validate", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ")
+    assert "[register].path must be text in quotes" in err
+    assert "Traceback" not in err
+
+
+def test_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--config", str(tmp_path / "nope.toml")]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -1,0 +1,219 @@
+"""Staff workbooks: the validation report (.xlsx) and a new, empty register."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from toolkit.config import Config, config_from_dict, load_config
+from toolkit.errors import ConfigError, RegisterError
+from toolkit.fields import FIELDS, LIST
+from toolkit.model import Record
+from toolkit.register import read_register
+from toolkit.validate import validate
+from toolkit.workbooks import write_new_register, write_validation_workbook
+
+TODAY = dt.date(2026, 11, 23)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _sheet_xml(path: Path) -> str:
+    with zipfile.ZipFile(path) as archive:
+        return "".join(archive.read(n).decode("utf-8") for n in archive.namelist()
+                       if n.startswith("xl/worksheets/sheet"))
+
+
+@pytest.fixture
+def example(tmp_path: Path, example_register: Path) -> tuple[Path, Config]:
+    copy = tmp_path / "台账.xlsx"
+    shutil.copyfile(example_register, copy)
+    return copy, load_config(ROOT / "config.toml")
+
+
+# -- validation report -----------------------------------------------------------------------
+
+
+def test_report_marks_offending_cells_and_links_to_them(example: tuple[Path, Config], tmp_path: Path) -> None:
+    path, config = example
+    register = read_register(config, path)
+    report = validate(register, config, TODAY)
+    out = write_validation_workbook(report, register, tmp_path / "out" / "检查报告.xlsx", TODAY)
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["问题清单", "台账"]
+    findings = wb["问题清单"]
+    assert [c.value for c in findings[2]] == ["严重程度", "代码", "单元格", "投诉编号", "字段", "值", "说明"]
+    assert "7 个错误" in findings["A1"].value
+    first = [c.value for c in findings[3]]
+    assert first[:6] == ["错误", "duplicate-id", "台账!A20", "KS-2026-002", "投诉编号", "KS-2026-002"]
+    assert findings["C3"].hyperlink.location == "'台账'!A20"
+    assert findings.max_row == 2 + len(report.findings)
+
+    sheet = wb["台账"]
+    # rows keep their numbers and columns their letters: a finding's cell is the same cell here
+    assert sheet["A2"].value == "投诉编号" and sheet["A20"].value == "KS-2026-002"
+    assert sheet["A20"].fill.fgColor.rgb.endswith("FFC7CE")
+    assert sheet["A20"].comment.text.startswith("[错误] 投诉编号“KS-2026-002”与 台账!A4 重复")
+    assert sheet["E38"].value == "1380013800" and sheet["E38"].comment is not None
+    assert sheet["A21"].comment is None and sheet["A21"].fill.fill_type is None
+    assert sheet["B45"].value == dt.datetime(2026, 11, 30) and sheet["B45"].number_format == "yyyy-mm-dd"
+    assert sheet["AI3"].value == "前台-小周"  # a column the toolkit does not know is kept
+    assert sheet["AI2"].value == "登记人"
+
+
+def _register_with(texts: dict[str, str]) -> tuple[object, Config]:
+    from test_validate import GOOD, make_register
+
+    register = make_register({**GOOD, **texts, "customer_phone": "123"})
+    return register, Config()
+
+
+def test_register_text_is_never_a_formula(tmp_path: Path) -> None:
+    danger = {"description": '=HYPERLINK("http://evil.example","点我")', "remarks": "+SUM(1,2)",
+              "customer_name": "@admin", "resolution": "-2+3"}
+    register, config = _register_with(danger)
+    register.records[0].extra["备注2"] = "=1+1"
+    register.sheets[0].headers.append("备注2")
+    report = validate(register, config, TODAY)
+    out = write_validation_workbook(report, register, tmp_path / "report.xlsx", TODAY)
+    xml = _sheet_xml(out)
+    assert "<f>" not in xml and "<f " not in xml
+    sheet = load_workbook(out)["台账"]
+    for ref, text in (("J3", danger["description"]), ("AH3", "+SUM(1,2)"), ("D3", "@admin"),
+                      ("U3", "-2+3"), ("AI3", "=1+1")):
+        assert sheet[ref].value == text and sheet[ref].data_type == "s", ref
+    assert sheet["J3"].quotePrefix
+
+
+def test_unparsed_cell_shows_what_was_typed(tmp_path: Path) -> None:
+    from test_validate import GOOD, make_register
+
+    register = make_register({**GOOD, "received_on": None}, bad={0: {"received_on": ("bad-date", "下周一")}})
+    report = validate(register, Config(), TODAY)
+    out = write_validation_workbook(report, register, tmp_path / "r.xlsx", TODAY)
+    assert load_workbook(out)["台账"]["B3"].value == "下周一"
+
+
+def test_report_refuses_the_registers_own_path(example: tuple[Path, Config]) -> None:
+    path, config = example
+    before = path.read_bytes()
+    register = read_register(config, path)
+    report = validate(register, config, TODAY)
+    with pytest.raises(ConfigError, match="检查报告不能写到台账本身"):
+        write_validation_workbook(report, register, path, TODAY)
+    with pytest.raises(ConfigError, match="检查报告不能写到台账本身"):
+        write_validation_workbook(report, register, path.parent / "." / path.name, TODAY)
+    assert path.read_bytes() == before
+
+
+def test_report_needs_an_xlsx_name(example: tuple[Path, Config], tmp_path: Path) -> None:
+    path, config = example
+    register = read_register(config, path)
+    with pytest.raises(ConfigError, match=r"不是 \.xlsx 文件名"):
+        write_validation_workbook(validate(register, config, TODAY), register, tmp_path / "r.csv", TODAY)
+
+
+def test_findings_sheet_name_does_not_clash(tmp_path: Path) -> None:
+    from test_validate import GOOD, make_register
+
+    register = make_register({**GOOD, "nature": "x"}, sheet="问题清单")
+    out = write_validation_workbook(validate(register, Config(), TODAY), register, tmp_path / "r.xlsx", TODAY)
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["问题清单 (2)", "问题清单"]
+    assert wb["问题清单 (2)"]["C3"].hyperlink.location == "'问题清单'!L3"
+
+
+# -- new register ------------------------------------------------------------------------------
+
+
+def test_new_register_has_headers_lists_formats_and_instructions(tmp_path: Path) -> None:
+    out = write_new_register(tmp_path / "台账.xlsx", load_config(ROOT / "config.toml"))
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["台账", "填写说明"]
+    ws = wb["台账"]
+    assert [c.value for c in ws[1]] == [f.zh for f in FIELDS]
+    assert ws.freeze_panes == "B2"
+    validations = {str(dv.sqref).split(":")[0]: dv for dv in ws.data_validations.dataValidation}
+    list_cols = [i for i, f in enumerate(FIELDS) if f.kind == LIST]
+    for i in list_cols:
+        dv = validations[f"{ws.cell(row=2, column=i + 1).column_letter}2"]
+        assert dv.type == "list"
+    assert validations["C2"].formula1 == '"电话,来访,信函,电子邮件,网站,监管部门转办,消协转办,12315"'
+    assert validations["O2"].formula1 == '"客服部,质量部,生产部,物流部,销售部,市场部,财务部"'
+    assert validations["B2"].type == "date"
+    assert validations["V2"].type == "decimal"
+    assert ws.column_dimensions["B"].number_format == "yyyy-mm-dd"
+    assert ws.column_dimensions["E"].number_format == "@"
+    help_ws = wb["填写说明"]
+    rows = {r[0]: r for r in help_ws.iter_rows(min_row=5, values_only=True)}
+    assert len(rows) == len(FIELDS)
+    assert rows["投诉编号 *"][4] == "必填；整个台账内不得重复。"
+    assert rows["处理状态 *"][3] == "待处理、处理中、待回访、已结案"
+    assert rows["回访日期"][1] == "结案时"
+
+
+def test_long_list_goes_to_a_hidden_lists_sheet(tmp_path: Path) -> None:
+    departments = [f"第{i}分公司客户服务中心" for i in range(40)]
+    config = config_from_dict({"lists": {"departments": departments}})
+    wb = load_workbook(write_new_register(tmp_path / "r.xlsx", config))
+    assert wb["列表"].sheet_state == "hidden"
+    dv = next(dv for dv in wb["台账"].data_validations.dataValidation if str(dv.sqref).startswith("O2"))
+    assert dv.formula1 == "'列表'!$A$2:$A$41"
+    assert [wb["列表"].cell(row=r, column=1).value for r in (1, 2, 41)] == ["责任部门", departments[0], departments[39]]
+
+
+def test_new_register_in_english(tmp_path: Path) -> None:
+    config = config_from_dict({"register": {"language": "en"}})
+    wb = load_workbook(write_new_register(tmp_path / "r.xlsx", config, sheet="2026"))
+    assert wb.sheetnames == ["2026", "Instructions"]
+    assert wb["2026"]["A1"].value == "Complaint No."
+    dv = next(dv for dv in wb["2026"].data_validations.dataValidation if str(dv.sqref).startswith("AF2"))
+    assert dv.formula1 == '"Pending,In progress,Awaiting follow-up,Closed"'
+
+
+def test_new_register_refuses_to_overwrite(tmp_path: Path) -> None:
+    target = tmp_path / "台账.xlsx"
+    target.write_bytes(b"staff data")
+    with pytest.raises(RegisterError, match="已存在"):
+        write_new_register(target, Config())
+    assert target.read_bytes() == b"staff data"
+
+
+def test_new_register_rejects_bad_sheet_names(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="工作表名"):
+        write_new_register(tmp_path / "r.xlsx", Config(), sheet="a/b")
+    assert not (tmp_path / "r.xlsx").exists()
+
+
+def test_new_register_is_read_back_and_filled_rows_validate(tmp_path: Path) -> None:
+    from test_validate import GOOD
+
+    path = write_new_register(tmp_path / "台账.xlsx", Config())
+    register = read_register(Config(), path)
+    assert register.records == [] and register.sheets[0].header_row == 1
+    wb = load_workbook(path)
+    ws = wb["台账"]
+    for col, f in enumerate(FIELDS, start=1):
+        ws.cell(row=2, column=col, value=GOOD[f.name])
+    wb.save(path)
+    config = config_from_dict({})
+    register = read_register(config, path)
+    assert isinstance(register.records[0], Record)
+    assert validate(register, config, TODAY).findings == []
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_opens_the_new_register(tmp_path: Path) -> None:
+    path = write_new_register(tmp_path / "new-register.xlsx", Config())
+    outdir = tmp_path / "csv"
+    subprocess.run(
+        ["soffice", f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}", "--headless",
+         "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(outdir), str(path)],
+        check=True, capture_output=True, timeout=180)
+    header = (outdir / "new-register.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header.split(",")[:3] == ["投诉编号", "受理日期", "投诉渠道"]

@@ -1,0 +1,524 @@
+"""Workbooks for staff: the validation report and a new, empty register.
+
+Both are new files written with openpyxl to a temporary name and renamed into place; the
+staff's register is never written. Register text goes into cells as text, never as a formula:
+a description that starts with ``=`` stays the text the customer's words were.
+
+>>> write_validation_workbook(report, register, "output/检查报告.xlsx")   # doctest: +SKIP
+>>> write_new_register("投诉登记台账.xlsx", config)                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .config import Config
+from .errors import ConfigError, RegisterError
+from .fields import DATE, EMAIL, FIELD_BY_NAME, FIELDS, LIST, NUMBER, PHONE, Field, display_value
+from .fsutil import atomic_write_bytes
+from .i18n import Messages, translate
+from .model import ERROR, NOTE, WARNING, Finding, Register, SheetInfo, column_letter
+from .validate import CLOSE_REQUIRED, REQUIRED, ValidationReport
+from .validate import MESSAGES as VALIDATE_MESSAGES
+
+MESSAGES: Messages = {
+    "findings-sheet": {"zh": "问题清单", "en": "Findings"},
+    "findings-headers": {
+        "zh": "严重程度|代码|单元格|投诉编号|字段|值|说明",
+        "en": "Severity|Code|Cell|Complaint No.|Field|Value|Message",
+    },
+    "findings-title": {
+        "zh": "台账检查报告：{register}（检查日期 {today}）。{summary} 点击“单元格”列可跳到出错的单元格。",
+        "en": "Register check: {register} (as of {today}). {summary} Click a cell address to jump to it.",
+    },
+    "severity-error": {"zh": "错误", "en": "error"},
+    "severity-warning": {"zh": "警告", "en": "warning"},
+    "severity-note": {"zh": "提示", "en": "note"},
+    "same-file": {
+        "zh": "检查报告不能写到台账本身（{path}）：台账只读不写。请用 --report 指定另一个文件名，如 {suggestion}。",
+        "en": "the report cannot be written onto the register itself ({path}): the register is never "
+              "written. Give --report another file name, e.g. {suggestion}.",
+    },
+    "not-xlsx": {
+        "zh": "{path} 不是 .xlsx 文件名：检查报告和新台账都是 Excel 工作簿，请用 .xlsx 结尾的文件名。",
+        "en": "{path} does not end in .xlsx: reports and new registers are Excel workbooks; use a file "
+              "name ending in .xlsx.",
+    },
+    "exists": {
+        "zh": "{path} 已存在：为免覆盖现有台账，不会改写已有文件。请换一个文件名，或先把旧文件移走。",
+        "en": "{path} already exists: an existing register is never overwritten. Choose another file "
+              "name or move the old file away first.",
+    },
+    "bad-sheet-name": {
+        "zh": "工作表名“{name}”不可用：不能为空、不超过 31 个字符，且不能包含 [ ] : * ? / \\。",
+        "en": "sheet name '{name}' cannot be used: it must be 1-31 characters without [ ] : * ? / \\.",
+    },
+    "cannot-write": {
+        "zh": "无法写入 {path}：{reason}。请检查文件夹是否存在、是否有写入权限，以及文件是否在 Excel 中打开。",
+        "en": "cannot write {path}: {reason}. Check that the folder exists and is writable and that the "
+              "file is not open in Excel.",
+    },
+    "register-sheet": {"zh": "台账", "en": "Register"},
+    "lists-sheet": {"zh": "列表", "en": "Lists"},
+    "help-sheet": {"zh": "填写说明", "en": "Instructions"},
+    "help-title": {
+        "zh": "投诉登记台账填写说明（{company}）",
+        "en": "How to fill in the complaint register ({company})",
+    },
+    "help-intro": {
+        "zh": "每行登记一件投诉。表头文字请勿修改（工具按表头识别各列）；可以在右侧增加自己的列。"
+              "带 * 的列为必填。日期请填写真正的日期（如 2026-03-05）；有下拉箭头的列请从列表中选择。",
+        "en": "One complaint per row. Do not change the header texts (the toolkit finds each column by "
+              "its header); you may add columns of your own on the right. Columns marked * are "
+              "required. Enter real dates (e.g. 2026-03-05); pick values from the drop-down lists.",
+    },
+    "help-headers": {
+        "zh": "列名|必填|含义|可选值|规则",
+        "en": "Column|Required|Meaning|Allowed values|Rule",
+    },
+    "required-yes": {"zh": "是", "en": "yes"},
+    "required-close": {"zh": "结案时", "en": "to close"},
+    "list-error-title": {"zh": "不在列表中", "en": "Not in the list"},
+    "list-error": {"zh": "请从下拉列表中选择一个值。", "en": "Pick a value from the drop-down list."},
+    "date-error-title": {"zh": "不是日期", "en": "Not a date"},
+    "date-error": {"zh": "请填写日期，如 2026-03-05。", "en": "Enter a date, e.g. 2026-03-05."},
+    "number-error-title": {"zh": "不是金额", "en": "Not an amount"},
+    "number-error": {"zh": "请填写 0 或正数。", "en": "Enter 0 or a positive number."},
+}
+
+#: Meaning and rule of every column, for the instructions sheet: field -> (zh, en) pairs.
+FIELD_HELP: dict[str, tuple[str, str, str, str]] = {
+    # field: (zh meaning, en meaning, zh rule, en rule)
+    "complaint_id": ("投诉的唯一编号，如 KS-2026-001。", "The complaint's unique number, e.g. KS-2026-001.",
+                     "必填；整个台账内不得重复。", "Required; unique in the register."),
+    "received_on": ("接到投诉的日期。", "Date the complaint was received.",
+                    "必填；不得晚于今天。", "Required; not after today."),
+    "channel": ("客户投诉的途径。", "How the complaint came in.", "必填。", "Required."),
+    "customer_name": ("投诉人姓名或单位名称。", "Name of the person or company complaining.",
+                      "必填。", "Required."),
+    "customer_phone": ("客户联系电话。", "Customer's phone number.",
+                       "联系电话与客户邮箱至少填一项；手机 11 位（1 开头），座机带区号（如 0871-63125678，可加分机），"
+                       "国际号码以 + 开头。",
+                       "Phone or customer e-mail required; CN mobile (11 digits, starting 1), landline "
+                       "with area code (0871-63125678, extension allowed) or +CC international."),
+    "customer_email": ("客户邮箱。", "Customer's e-mail address.", "填写时须为有效邮箱。",
+                       "A valid address when filled in."),
+    "product": ("涉及的产品或服务，如卷烟规格、套餐名称。", "Product or service concerned.", "", ""),
+    "batch_no": ("产品批次号（产品质量投诉请填写）。", "Product batch number (for product complaints).",
+                 "", ""),
+    "respondent": ("被投诉的单位、门店、车间或人员。", "Company, shop, workshop or person complained about.",
+                   "必填：被投诉方不明确的投诉不能受理。",
+                   "Required: a complaint with no identifiable respondent cannot be accepted."),
+    "description": ("投诉的具体内容：时间、经过、客户诉求。", "What happened and what the customer asks for.",
+                    "必填。", "Required."),
+    "category": ("投诉类别。", "Complaint category.", "必填；列表在 config.toml [lists] categories 中配置。",
+                 "Required; the list is set in config.toml [lists] categories."),
+    "nature": ("有效投诉，或沟通性投诉（求助型/咨询型/发泄型）。",
+               "A valid complaint, or a communication complaint (help-seeking, inquiry, venting).",
+               "必填。", "Required."),
+    "severity": ("投诉等级，A 最严重；决定答复和回访期限。",
+                 "Class, A the most serious; sets the reply and follow-up deadlines.", "必填。", "Required."),
+    "special": ("特殊客诉：监管部门、消协、媒体反映或疑似敲诈；立即逐级上报。",
+                "Special complaint: from a regulator, consumer association, media, or suspected extortion; "
+                "escalated at once.", "空白视为“否”。", "Blank means No."),
+    "department": ("负责处理的部门。", "Department responsible.",
+                   "必填；列表在 config.toml [lists] departments 中配置。",
+                   "Required; the list is set in config.toml [lists] departments."),
+    "handler": ("首问负责人：最先接待并负责到底的人。", "The first person who took the complaint and stays "
+                "responsible.", "必填。", "Required."),
+    "handler_email": ("首问负责人的邮箱，用于发送提醒。", "Handler's e-mail address, for reminders.",
+                      "必填，除非 config.toml 的 [people] 或 [departments] 中已有地址。",
+                      "Required unless config.toml [people] or [departments] gives an address."),
+    "immediate_action": ("已采取的应急措施。", "Immediate measures taken.", "", ""),
+    "root_cause": ("投诉原因分类。", "Root cause category.", "有效投诉结案时必填。",
+                   "Required to close a valid complaint."),
+    "cause_analysis": ("原因分析说明。", "Cause analysis.", "", ""),
+    "resolution": ("与客户达成的处理结果。", "Solution agreed with the customer.", "结案时必填。",
+                   "Required to close."),
+    "compensation": ("赔付金额（元）。", "Compensation paid (amount).", "不得为负数。", "0 or more."),
+    "reply_due": ("承诺答复客户的日期。", "Date a reply was promised by.",
+                  "可空：空白时按等级自动计算（A 1 个、B 2 个、C 3 个工作日）。",
+                  "May be blank: then computed from the class (A 1, B 2, C 3 working days)."),
+    "corrective_action": ("纠正预防措施：防止再次发生的措施。", "Corrective and preventive action.",
+                          "A、B 类有效投诉结案时必填。", "Required to close a valid class A or B complaint."),
+    "capa_owner": ("纠正预防措施的负责人。", "Person responsible for the corrective action.",
+                   "填写了纠正预防措施时必填。", "Required when a corrective action is set."),
+    "capa_owner_email": ("措施负责人的邮箱。", "CAPA owner's e-mail address.",
+                         "同负责人邮箱。", "As the handler's e-mail."),
+    "capa_due": ("措施应完成的期限。", "Date the action is due.",
+                 "填写了纠正预防措施时必填；不得早于受理日期。",
+                 "Required when a corrective action is set; not before the date received."),
+    "capa_done": ("措施实际完成的日期。", "Date the action was done.", "不得早于受理日期，不得晚于今天。",
+                  "Not before the date received, not after today."),
+    "followup_due": ("回访客户的期限。", "Date the follow-up call is due.",
+                     "可空：空白时按等级自动计算（A 3 个、B 7 个、C 15 个工作日）。",
+                     "May be blank: then computed from the class (A 3, B 7, C 15 working days)."),
+    "followup_done": ("实际回访客户的日期。", "Date of the follow-up call.",
+                      "结案时必填；不得早于受理日期，不得晚于今天。",
+                      "Required to close; not before the date received, not after today."),
+    "satisfaction": ("回访时客户的满意度。", "Customer satisfaction at follow-up.", "结案时必填。",
+                     "Required to close."),
+    "status": ("处理进度。", "Where the complaint stands.", "必填。", "Required."),
+    "closed_on": ("结案日期。", "Date the complaint was closed.",
+                  "状态为“已结案”时必填，否则不填；不得早于受理日期，不得晚于今天。",
+                  "Required when Closed, blank otherwise; not before the date received, not after today."),
+    "remarks": ("其他说明。", "Anything else.", "", ""),
+}
+
+_FILL = {ERROR: PatternFill("solid", fgColor="FFC7CE"), WARNING: PatternFill("solid", fgColor="FFEB9C"),
+         NOTE: PatternFill("solid", fgColor="DDEBF7")}
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_BOLD = Font(bold=True)
+_REQUIRED_FONT = Font(bold=True, color="9C0006")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_HEADER_ALIGN = Alignment(wrap_text=True, vertical="center", horizontal="center")
+_SEVERITY_ORDER = {ERROR: 0, WARNING: 1, NOTE: 2}
+#: Excel's formula limit for an inline list of choices (``"a,b,c"``).
+INLINE_LIST_LIMIT = 255
+_SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+_COLUMN_SUFFIX = re.compile(r" \(([A-Z]{1,3})\)$")
+_LETTERS = re.compile(r"[A-Z]{1,3}")
+_LAST_ROW = 1048576
+_MAX_CELL_TEXT = 32767
+
+
+# -- text that stays text -----------------------------------------------------------------
+
+
+def set_text(cell: Cell, value: Any) -> None:
+    """Put a value into ``cell``; text always stays text (``=SUM(...)`` is shown, never run)."""
+    if isinstance(value, str):
+        text = ILLEGAL_CHARACTERS_RE.sub("", value)[:_MAX_CELL_TEXT]
+        cell.value = text
+        cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
+        if text[:1] in ("=", "+", "-", "@"):
+            cell.quotePrefix = True  # Excel keeps it text when someone edits the cell
+        return
+    cell.value = value
+    if isinstance(value, dt.datetime):
+        cell.number_format = "yyyy-mm-dd hh:mm"
+    elif isinstance(value, dt.date):
+        cell.number_format = "yyyy-mm-dd"
+
+
+def _save(wb: Workbook, path: Path, language: str) -> Path:
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    try:
+        atomic_write_bytes(path, buffer.getvalue())
+    except OSError as exc:
+        raise ConfigError(translate(MESSAGES, "cannot-write", language, path=path, reason=exc)) from exc
+    return path
+
+
+def _check_xlsx_name(path: Path, language: str) -> None:
+    if path.suffix.lower() != ".xlsx":
+        raise ConfigError(translate(MESSAGES, "not-xlsx", language, path=path))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.normcase(a.resolve()) == os.path.normcase(b.resolve())
+
+
+# -- the validation report workbook -------------------------------------------------------
+
+
+def write_validation_workbook(report: ValidationReport, register: Register, path: str | os.PathLike[str],
+                              today: dt.date | None = None) -> Path:
+    """A new workbook: the register's rows with offending cells filled and commented, and a
+    findings sheet (问题清单) whose cell addresses link to those cells.
+
+    Rows keep their row numbers and columns their letters, so ``台账!B14`` in a finding is
+    ``台账!B14`` in this workbook too. Refuses to write onto the register's own file.
+    """
+    target = Path(path)
+    language = report.language
+    _check_xlsx_name(target, language)
+    if _same_file(target, Path(register.path)):
+        suggestion = Path(register.path).with_name(Path(register.path).stem + "-检查报告.xlsx"
+                                                    if language == "zh" else
+                                                    Path(register.path).stem + "-check.xlsx").name
+        raise ConfigError(translate(MESSAGES, "same-file", language, path=target, suggestion=suggestion))
+    wb = Workbook()
+    findings_ws = wb.active
+    findings_ws.title = _unique_title(translate(MESSAGES, "findings-sheet", language),
+                                      {s.name for s in register.sheets})
+    by_sheet: dict[str, list[Any]] = {}
+    for record in register.records:
+        by_sheet.setdefault(record.sheet, []).append(record)
+    sheets: dict[str, Worksheet] = {}
+    for info in register.sheets:
+        ws = wb.create_sheet(info.name)
+        sheets[info.name] = ws
+        _copy_sheet(ws, info, by_sheet.get(info.name, []), language)
+    _mark_cells(sheets, report.findings, language)
+    _findings_sheet(findings_ws, report, register, language, today)
+    return _save(wb, target, language)
+
+
+def _unique_title(title: str, taken: set[str]) -> str:
+    candidate, n = title, 2
+    while candidate in taken:
+        candidate = f"{title} ({n})"
+        n += 1
+    return candidate
+
+
+def _extra_columns(info: SheetInfo) -> dict[str, int]:
+    """``Record.extra`` key -> column index (the reader keys unknown columns by header text)."""
+    mapped = set(info.columns.values())
+    result: dict[str, int] = {}
+    for index, text in enumerate(info.headers):
+        if index not in mapped and text:
+            result.setdefault(text, index)
+    return result
+
+
+def _extra_index(key: str, extra_cols: dict[str, int]) -> int | None:
+    if key in extra_cols:
+        return extra_cols[key]
+    match = _COLUMN_SUFFIX.search(key)
+    letters = match.group(1) if match else key if _LETTERS.fullmatch(key) else None
+    if letters is None:
+        return None
+    index = 0
+    for ch in letters:
+        index = index * 26 + ord(ch) - 64
+    return index - 1
+
+
+def _copy_sheet(ws: Worksheet, info: SheetInfo, records: list[Any], language: str) -> None:
+    header_row = info.header_row
+    for index, text in enumerate(info.headers):
+        if text:
+            cell = ws.cell(row=header_row, column=index + 1)
+            set_text(cell, text)
+            cell.font = _BOLD
+            cell.fill = _HEADER_FILL
+            cell.alignment = _HEADER_ALIGN
+    columns = sorted(info.columns.items(), key=lambda item: item[1])
+    extra_cols = _extra_columns(info)
+    list_fields = {name for name, _ in columns if FIELD_BY_NAME[name].kind == LIST}
+    for record in records:
+        row = record.row
+        values = record.values
+        for name, index in columns:
+            value = values.get(name)
+            if name in record.bad:
+                value = record.bad[name][1]
+            elif value is not None and name in list_fields:
+                value = display_value(name, value, language)
+            if value is not None:
+                set_text(ws.cell(row=row, column=index + 1), value)
+        for key, value in record.extra.items():
+            index = _extra_index(key, extra_cols)
+            if index is not None and value is not None:
+                set_text(ws.cell(row=row, column=index + 1), value)
+    for name, index in columns:
+        kind = FIELD_BY_NAME[name].kind
+        width = 40 if name in ("description", "resolution", "corrective_action") else \
+            12 if kind == DATE else 22 if kind == EMAIL else 14
+        ws.column_dimensions[column_letter(index)].width = width
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+
+
+def _mark_cells(sheets: dict[str, Worksheet], findings: Iterable[Finding], language: str) -> None:
+    """Fill each offending cell by its worst finding and comment it with every message."""
+    per_cell: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.row is not None and f.column and f.sheet in sheets:
+            per_cell.setdefault((f.sheet, f"{f.column}{f.row}"), []).append(f)
+    for (sheet, ref), found in per_cell.items():
+        cell = sheets[sheet][ref]
+        worst = min(found, key=lambda f: _SEVERITY_ORDER[f.severity])
+        cell.fill = _FILL[worst.severity]
+        text = "\n".join(f"[{translate(MESSAGES, f'severity-{f.severity}', language)}] {f.message}"
+                         for f in found)
+        comment = Comment(text, "complaint-toolkit")
+        comment.width = 320
+        comment.height = 40 + 50 * len(found)
+        cell.comment = comment
+
+
+def _findings_sheet(ws: Worksheet, report: ValidationReport, register: Register, language: str,
+                    today: dt.date | None) -> None:
+    counts = report.counts
+    summary = translate(VALIDATE_MESSAGES, "summary", language, rows=counts["rows"], errors=counts[ERROR],
+                        warnings=counts[WARNING], notes=counts[NOTE],
+                        rows_with_errors=counts["rows_with_errors"])
+    set_text(ws.cell(row=1, column=1), translate(
+        MESSAGES, "findings-title", language, register=Path(register.path).name,
+        today=today.isoformat() if today else "", summary=summary))
+    ws.cell(row=1, column=1).font = _BOLD
+    headers = translate(MESSAGES, "findings-headers", language).split("|")
+    for col, text in enumerate(headers, start=1):
+        cell = ws.cell(row=2, column=col)
+        set_text(cell, text)
+        cell.font = _BOLD
+        cell.fill = _HEADER_FILL
+    link_font = Font(color="0563C1", underline="single")
+    for r, f in enumerate(report.findings, start=3):
+        header = FIELD_BY_NAME[f.field].header(language) if f.field in FIELD_BY_NAME else f.field
+        row_values = (translate(MESSAGES, f"severity-{f.severity}", language), f.code,
+                      f.cell or f.sheet, f.complaint_id, header, f.value, f.message)
+        for col, value in enumerate(row_values, start=1):
+            if value is not None and value != "":
+                set_text(ws.cell(row=r, column=col), value)
+        severity_cell = ws.cell(row=r, column=1)
+        severity_cell.fill = _FILL[f.severity]
+        if f.row is not None:
+            target = f"{quote_sheetname(f.sheet)}!{f.column or 'A'}{f.row}"
+            link = ws.cell(row=r, column=3)
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=target, display=f.cell)
+            link.font = link_font
+        ws.cell(row=r, column=7).alignment = _WRAP
+    for col, width in enumerate((8, 18, 14, 16, 14, 18, 80), start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ws.freeze_panes = "A3"
+    if report.findings:
+        ws.auto_filter.ref = f"A2:G{len(report.findings) + 2}"
+
+
+# -- a new, empty register ------------------------------------------------------------------
+
+
+def write_new_register(path: str | os.PathLike[str], config: Config, sheet: str | None = None) -> Path:
+    """An empty register for staff: headers in the configured language, drop-down lists,
+    date and text formats, a frozen header and an instructions sheet. Never overwrites."""
+    target = Path(path)
+    language = config.language
+    _check_xlsx_name(target, language)
+    if target.exists():
+        raise RegisterError(translate(MESSAGES, "exists", language, path=target))
+    title = sheet or translate(MESSAGES, "register-sheet", language)
+    if not title or len(title) > 31 or _SHEET_NAME_BAD.search(title) or title.startswith("'"):
+        raise ConfigError(translate(MESSAGES, "bad-sheet-name", language, name=title))
+    wb = Workbook()
+    ws = wb.active
+    ws.title = title
+    lists_ws: Worksheet | None = None
+    required = set(REQUIRED)
+    for col, f in enumerate(FIELDS, start=1):
+        letter = get_column_letter(col)
+        cell = ws.cell(row=1, column=col)
+        set_text(cell, f.header(language))
+        cell.font = _REQUIRED_FONT if f.name in required else _BOLD
+        cell.fill = _HEADER_FILL
+        cell.alignment = _HEADER_ALIGN
+        dim = ws.column_dimensions[letter]
+        dim.width = _width(f)
+        cells = f"{letter}2:{letter}{_LAST_ROW}"
+        if f.kind == LIST:
+            choices = _choices(f, config, language)
+            inline = ",".join(choices)
+            if len(inline) + 2 <= INLINE_LIST_LIMIT and not any(c in inline for c in '"'):
+                formula = f'"{inline}"'
+            else:
+                if lists_ws is None:
+                    lists_ws = wb.create_sheet(translate(MESSAGES, "lists-sheet", language))
+                    lists_ws.sheet_state = "hidden"
+                formula = _list_range(lists_ws, f, choices, language)
+            dv = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=True,
+                                errorTitle=translate(MESSAGES, "list-error-title", language),
+                                error=translate(MESSAGES, "list-error", language))
+        elif f.kind == DATE:
+            dim.number_format = "yyyy-mm-dd"
+            dv = DataValidation(type="date", operator="greaterThan", formula1="36526", allow_blank=True,
+                                showErrorMessage=True,
+                                errorTitle=translate(MESSAGES, "date-error-title", language),
+                                error=translate(MESSAGES, "date-error", language))
+        elif f.kind == NUMBER:
+            dim.number_format = "#,##0.00"
+            dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
+                                allow_blank=True, showErrorMessage=True,
+                                errorTitle=translate(MESSAGES, "number-error-title", language),
+                                error=translate(MESSAGES, "number-error", language))
+        else:
+            if f.kind == PHONE or f.name in ("complaint_id", "batch_no"):
+                dim.number_format = "@"  # keeps leading zeros and 11-digit phones as typed
+            continue
+        dv.add(cells)
+        ws.add_data_validation(dv)
+    ws.freeze_panes = "B2"
+    ws.row_dimensions[1].height = 32
+    _help_sheet(wb.create_sheet(translate(MESSAGES, "help-sheet", language), 1), config, language)
+    return _save(wb, target, language)
+
+
+def _choices(f: Field, config: Config, language: str) -> list[str]:
+    if f.config_list:
+        return config.list_values(f.config_list)
+    return list(f.choices_en if language == "en" and f.choices_en else f.choices)
+
+
+def _list_range(ws: Worksheet, f: Field, choices: list[str], language: str) -> str:
+    """Write ``choices`` into a new column of the lists sheet; the range formula for it."""
+    col = ws.max_column + 1 if ws.max_row > 1 or ws.cell(row=1, column=1).value else 1
+    letter = get_column_letter(col)
+    set_text(ws.cell(row=1, column=col), f.header(language))
+    for r, value in enumerate(choices, start=2):
+        set_text(ws.cell(row=r, column=col), value)
+    return f"{quote_sheetname(ws.title)}!${letter}$2:${letter}${len(choices) + 1}"
+
+
+def _width(f: Field) -> float:
+    if f.name in ("description", "resolution", "corrective_action", "cause_analysis"):
+        return 36
+    return {DATE: 12, EMAIL: 24, PHONE: 16, LIST: 12, NUMBER: 11}.get(f.kind, 14)
+
+
+def _help_sheet(ws: Worksheet, config: Config, language: str) -> None:
+    set_text(ws.cell(row=1, column=1), translate(MESSAGES, "help-title", language, company=config.company.name))
+    ws.cell(row=1, column=1).font = Font(bold=True, size=14)
+    set_text(ws.cell(row=2, column=1), translate(MESSAGES, "help-intro", language))
+    ws.merge_cells("A2:E2")
+    ws.cell(row=2, column=1).alignment = _WRAP
+    ws.row_dimensions[2].height = 48
+    for col, text in enumerate(translate(MESSAGES, "help-headers", language).split("|"), start=1):
+        cell = ws.cell(row=4, column=col)
+        set_text(cell, text)
+        cell.font = _BOLD
+        cell.fill = _HEADER_FILL
+    required = set(REQUIRED)
+    to_close = {*CLOSE_REQUIRED, "root_cause", "closed_on"}
+    sep = "、" if language == "zh" else ", "
+    for r, f in enumerate(FIELDS, start=5):
+        zh_meaning, en_meaning, zh_rule, en_rule = FIELD_HELP[f.name]
+        if f.name in required:
+            need = translate(MESSAGES, "required-yes", language)
+        elif f.name in to_close:
+            need = translate(MESSAGES, "required-close", language)
+        else:
+            need = ""
+        allowed = sep.join(_choices(f, config, language)) if f.kind == LIST else ""
+        row = (f.header(language) + (" *" if f.name in required else ""), need,
+               en_meaning if language == "en" else zh_meaning, allowed,
+               en_rule if language == "en" else zh_rule)
+        for col, value in enumerate(row, start=1):
+            cell = ws.cell(row=r, column=col)
+            if value:
+                set_text(cell, value)
+            cell.alignment = _WRAP
+    for col, width in enumerate((18, 8, 40, 40, 50), start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ws.freeze_panes = "A5"
