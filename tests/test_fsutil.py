@@ -49,3 +49,19 @@ def test_sanitize_caps_length_and_keeps_extension() -> None:
     name = sanitize_filename("投" * 300 + ".docx", max_length=100)
     assert len(name) == 100
     assert name.endswith(".docx")
+
+
+def test_new_file_is_readable_by_others_and_existing_mode_is_kept(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "report.xlsx"
+        atomic_write_bytes(target, b"x")
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644
+        target.chmod(0o640)
+        atomic_write_bytes(target, b"y")
+        assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
