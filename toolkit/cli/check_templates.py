@@ -1,0 +1,63 @@
+"""``complaint-toolkit check-templates``: list every placeholder of the document templates and the
+ones no field provides, before anything is rendered."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from ..config import Config
+from ..documents import TemplateCheck, check_template, check_templates
+from ..i18n import Messages, translate
+from . import _common
+
+NAME = "check-templates"
+HELP = "list each document template's placeholders and report any that no field provides"
+ORDER = 31
+
+MESSAGES: Messages = {
+    "feedback": {"zh": "反馈单模板", "en": "feedback form template"},
+    "capa": {"zh": "纠正预防措施单模板", "en": "CAPA sheet template"},
+    "": {"zh": "模板", "en": "template"},
+    "count": {"zh": "{n} 个占位符", "en": "{n} placeholders"},
+    "unknown": {"zh": "未知（没有字段提供）", "en": "UNKNOWN (no field provides it)"},
+    "ok": {"zh": "全部占位符都有字段提供。", "en": "Every placeholder is provided by a field."},
+    "bad": {"zh": "{n} 个占位符没有字段提供：请改用字段名（如 complaint_id）或中文表头（如 投诉编号）。",
+            "en": "{n} placeholder(s) no field provides: use a field name (e.g. complaint_id) or its "
+                  "Chinese header (e.g. 投诉编号)."},
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("templates", nargs="*", metavar="TEMPLATE.docx",
+                        help="templates to check (default: the configured feedback and CAPA templates)")
+    _common.add_format(parser)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    if args.templates:
+        checks = [check_template(path, "", config.language) for path in args.templates]
+    else:
+        checks = check_templates(config)
+    if args.format == "json":
+        _common.print_json({"templates": [c.to_dict() for c in checks]})
+    else:
+        print(render_text(checks, config.language))
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def render_text(checks: Sequence[TemplateCheck], language: str) -> str:
+    t = lambda key, **kw: translate(MESSAGES, key, language, **kw)  # noqa: E731
+    lines = []
+    unknown = 0
+    for check in checks:
+        lines.append(f"{t(check.kind)}: {check.path}  ({t('count', n=len(check.placeholders))})")
+        bad = {p.name for p in check.unknown}
+        width = max((len(p.name) for p in check.placeholders), default=0)
+        for p in check.placeholders:
+            mark = f"  <- {t('unknown')}" if p.name in bad else ""
+            lines.append(f"  {p.name.ljust(width)}  {p.part} ¶{p.paragraph}  {p.tag}{mark}")
+        unknown += len(check.unknown)
+        lines.append("")
+    lines.append(t("bad", n=unknown) if unknown else t("ok"))
+    return "\n".join(lines)
