@@ -129,6 +129,11 @@ class MailConfig:
     sender: str = "complaints@example.com"
     timeout: float = 30.0
     retries: int = 3
+    #: Seconds before the first retry of a transient failure; doubles on each further try.
+    retry_delay: float = 2.0
+    #: CA certificate file (PEM) to verify the server's certificate with, for a server whose
+    #: certificate is self-signed or from a company CA; empty = the system's CA store.
+    ca_file: str = ""
 
 
 @dataclass

@@ -1,0 +1,109 @@
+"""``complaint-toolkit remind`` on the example register, through the real entry point."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from smtp_server import RecordingHandler, SmtpServer
+
+from toolkit.cli import main
+from toolkit.config import load_config
+from toolkit.mail import send_reminders
+from toolkit.register import read_register
+from toolkit.reminders import plan_reminders
+
+TODAY = "2026-11-23"  # the example register has overdue items at levels 1-3 on this Monday
+HANDLERS = ["chenjing@example.com", "liming@example.com", "liuyang@example.com", "sunli@example.com",
+            "zhangwei@example.com", "zhaolei@example.com", "zhenghao@example.com"]
+
+
+def write_config(tmp_path: Path, example_register: Path, server: SmtpServer | None = None,
+                 extra: str = "") -> Path:
+    if not example_register.exists():
+        pytest.skip("examples/complaint-register.xlsx has not been built")
+    mail = f'transport = "smtp"\nhost = "{server.host}"\nport = {server.port}\nretries = 0\n' if server \
+        else ""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f'[register]\npath = "{example_register.as_posix()}"\n'
+        f'[reminders]\nquality_manager = "qm@example.com"\n'
+        f'[mail]\n{mail}{extra}', encoding="utf-8")
+    return cfg
+
+
+def test_outbox_run_then_rerun_sends_nothing(tmp_path: Path, example_register: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, example_register)
+    assert main(["remind", "--config", str(cfg), "--today", TODAY]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "共 8 封：已发送 8，将发送 0，今日已发过 0，失败 0。"
+    assert "已发送  qm@example.com  【投诉升级提醒·质量经理】4 项逾期，9 条无法提醒" in out
+    outbox = tmp_path / "output" / "outbox"
+    files = sorted(outbox.iterdir())
+    assert len(files) == 8
+    assert (tmp_path / "output" / "state.sqlite").exists()
+
+    assert main(["remind", "--config", str(cfg), "--today", TODAY]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "共 8 封：已发送 0，将发送 0，今日已发过 8，失败 0。"
+    assert sorted(outbox.iterdir()) == files
+
+
+def test_dry_run_records_and_writes_nothing(tmp_path: Path, example_register: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, example_register)
+    assert main(["remind", "--config", str(cfg), "--today", TODAY, "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "共 8 封：已发送 0，将发送 8，今日已发过 0，失败 0。"
+    assert not (tmp_path / "output").exists()
+
+
+def test_json_equals_what_the_library_returns(tmp_path: Path, example_register: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, example_register)
+    assert main(["remind", "--config", str(cfg), "--today", TODAY, "--dry-run", "--format", "json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    config = load_config(cfg)
+    plan = plan_reminders(read_register(config).records, config, dt.date.fromisoformat(TODAY))
+    expected = send_reminders(plan, config, now=dt.datetime.now().astimezone(), dry_run=True).to_dict()
+    assert printed == expected
+    levels = {m["to"][0]: sorted({i["level"] for i in m["items"]}) for m in printed["messages"]}
+    assert levels["qm@example.com"] == [3]
+    assert levels["chenjing@example.com"] == [0, 2, 3]
+
+
+def test_smtp_run_delivers_each_digest_once(tmp_path: Path, example_register: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    with SmtpServer() as server:
+        cfg = write_config(tmp_path, example_register, server)
+        assert main(["remind", "--config", str(cfg), "--today", TODAY]) == 0
+        assert main(["remind", "--config", str(cfg), "--today", TODAY]) == 0
+    got = server.handler.by_recipient()
+    assert sorted(got) == sorted([*HANDLERS, "qm@example.com"])
+    assert all(len(messages) == 1 for messages in got.values())
+    qm = got["qm@example.com"][0].message
+    text = qm.get_body(("plain",)).get_content()
+    assert "KS-2026-036 | 台账!39 | 答复 | 首问负责人“王芳”没有可用的邮箱地址" in text
+
+
+def test_undeliverable_recipient_exits_3_and_is_named(tmp_path: Path, example_register: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    with SmtpServer(RecordingHandler(refuse=("zhangwei@example.com",))) as server:
+        cfg = write_config(tmp_path, example_register, server)
+        assert main(["remind", "--config", str(cfg), "--today", TODAY]) == 3
+    out = capsys.readouterr().out
+    failed = [line for line in out.splitlines() if line.startswith("失败")]
+    assert len(failed) == 1
+    assert "zhangwei@example.com" in failed[0] and "550" in failed[0]
+    assert out.splitlines()[-1] == "共 8 封：已发送 7，将发送 0，今日已发过 0，失败 1。"
+
+
+def test_unreachable_server_exits_2_naming_host_and_port(tmp_path: Path, example_register: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    server = SmtpServer()  # never started
+    cfg = write_config(tmp_path, example_register, server)
+    assert main(["remind", "--config", str(cfg), "--today", TODAY]) == 2
+    err = capsys.readouterr().err
+    assert f"Error: 无法连接邮件服务器 127.0.0.1:{server.port}" in err
+    assert "Traceback" not in err

@@ -1,0 +1,327 @@
+"""Sending digests through a real SMTP server on 127.0.0.1 (aiosmtpd) and the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email
+import re
+from email.policy import default
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from smtp_server import RecordingHandler, SmtpServer, make_certificate
+
+from toolkit.config import Config, config_from_dict
+from toolkit.errors import MailError
+from toolkit.mail import send_reminders, subject_for
+from toolkit.reminders import CannotRemind, Digest, ReminderItem, ReminderPlan
+from toolkit.state import Ledger
+
+TODAY = dt.date(2026, 11, 23)  # a Monday
+NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def item(cid: str, *, kind: str = "reply", level: int = 1, days: int = 1, handler: str = "李明",
+         customer: str = "王先生", special: bool = False) -> ReminderItem:
+    due = TODAY + dt.timedelta(days=1) if level == 0 else TODAY - dt.timedelta(days=days)
+    return ReminderItem(cid, kind, due, -1 if level == 0 else days, level, "台账", 3, customer,
+                        "138****8000", handler, "客服部", special)
+
+
+def digest(to: str, items: list[ReminderItem], role: str = "handler",
+           cannot: list[CannotRemind] | None = None) -> Digest:
+    return Digest(to, role, [to], [], items, cannot or [])
+
+
+def plan_of(*digests: Digest) -> ReminderPlan:
+    items = [i for d in digests for i in d.items]
+    cannot = [c for d in digests for c in d.cannot_remind]
+    return ReminderPlan(TODAY, items, list(digests), cannot)
+
+
+def make_config(tmp_path: Path, server: SmtpServer | None = None, language: str = "zh",
+                **mail: Any) -> Config:
+    raw: dict[str, Any] = {"register": {"language": language},
+                           "state": {"path": str(tmp_path / "state.sqlite")},
+                           "mail": {"outbox_dir": str(tmp_path / "outbox"), "retry_delay": 0.01,
+                                    "timeout": 5.0, **mail}}
+    if server is not None:
+        raw["mail"].update(transport="smtp", host=server.host, port=server.port)
+    return config_from_dict(raw)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return make_certificate(tmp_path_factory.mktemp("cert"))
+
+
+def test_digests_arrive_with_recipients_levels_and_content(tmp_path: Path) -> None:
+    handler_digest = digest("liming@example.com", [
+        item("KS-001", level=1, days=1), item("KS-002", kind="capa", level=3, days=9, special=True),
+        item("KS-003", kind="followup", level=0)])
+    qm_digest = digest("qm@example.com", [item("KS-002", kind="capa", level=3, days=9, special=True)],
+                       role="quality_manager",
+                       cannot=[CannotRemind("KS-036", "台账", 39, "reply", "首问负责人“王芳”没有邮箱")])
+    with SmtpServer() as server:
+        result = send_reminders(plan_of(handler_digest, qm_digest), make_config(tmp_path, server),
+                                now=NOW)
+    assert [m.status for m in result.messages] == ["sent", "sent"]
+    assert (result.sent, result.failed) == (2, 0)
+    by_rcpt = server.handler.by_recipient()
+    assert sorted(by_rcpt) == ["liming@example.com", "qm@example.com"]
+
+    msg = by_rcpt["liming@example.com"][0].message
+    assert msg["Subject"] == "【投诉跟进提醒】2 项逾期（1 项已升级），1 项明日到期"
+    assert msg["From"] == "complaints@example.com"
+    assert msg["To"] == "liming@example.com"
+    assert msg["Date"] == format_datetime(NOW)
+    assert msg["Message-ID"].endswith("@example.com>")
+    assert msg.get_content_type() == "multipart/alternative"
+    text = msg.get_body(("plain",)).get_content()
+    # Grouped by urgency: level 3 first, heads-up last.
+    assert text.index("三级") < text.index("一级") < text.index("即将到期")
+    assert "KS-002 | 王先生 | 138****8000 | 纠正预防措施 | 2026-11-14 | 9 | 3 (特殊客诉) | 李明" in text
+    assert "KS-003 | 王先生 | 138****8000 | 回访 | 2026-11-24 | - | - | 李明" in text
+    page = msg.get_body(("html",)).get_content()
+    assert "<td>KS-001</td><td>王先生</td><td>138****8000</td><td>答复</td>" in page
+
+    qm = by_rcpt["qm@example.com"][0].message
+    assert qm["Subject"] == "【投诉升级提醒·质量经理】1 项逾期，1 条无法提醒"
+    qm_text = qm.get_body(("plain",)).get_content()
+    assert "KS-036 | 台账!39 | 答复 | 首问负责人“王芳”没有邮箱" in qm_text
+
+
+def test_subjects_in_english() -> None:
+    items = [item("A", days=2), item("B", days=4), item("C", days=5), item("D", level=0)]
+    assert subject_for("handler", items, [], TODAY, "en") == \
+        "[Complaint follow-up] 3 overdue, 1 due tomorrow"
+    assert subject_for("department_head", [item("B", level=2, days=4)], [], TODAY, "en") == \
+        "[Complaint escalation] 1 overdue"
+    friday = dt.date(2026, 11, 20)  # heads-up on Friday for Monday: not "tomorrow"
+    monday_due = ReminderItem("E", "reply", dt.date(2026, 11, 23), -1, 0, "s", 2, "", "", "", "", False)
+    assert subject_for("handler", [monday_due], [], friday, "zh") == "【投诉跟进提醒】1 项即将到期"
+
+
+def test_rerun_sends_nothing_and_level_rise_sends_only_the_new_item(tmp_path: Path) -> None:
+    first = digest("liming@example.com", [item("KS-001", days=3), item("KS-002", days=1)])
+    with SmtpServer() as server:
+        config = make_config(tmp_path, server)
+        assert send_reminders(plan_of(first), config, now=NOW).sent == 1
+        again = send_reminders(plan_of(first), config, now=NOW)
+        assert [m.status for m in again.messages] == ["already-sent"]
+        assert len(server.handler.received) == 1
+        risen = digest("liming@example.com", [item("KS-001", level=2, days=3), item("KS-002", days=1)])
+        third = send_reminders(plan_of(risen), config, now=NOW)
+    assert [i.complaint_id for i in third.messages[0].items] == ["KS-001"]
+    assert len(server.handler.received) == 2
+    last = server.handler.received[1].message
+    assert "KS-002" not in last.get_body(("plain",)).get_content()
+
+
+def test_register_text_cannot_inject_headers_and_is_escaped_in_html(tmp_path: Path) -> None:
+    evil = item("KS-001", handler="x\nBcc: evil@x", customer="<script>alert(1)</script>\r\nX-Evil: 1")
+    good = digest("liming@example.com", [evil])
+    bad = digest("zhang@example.com\nBcc: evil@x", [item("KS-002")])
+    with SmtpServer() as server:
+        result = send_reminders(plan_of(bad, good), make_config(tmp_path, server), now=NOW)
+    assert [m.status for m in result.messages] == ["failed", "sent"]
+    assert "zhang@example.com Bcc: evil@x" in result.messages[0].error
+    assert "不是有效的电子邮件地址" in result.messages[0].error
+    assert len(server.handler.received) == 1
+    received = server.handler.received[0]
+    assert received.rcpt_tos == ["liming@example.com"]
+    msg = received.message
+    assert msg["Bcc"] is None and msg["X-Evil"] is None
+    assert "evil@x" not in "".join(f"{k}: {v}" for k, v in msg.items())
+    page = msg.get_body(("html",)).get_content()
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; X-Evil: 1" in page
+    assert "x Bcc: evil@x" in msg.get_body(("plain",)).get_content()
+
+
+def test_outbox_writes_eml_files_once_and_dry_run_writes_nothing(tmp_path: Path) -> None:
+    plan = plan_of(digest("liming@example.com", [item("KS-001")]),
+                   digest("zhang@example.com", [item("KS-002"), item("KS-003", level=0)]))
+    config = make_config(tmp_path)
+    dry = send_reminders(plan, config, now=NOW, dry_run=True)
+    assert [m.status for m in dry.messages] == ["dry-run", "dry-run"]
+    assert not (tmp_path / "outbox").exists() and not (tmp_path / "state.sqlite").exists()
+
+    result = send_reminders(plan, config, now=NOW)
+    assert result.sent == 2
+    files = sorted(p.name for p in (tmp_path / "outbox").iterdir())
+    assert len(files) == 2
+    assert all(re.fullmatch(r"20261123-090000_(liming|zhang)@example\.com_[0-9a-f]{8}\.eml", f)
+               for f in files)
+    eml = email.message_from_bytes((tmp_path / "outbox" / files[1]).read_bytes(), policy=default)
+    assert eml["To"] == "zhang@example.com"
+    assert eml["Subject"] == "【投诉跟进提醒】1 项逾期，1 项明日到期"
+
+    assert send_reminders(plan, config, now=NOW).already_sent == 2
+    assert len(list((tmp_path / "outbox").iterdir())) == 2
+    # A dry run after sending shows "already-sent" from the ledger and records nothing.
+    with Ledger(tmp_path / "state.sqlite") as ledger:
+        before = len(ledger.rows())
+    assert send_reminders(plan, config, now=NOW, dry_run=True).already_sent == 2
+    with Ledger(tmp_path / "state.sqlite") as ledger:
+        assert len(ledger.rows()) == before == 3
+
+
+def test_starttls_with_self_signed_certificate_and_login(tmp_path: Path, certificate: tuple[Path, Path],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
+    plan = plan_of(digest("liming@example.com", [item("KS-001")]))
+    with SmtpServer(mode="starttls", certificate=certificate, users={"mailer": "s3cret"}) as server:
+        config = make_config(tmp_path, server, security="starttls", ca_file=str(certificate[0]),
+                             username="mailer", password_env="TEST_SMTP_PASSWORD")
+        assert send_reminders(plan, config, now=NOW).sent == 1
+    assert [r.user for r in server.handler.received] == ["mailer"]
+
+
+def test_implicit_tls(tmp_path: Path, certificate: tuple[Path, Path]) -> None:
+    plan = plan_of(digest("liming@example.com", [item("KS-001")]))
+    with SmtpServer(mode="ssl", certificate=certificate) as server:
+        config = make_config(tmp_path, server, security="ssl", ca_file=str(certificate[0]))
+        assert send_reminders(plan, config, now=NOW).sent == 1
+    assert len(server.handler.received) == 1
+
+
+def test_unverifiable_certificate_is_refused_with_advice(tmp_path: Path,
+                                                         certificate: tuple[Path, Path]) -> None:
+    plan = plan_of(digest("liming@example.com", [item("KS-001")]))
+    with SmtpServer(mode="starttls", certificate=certificate) as server:
+        config = make_config(tmp_path, server, language="en", security="starttls")
+        with pytest.raises(MailError, match=r"cannot verify the certificate .*set \[mail\]\.ca_file"):
+            send_reminders(plan, config, now=NOW)
+    assert server.handler.received == []
+    with Ledger(tmp_path / "state.sqlite") as ledger:
+        assert ledger.rows() == []
+
+
+def test_password_comes_from_the_environment(tmp_path: Path, certificate: tuple[Path, Path],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TEST_SMTP_PASSWORD", raising=False)
+    plan = plan_of(digest("liming@example.com", [item("KS-001")]))
+    with SmtpServer(mode="starttls", certificate=certificate, users={"mailer": "s3cret"}) as server:
+        config = make_config(tmp_path, server, language="en", security="starttls",
+                             ca_file=str(certificate[0]), username="mailer",
+                             password_env="TEST_SMTP_PASSWORD")
+        with pytest.raises(MailError, match="environment variable TEST_SMTP_PASSWORD is empty"):
+            send_reminders(plan, config, now=NOW)
+        monkeypatch.setenv("TEST_SMTP_PASSWORD", "wrong")
+        with pytest.raises(MailError, match=r"refused the login of 'mailer'.*TEST_SMTP_PASSWORD"):
+            send_reminders(plan, config, now=NOW)
+    assert server.handler.received == []
+
+
+def test_unreachable_server_names_host_and_port(tmp_path: Path) -> None:
+    server = SmtpServer()  # never started: nothing listens on its port
+    config = make_config(tmp_path, server, language="en")
+    with pytest.raises(MailError) as info:
+        send_reminders(plan_of(digest("liming@example.com", [item("KS-001")])), config, now=NOW)
+    assert f"cannot connect to the mail server 127.0.0.1:{server.port}" in str(info.value)
+    assert "Check host, port and security in [mail]" in str(info.value)
+
+
+def test_refused_recipient_does_not_stop_the_others(tmp_path: Path) -> None:
+    plan = plan_of(digest("a@example.com", [item("KS-001")]), digest("gone@example.com", [item("KS-002")]),
+                   digest("c@example.com", [item("KS-003")]))
+    with SmtpServer(RecordingHandler(refuse=("gone@example.com",))) as server:
+        result = send_reminders(plan, make_config(tmp_path, server), now=NOW)
+    assert [m.status for m in result.messages] == ["sent", "failed", "sent"]
+    assert "550" in result.messages[1].error and "gone@example.com" in result.messages[1].error
+    assert sorted(server.handler.by_recipient()) == ["a@example.com", "c@example.com"]
+    assert not result.ok
+
+
+def test_dropped_connection_loses_nothing_and_duplicates_nothing_after_rerun(tmp_path: Path) -> None:
+    recipients = [f"h{i}@example.com" for i in range(5)]
+    plan = plan_of(*(digest(r, [item(f"KS-{i:03d}")]) for i, r in enumerate(recipients)))
+    # The server accepts two messages, then drops every connection at DATA.
+    with SmtpServer(RecordingHandler(drop_after=2)) as broken:
+        first = send_reminders(plan, make_config(tmp_path, broken, retries=1), now=NOW)
+    assert [m.status for m in first.messages] == ["sent", "sent", "failed", "failed", "failed"]
+    assert first.messages[2].error.startswith("重试 1 次后仍失败：")
+    with SmtpServer() as healthy:
+        second = send_reminders(plan, make_config(tmp_path, healthy, retries=1), now=NOW)
+    assert [m.status for m in second.messages] == ["already-sent"] * 2 + ["sent"] * 3
+    got = broken.handler.by_recipient()
+    for rcpt, messages in healthy.handler.by_recipient().items():
+        got.setdefault(rcpt, []).extend(messages)
+    assert {r: len(m) for r, m in got.items()} == {r: 1 for r in recipients}
+
+
+def test_transient_421_is_retried_on_a_new_session(tmp_path: Path) -> None:
+    plan = plan_of(*(digest(f"h{i}@example.com", [item(f"KS-{i}")]) for i in range(3)))
+    handler = RecordingHandler(drop_after=1, drops=1, drop_mode="421")
+    with SmtpServer(handler) as server:
+        result = send_reminders(plan, make_config(tmp_path, server, retries=2), now=NOW)
+    assert [m.status for m in result.messages] == ["sent"] * 3
+    assert handler.dropped == 1
+    assert sorted(handler.by_recipient()) == [f"h{i}@example.com" for i in range(3)]
+
+
+class SlowOnce(RecordingHandler):
+    """Answers the first DATA only after the client has given up waiting (and keeps nothing)."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if not self.dropped:
+            self.dropped += 1
+            await asyncio.sleep(1.0)
+            return "451 4.3.0 too late"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_timeout_is_retried_on_a_new_session(tmp_path: Path) -> None:
+    plan = plan_of(digest("a@example.com", [item("KS-1")]), digest("b@example.com", [item("KS-2")]))
+    handler = SlowOnce()
+    with SmtpServer(handler) as server:
+        config = make_config(tmp_path, server, timeout=0.3, retries=1)
+        result = send_reminders(plan, config, now=NOW)
+    assert [m.status for m in result.messages] == ["sent", "sent"]
+    assert sorted(handler.by_recipient()) == ["a@example.com", "b@example.com"]
+    assert len(handler.received) == 2
+
+
+class GoneAfterOne(RecordingHandler):
+    """Accepts one message, then stops listening and drops the connection: the server is gone."""
+
+    def __init__(self) -> None:
+        super().__init__(drop_after=1)
+        self.listener: Any = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.received:
+            self.listener.close()
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_server_gone_mid_run_fails_the_rest_and_names_it(tmp_path: Path) -> None:
+    plan = plan_of(*(digest(f"h{i}@example.com", [item(f"KS-{i}")]) for i in range(4)))
+    handler = GoneAfterOne()
+    with SmtpServer(handler) as server:
+        handler.listener = server.controller.server
+        result = send_reminders(plan, make_config(tmp_path, server, language="en", retries=1), now=NOW)
+    assert [m.status for m in result.messages] == ["sent", "failed", "failed", "failed"]
+    assert f"the mail server 127.0.0.1:{server.port} went away during the run" in result.messages[1].error
+    assert result.messages[3].error == result.messages[1].error
+    assert len(handler.received) == 1
+
+
+def test_invalid_sender_stops_the_run(tmp_path: Path) -> None:
+    config = make_config(tmp_path, language="en", sender="complaints@@example.com")
+    with pytest.raises(MailError, match=r"\[mail\]\.sender 'complaints@@example.com' is not a valid"):
+        send_reminders(plan_of(digest("a@example.com", [item("KS-1")])), config, now=NOW)
+
+
+def test_json_shape() -> None:
+    plan = plan_of(digest("a@example.com", [item("KS-001", days=4, level=2)]))
+    result = send_reminders(plan, make_config(Path("/nonexistent-never-written")), now=NOW, dry_run=True)
+    assert result.to_dict()["messages"] == [{
+        "to": ["a@example.com"], "cc": [], "subject": "【投诉跟进提醒】1 项逾期（1 项已升级）",
+        "items": [{"complaint_id": "KS-001", "kind": "reply", "due": "2026-11-19", "days_overdue": 4,
+                   "level": 2}],
+        "cannot_remind": [], "status": "dry-run", "error": "",
+    }]

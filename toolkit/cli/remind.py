@@ -1,0 +1,43 @@
+"""``complaint-toolkit remind``: e-mail digests of overdue and nearly due items, with escalation."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+
+from ..config import Config
+from ..mail import send_reminders
+from ..register import read_register
+from ..reminders import plan_reminders
+from . import _common
+
+NAME = "remind"
+HELP = "send reminder digests about overdue replies, follow-ups and corrective actions"
+ORDER = 40
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    _common.add_register(parser)
+    _common.add_today(parser)
+    parser.add_argument("--dry-run", action="store_true",
+                        help="show what would be sent; send, write and record nothing")
+    _common.add_format(parser)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    _common.apply_register(args, config)
+    today = _common.today(args)
+    now = dt.datetime.now().astimezone()
+    register = read_register(config)
+    plan = plan_reminders(register.records, config, today)
+    for warning in plan.warnings:
+        log.warning("%s", warning)
+    result = send_reminders(plan, config, now=now, dry_run=args.dry_run)
+    if args.format == "json":
+        _common.print_json(result.to_dict())
+    else:
+        print(result.to_text(config.language))
+    return 0 if result.ok else 3

@@ -1,0 +1,193 @@
+"""The ledger of sent reminders: an SQLite file (``[state] path``, default
+``<output>/state.sqlite``) that remembers which reminder went to whom on which day.
+
+A reminder is recorded when, and only when, the mail server (or the outbox) accepted the
+message that carried it, so a rerun sends nothing twice and a run after a crash or a dead server
+sends exactly what was not yet sent.
+
+>>> with Ledger(tmp / "state.sqlite") as ledger:                       # doctest: +SKIP
+...     fresh = ledger.unsent(digest.recipient, digest.items, today, repeat_every_days=1)
+...     ledger.record(digest.recipient, fresh, today, now)
+
+The same file may hold other tables (the run history); this module only creates and reads its
+own table and never drops anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from .errors import ToolkitError
+from .reminders import CannotRemind, ReminderItem
+
+#: Level stored for a "cannot remind" row reported to the quality manager (not a reminder level).
+CANNOT_REMIND_LEVEL = -1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sent_reminders (
+    id           INTEGER PRIMARY KEY,
+    complaint_id TEXT    NOT NULL,
+    kind         TEXT    NOT NULL,
+    due          TEXT    NOT NULL,   -- ISO date; '' for a cannot-remind row
+    level        INTEGER NOT NULL,   -- 0 heads-up, 1..3 escalation, -1 cannot-remind
+    recipient    TEXT    NOT NULL,   -- lower-cased address
+    sent_day     TEXT    NOT NULL,   -- ISO date of the run's "today"
+    sent_at      TEXT    NOT NULL    -- ISO timestamp the server accepted the message
+);
+CREATE INDEX IF NOT EXISTS sent_reminders_by_recipient
+    ON sent_reminders (recipient, sent_day);
+"""
+
+#: (complaint_id, kind, due, level): what makes two reminders "the same" for one recipient.
+Key = tuple[str, str, str, int]
+
+
+class StateError(ToolkitError):
+    """The ledger file cannot be opened or written."""
+
+
+def item_key(item: ReminderItem | CannotRemind) -> Key:
+    """The ledger key of a reminder item or a cannot-remind row."""
+    if isinstance(item, CannotRemind):
+        # A row with no complaint id is known by its place in the register.
+        ident = item.complaint_id or f"{item.sheet}!{item.row}"
+        return (ident, item.kind, "", CANNOT_REMIND_LEVEL)
+    return (item.complaint_id, item.kind, item.due.isoformat(), item.level)
+
+
+class Ledger:
+    """The sent-reminders table of the state file. Use as a context manager or call close().
+
+    ``readonly=True`` (for ``--dry-run``) opens an existing file without writing; a missing file
+    then reads as empty and is not created.
+    """
+
+    def __init__(self, path: str | Path, *, readonly: bool = False, timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._conn: sqlite3.Connection | None = None
+        try:
+            if readonly:
+                if self.path.exists():
+                    self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                                 timeout=timeout)
+                    if not self._has_table():
+                        self.close()
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._conn = sqlite3.connect(self.path, timeout=timeout)
+                # WAL: readers (reports, a dry run) never block the sender. NORMAL sync: a power
+                # cut can lose the last commits, which means a duplicate reminder, never a lost one.
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+                with self._conn:
+                    self._conn.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            self.close()
+            raise StateError(
+                f"cannot open the state file {self.path}: {exc}. Check that the folder exists and "
+                f"is writable, or set [state] path in config.toml to another place."
+            ) from exc
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def unsent(self, recipient: str, items: Sequence[ReminderItem], today: dt.date,
+               repeat_every_days: int) -> list[ReminderItem]:
+        """The items not yet sent to ``recipient`` in the current repeat period.
+
+        An item counts as sent when the ledger has the same complaint, kind, due date and level
+        for this recipient with ``sent_day > today - repeat_every_days`` (0: never repeated at the
+        same level). A heads-up (level 0) is sent once per due date. A level rise is new.
+        """
+        seen = self._seen(recipient, today, repeat_every_days)
+        return [item for item in items if item_key(item) not in seen]
+
+    def unsent_cannot_remind(self, recipient: str, rows: Sequence[CannotRemind], today: dt.date,
+                             repeat_every_days: int) -> list[CannotRemind]:
+        """Cannot-remind rows not yet reported to ``recipient`` in the current repeat period."""
+        seen = self._seen(recipient, today, repeat_every_days)
+        return [row for row in rows if item_key(row) not in seen]
+
+    def _seen(self, recipient: str, today: dt.date, repeat_every_days: int) -> set[Key]:
+        if self._conn is None:
+            return set()
+        who = normalize_recipient(recipient)
+        if repeat_every_days <= 0:
+            rows = self._conn.execute(
+                "SELECT complaint_id, kind, due, level FROM sent_reminders WHERE recipient = ?",
+                (who,))
+        else:
+            cutoff = (today - dt.timedelta(days=repeat_every_days)).isoformat()
+            rows = self._conn.execute(
+                "SELECT complaint_id, kind, due, level FROM sent_reminders "
+                "WHERE recipient = ? AND (sent_day > ? OR level = 0)", (who, cutoff))
+        try:
+            return {(c, k, d, int(lv)) for c, k, d, lv in rows}
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot read the state file {self.path}: {exc}") from exc
+
+    def rows(self) -> list[dict[str, object]]:
+        """Every recorded reminder, oldest first (for tests and reports)."""
+        if self._conn is None:
+            return []
+        cur = self._conn.execute(
+            "SELECT complaint_id, kind, due, level, recipient, sent_day, sent_at "
+            "FROM sent_reminders ORDER BY id")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur]
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def record(self, recipient: str, items: Iterable[ReminderItem | CannotRemind],
+               sent_day: dt.date, sent_at: dt.datetime) -> None:
+        """Record that ``recipient``'s message carrying ``items`` was accepted: one transaction."""
+        if self._conn is None or self.readonly:
+            raise StateError(f"the state file {self.path} is open read-only; nothing can be recorded.")
+        who = normalize_recipient(recipient)
+        day, at = sent_day.isoformat(), sent_at.isoformat(timespec="seconds")
+        try:
+            with self._conn:
+                self._conn.executemany(
+                    "INSERT INTO sent_reminders "
+                    "(complaint_id, kind, due, level, recipient, sent_day, sent_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(*item_key(item), who, day, at) for item in items])
+        except sqlite3.Error as exc:
+            raise StateError(
+                f"cannot write the state file {self.path}: {exc}. The message was sent but is not "
+                f"recorded, so the next run may send it again. Check disk space and permissions."
+            ) from exc
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def _has_table(self) -> bool:
+        assert self._conn is not None
+        found = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sent_reminders'").fetchone()
+        return found is not None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "read-only" if self.readonly else "read-write"
+        return f"<Ledger {self.path} ({mode})>"
+
+
+def normalize_recipient(address: str) -> str:
+    """Addresses are compared case-insensitively (staff type them in either case)."""
+    return address.strip().lower()
