@@ -104,7 +104,8 @@ class OutputConfig:
 
 @dataclass
 class DocumentsConfig:
-    dir: str = "output/documents"
+    #: Where documents go; empty = <output.dir>/documents.
+    dir: str = ""
     #: Templates; empty = the shipped ones for the configured language.
     feedback_template: str = ""
     capa_template: str = ""
@@ -119,7 +120,8 @@ class DocumentsConfig:
 @dataclass
 class MailConfig:
     transport: str = "outbox"  # "outbox" | "smtp"
-    outbox_dir: str = "output/outbox"
+    #: Where the outbox transport writes .eml files; empty = <output.dir>/outbox.
+    outbox_dir: str = ""
     host: str = "localhost"
     port: int = 25
     security: str = "none"  # "none" | "starttls" | "ssl"
@@ -221,6 +223,14 @@ class Config:
     @property
     def output_dir(self) -> Path:
         return self.path(self.output.dir)
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.path(self.documents.dir) if self.documents.dir else self.output_dir / "documents"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.path(self.mail.outbox_dir) if self.mail.outbox_dir else self.output_dir / "outbox"
 
     @property
     def state_path(self) -> Path:

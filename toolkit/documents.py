@@ -746,7 +746,7 @@ def generate(
     """
     language = config.language
     templates = _load_templates(config)
-    docs_dir = Path(out_dir) if out_dir else config.path(config.documents.dir)
+    docs_dir = Path(out_dir) if out_dir else config.documents_dir
     manifest_path = docs_dir / MANIFEST_NAME
     manifest = _load_manifest(manifest_path)
     blocking = report.column_errors()

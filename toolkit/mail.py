@@ -710,7 +710,7 @@ def make_transport(config: Config, now: dt.datetime) -> Transport:
     if mail.transport == "smtp":
         ca_file = config.path(mail.ca_file) if mail.ca_file else None
         return SmtpTransport(mail, ca_file, config.language)
-    return OutboxTransport(config.path(mail.outbox_dir), now, config.language)
+    return OutboxTransport(config.outbox_dir, now, config.language)
 
 
 # -- sending ------------------------------------------------------------------------------
