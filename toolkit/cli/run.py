@@ -1,0 +1,35 @@
+"""``complaint-toolkit run``: the main job, once: validate, generate documents, send reminders."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from ..config import Config
+from ..job import StateLock, run_job
+from ..scheduler import log_to_file
+from . import _common
+
+NAME = "run"
+HELP = "the main job: validate the register, file its documents, send reminders, record the run"
+ORDER = 50
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    _common.add_register(parser)
+    _common.add_today(parser)
+    _common.add_format(parser)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    _common.apply_register(args, config)
+    today = _common.today(args)
+    now = dt.datetime.now()  # local wall-clock time, as the scheduler and the history use
+    log_to_file(config)
+    with StateLock(config.state_path, "run", language=config.language, started=now):
+        result = run_job(config, today=today, now=now, trigger="run")
+    if args.format == "json":
+        _common.print_json(result.to_dict())
+    else:
+        print(result.to_text(config.language))
+    return result.exit_code

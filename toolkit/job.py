@@ -1,0 +1,631 @@
+"""The main job: read the register, validate it, file its documents, send reminders, in one
+process, and record the run in the history (the audit trail).
+
+>>> result = run_job(config, today=dt.date(2026, 11, 20), now=dt.datetime(2026, 11, 20, 9, 0))
+... # doctest: +SKIP
+>>> print(result.to_text("en"))                                              # doctest: +SKIP
+>>> result.exit_code                                                          # doctest: +SKIP
+
+A stage that fails does not stop the next one where that is still safe: a dead mail server
+does not stop the documents; an unreadable register stops everything after it, since nothing
+can run without records. Two runs on the same day give the same files and send nothing twice
+(documents are rewritten only when their content changes, the reminder ledger remembers what
+went out).
+
+Only one run (or scheduler) at a time may use a state folder: :class:`StateLock`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import history
+from .config import Config
+from .errors import LockError, MailError, ToolkitError
+from .history import pid_alive
+from .i18n import Messages, translate
+
+log = logging.getLogger(__name__)
+
+#: Exit codes, as for every command: 0 fine, 2 a stage could not run, 3 reminders undelivered.
+EXIT_OK, EXIT_CANNOT_RUN, EXIT_UNDELIVERED = 0, 2, 3
+
+# -- the single-instance lock -------------------------------------------------------------------
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    # Lock one byte far past the text, so other processes can still read who holds the lock.
+    _LOCK_OFFSET = 0x7FFF0000
+
+    def _os_lock(fd: int) -> bool:
+        os.lseek(fd, _LOCK_OFFSET, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        finally:
+            os.lseek(fd, 0, os.SEEK_SET)
+        return True
+
+    def _os_unlock(fd: int) -> None:
+        os.lseek(fd, _LOCK_OFFSET, os.SEEK_SET)
+        with contextlib.suppress(OSError):
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import errno
+    import fcntl
+
+    def _os_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                return False
+            raise
+        return True
+
+    def _os_unlock(fd: int) -> None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+_LOCK_MESSAGES: Messages = {
+    "run": {
+        "zh": "另一个 complaint-toolkit 任务(PID {pid},{since} 启动)正在使用状态文件夹 {folder}。"
+              "请等它结束后再试;如果确定该进程已不在运行,删除锁文件 {lock} 后重试。",
+        "en": "another complaint-toolkit run (PID {pid}, started {since}) is in progress on the state "
+              "folder {folder}. Wait for it to finish and try again; if you are sure that process is "
+              "not running, delete the lock file {lock}.",
+    },
+    "schedule": {
+        "zh": "已有一个 complaint-toolkit schedule(PID {pid},{since} 启动)在使用状态文件夹 {folder},"
+              "同一文件夹只能运行一个。请先停止它(Ctrl-C 或 kill {pid});如果确定该进程已不在运行,"
+              "删除锁文件 {lock} 后重试。",
+        "en": "a complaint-toolkit scheduler (PID {pid}, started {since}) is already running on the state "
+              "folder {folder}; only one may run. Stop it first (Ctrl-C, or kill {pid}); if you are sure "
+              "that process is not running, delete the lock file {lock}.",
+    },
+    "unknown": {"zh": "未知", "en": "unknown"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LockHolder:
+    pid: int
+    started: str
+    what: str
+
+
+class StateLock:
+    """One process at a time per state folder: a lock file next to the state database.
+
+    Two kinds: ``"run"`` is held while the main job runs (by ``run``, ``schedule --once`` and
+    the scheduler during each job); ``"schedule"`` is held by a long-running scheduler for its
+    whole life. So a second scheduler refuses, a ``run`` refuses while a job is in progress, and
+    a manual ``run`` between two scheduled ones works.
+
+    The file (``state.sqlite.run.lock``, ``state.sqlite.schedule.lock``) is created with ``O_EXCL`` and holds the owner's PID, start
+    time and purpose, so a refusal can name who holds it. The file is also locked with the
+    operating system (``fcntl.flock`` on POSIX, ``msvcrt.locking`` on Windows): when a process
+    is killed, the OS drops its lock, so a lock file left behind is recognised as stale and
+    taken over. Where the file system offers no OS locks, a lock file whose PID is no longer
+    running counts as stale.
+
+    >>> with StateLock(config.state_path, what="run"):                # doctest: +SKIP
+    ...     run_job(config, today=today, now=now)
+    """
+
+    def __init__(self, state_path: str | os.PathLike[str], what: str = "run", *,
+                 language: str = "zh", started: dt.datetime | None = None) -> None:
+        self.path = Path(f"{os.fspath(state_path)}.{what}.lock")
+        self.what = what
+        self.language = language
+        self.started = started
+        self._fd: int | None = None
+        #: Who held the lock before we took it over (a crashed process), for the log.
+        self.took_over: LockHolder | None = None
+
+    def __repr__(self) -> str:
+        state = "held" if self._fd is not None else "free"
+        return f"<StateLock {self.path} {state}>"
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> StateLock:
+        """Take the lock or raise :class:`LockError` naming the process that holds it."""
+        if self._fd is not None:
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(5):
+            created = True
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                created = False
+                try:
+                    fd = os.open(self.path, os.O_RDWR)
+                except FileNotFoundError:
+                    continue  # released between our two calls: try again
+            try:
+                locked = _os_lock(fd)
+                os_locks = True
+            except OSError:  # no OS locks on this file system: fall back to the PID
+                locked, os_locks = True, False
+            holder = self._read(fd)
+            if not locked or (not os_locks and not created and holder and pid_alive(holder.pid)
+                              and holder.pid != os.getpid()):
+                os.close(fd)
+                raise self._held_error(holder)
+            if not self._same_file(fd):
+                # Another process removed the file between our open and our lock: start over.
+                _os_unlock(fd)
+                os.close(fd)
+                continue
+            if not created and holder is not None and holder.pid:
+                self.took_over = holder
+                log.warning("took over a stale lock %s left by PID %s (started %s), which is no longer "
+                            "running", self.path, holder.pid, holder.started)
+            self._fd = fd
+            self._write(fd)
+            return self
+        raise LockError(f"cannot take the lock {self.path}: it keeps changing. Try again.")
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        if sys.platform == "win32":  # pragma: no cover - an open file cannot be removed there
+            _os_unlock(fd)
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+        else:
+            # Remove while still locked, so nobody can lock the old file after we let go.
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            _os_unlock(fd)
+            os.close(fd)
+
+    def __enter__(self) -> StateLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def holder(self) -> LockHolder | None:
+        """Who the lock file names (without taking the lock), or None when there is none."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            return self._read(fd)
+        finally:
+            os.close(fd)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _same_file(self, fd: int) -> bool:
+        try:
+            return os.path.samestat(os.fstat(fd), os.stat(self.path))
+        except OSError:
+            return False
+
+    def _write(self, fd: int) -> None:
+        # The caller says when (the library never reads the clock); without it the line is empty.
+        started = self.started.isoformat(timespec="seconds") if self.started else ""
+        text = f"pid={os.getpid()}\nstarted={started}\nwhat={self.what}\n"
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.ftruncate(fd, 0)
+        os.write(fd, text.encode("utf-8"))
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+
+    @staticmethod
+    def _read(fd: int) -> LockHolder | None:
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            text = os.read(fd, 4096).decode("utf-8", "replace")
+        except OSError:
+            return None
+        values = dict(line.partition("=")[::2] for line in text.splitlines() if "=" in line)
+        try:
+            pid = int(values.get("pid", ""))
+        except ValueError:
+            return None
+        return LockHolder(pid, values.get("started", ""), values.get("what", ""))
+
+    def _held_error(self, holder: LockHolder | None) -> LockError:
+        unknown = translate(_LOCK_MESSAGES, "unknown", self.language)
+        return LockError(translate(
+            _LOCK_MESSAGES, "schedule" if self.what == "schedule" else "run", self.language,
+            pid=holder.pid if holder else unknown,
+            since=(holder.started or unknown) if holder else unknown,
+            folder=self.path.parent, lock=self.path,
+        ))
+
+
+# -- the job --------------------------------------------------------------------------------------
+
+READ, VALIDATE, DOCUMENTS, REMINDERS, WEEKLY = "read", "validate", "documents", "reminders", "weekly"
+#: Undelivered messages named one by one in the summary and the run record; the log has all.
+MAX_LISTED = 10
+
+_MESSAGES: Messages = {
+    "title": {"zh": "每日任务 {today}({status})", "en": "Daily job for {today} ({status})"},
+    "ok": {"zh": "完成", "en": "ok"},
+    "partial": {"zh": "部分完成", "en": "partial"},
+    "failed": {"zh": "失败", "en": "failed"},
+    "register": {"zh": "台账:{path}({size} 字节,sha256 {sha})",
+                 "en": "Register: {path} ({size} bytes, sha256 {sha})"},
+    "rows": {"zh": "读取行数:{rows}", "en": "Rows read: {rows}"},
+    "findings": {"zh": "检查发现:错误 {error},警告 {warning},提示 {note}",
+                 "en": "Findings: {error} errors, {warning} warnings, {note} notes"},
+    "documents": {"zh": "文档:新建 {created},更新 {updated},未变 {unchanged},跳过 {skipped}",
+                  "en": "Documents: {created} created, {updated} updated, {unchanged} unchanged, "
+                        "{skipped} skipped"},
+    "reminders": {"zh": "提醒:已发送 {sent},失败 {failed},此前已发送 {already},无法提醒 {cannot}",
+                  "en": "Reminders: {sent} sent, {failed} failed, {already} already sent earlier, "
+                        "{cannot} cannot be reminded"},
+    "weekly": {"zh": "周报:{what}", "en": "Weekly report: {what}"},
+    "weekly-sent": {"zh": "已发给 {to}(统计表 {path})", "en": "sent to {to} (workbook {path})"},
+    "not-run": {"zh": "{stage}:未运行({why})", "en": "{stage}: not run ({why})"},
+    "stage-failed": {"zh": "{stage}:失败(见下方问题)", "en": "{stage}: failed (see Problems below)"},
+    "errors": {"zh": "问题:", "en": "Problems:"},
+    "notes": {"zh": "备注:", "en": "Notes:"},
+    "took": {"zh": "用时 {seconds:.1f} 秒,运行记录 #{run_id}", "en": "Took {seconds:.1f} s, run record #{run_id}"},
+    "stage-read": {"zh": "读取台账", "en": "reading the register"},
+    "stage-validate": {"zh": "检查", "en": "validation"},
+    "stage-documents": {"zh": "文档", "en": "documents"},
+    "stage-reminders": {"zh": "提醒", "en": "reminders"},
+    "stage-weekly": {"zh": "周报", "en": "weekly report"},
+    "needs-register": {"zh": "台账未能读取", "en": "the register could not be read"},
+    "needs-report": {"zh": "检查未完成", "en": "validation did not finish"},
+    "unexpected": {
+        "zh": "{stage}出现意外错误:{error}(详情见日志;用 --debug 运行可看到完整信息,请报告此问题)",
+        "en": "unexpected error in {stage}: {error} (details in the log; run with --debug for the "
+              "traceback, and please report it)",
+    },
+    "mail-down": {"zh": "提醒未发出:{error}", "en": "reminders not sent: {error}"},
+    "more": {"zh": "……另有 {count} 封(见日志)", "en": "... and {count} more (see the log)"},
+    "undelivered": {"zh": "{count} 封提醒邮件未能送达,下次运行会重发", "en": "{count} reminder message(s) "
+                    "could not be delivered; the next run sends them again"},
+}
+
+
+@dataclass(slots=True)
+class StageOutcome:
+    """How one stage of the job went."""
+
+    name: str  # READ | VALIDATE | DOCUMENTS | REMINDERS | WEEKLY
+    status: str  # "ok" | "failed" | "not-run"
+    error: str = ""
+    #: Why it was not run (for "not-run"), in the configured language.
+    reason: str = ""
+    #: True when the stage failed because the mail server could not be reached.
+    mail_down: bool = False
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class JobResult:
+    """What one run of the main job did; renders itself as text and as JSON."""
+
+    today: dt.date
+    started: dt.datetime
+    finished: dt.datetime
+    trigger: str
+    register_path: str
+    register_sha256: str = ""
+    register_size: int | None = None
+    rows: int = 0
+    findings: dict[str, int] = field(default_factory=dict)
+    documents: dict[str, int] = field(default_factory=dict)
+    reminders: dict[str, int] = field(default_factory=dict)
+    weekly: str = ""
+    #: Remarks that need no action now (register open in Excel, a year the calendar does not
+    #: know, no LibreOffice for PDFs...).
+    notes: list[str] = field(default_factory=list)
+    stages: list[StageOutcome] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    run_id: int = 0
+    #: The stage results themselves (ValidationReport, GenerateResult, SendResult...), for
+    #: callers that want details; not part of the JSON.
+    details: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def status(self) -> str:
+        """ok: every stage ran and every reminder went out; failed: the register could not be
+        read (nothing was processed); partial: anything in between."""
+        if any(s.name == READ and s.status != "ok" for s in self.stages):
+            return history.FAILED
+        if self.errors or any(s.status != "ok" for s in self.stages):
+            return history.PARTIAL
+        return history.OK
+
+    @property
+    def exit_code(self) -> int:
+        """0 every stage ran; 3 only reminders went undelivered (server down or refused);
+        2 a stage could not run. Findings in the register do not change it."""
+        failed = [s for s in self.stages if s.status != "ok"]
+        if any(not s.mail_down for s in failed):
+            return EXIT_CANNOT_RUN
+        if failed or self.reminders.get("failed", 0):
+            return EXIT_UNDELIVERED
+        return EXIT_OK
+
+    def counts(self) -> dict[str, int]:
+        """Flat counts as stored in the run history."""
+        flat = {"rows": self.rows}
+        flat.update(self.findings)
+        flat.update({f"documents_{k}": v for k, v in self.documents.items()})
+        flat.update({f"reminders_{k}": v for k, v in self.reminders.items()})
+        return flat
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "today": self.today.isoformat(),
+            "started": self.started.isoformat(timespec="seconds"),
+            "finished": self.finished.isoformat(timespec="seconds"),
+            "seconds": round((self.finished - self.started).total_seconds(), 3),
+            "trigger": self.trigger,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "register": {"path": self.register_path, "sha256": self.register_sha256,
+                         "size": self.register_size},
+            "rows": self.rows,
+            "findings": dict(self.findings),
+            "documents": dict(self.documents),
+            "reminders": dict(self.reminders),
+            "weekly": self.weekly,
+            "stages": [{"name": s.name, "status": s.status, "error": s.error, "reason": s.reason,
+                        "seconds": round(s.seconds, 3)} for s in self.stages],
+            "notes": list(self.notes),
+            "errors": list(self.errors),
+        }
+
+    def to_text(self, language: str = "zh") -> str:
+        def t(key: str, **kw: Any) -> str:
+            return translate(_MESSAGES, key, language, **kw)
+
+        ran = {s.name: s for s in self.stages}
+        lines = [t("title", today=self.today.isoformat(), status=t(self.status))]
+        lines.append(t("register", path=self.register_path, size=self.register_size if
+                       self.register_size is not None else "?", sha=(self.register_sha256[:12] or "?")))
+
+        def stage_line(name: str, key: str, **kw: Any) -> None:
+            outcome = ran.get(name)
+            if outcome is None:
+                return
+            if outcome.status == "not-run":
+                lines.append(t("not-run", stage=t(f"stage-{name}"), why=outcome.reason))
+            elif outcome.status == "failed":
+                lines.append(t("stage-failed", stage=t(f"stage-{name}")))
+            else:
+                lines.append(t(key, **kw))
+
+        if ran.get(READ) and ran[READ].status == "ok":
+            lines.append(t("rows", rows=self.rows))
+        stage_line(VALIDATE, "findings", **{k: self.findings.get(k, 0) for k in ("error", "warning", "note")})
+        stage_line(DOCUMENTS, "documents", **{k: self.documents.get(k, 0)
+                                              for k in ("created", "updated", "unchanged", "skipped")})
+        stage_line(REMINDERS, "reminders", sent=self.reminders.get("sent", 0) + self.reminders.get("dry-run", 0),
+                   failed=self.reminders.get("failed", 0), already=self.reminders.get("already-sent", 0),
+                   cannot=self.reminders.get("cannot-remind", 0))
+        if self.weekly:
+            lines.append(t("weekly", what=self.weekly))
+        if self.notes:
+            lines.append(t("notes"))
+            lines.extend(f"  - {note}" for note in self.notes)
+        if self.errors:
+            lines.append(t("errors"))
+            lines.extend(f"  - {error}" for error in self.errors)
+        seconds = (self.finished - self.started).total_seconds()
+        lines.append(t("took", seconds=seconds, run_id=self.run_id))
+        return "\n".join(lines)
+
+
+def run_job(
+    config: Config,
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    trigger: str = "run",
+    clock: Callable[[], dt.datetime] | None = None,
+) -> JobResult:
+    """Read → validate → generate documents → send reminders, record the run, return what
+    happened. Never raises for a stage's failure: it is in the result (and its exit code).
+
+    ``now`` is when the run starts (it stamps the ledger and the history); ``clock`` gives the
+    finishing time (default: ``now`` plus the time the run took).
+    """
+    language = config.language
+    started_mono = time.monotonic()
+    store = history.RunHistory(config.state_path)
+    run_id = store.start(started=now, run_date=today, trigger=trigger)
+    log.info("run #%s for %s started (%s)", run_id, today.isoformat(), trigger)
+    result = JobResult(today=today, started=now, finished=now, trigger=trigger,
+                       register_path=str(config.register_path), run_id=run_id)
+
+    def t(key: str, **kw: Any) -> str:
+        return translate(_MESSAGES, key, language, **kw)
+
+    def fail(stage: str, exc: BaseException) -> None:
+        if isinstance(exc, ToolkitError):
+            message = str(exc)
+            log.error("%s: %s", stage, message)
+        else:
+            message = t("unexpected", stage=t(f"stage-{stage}"), error=f"{type(exc).__name__}: {exc}")
+            log.exception("unexpected error in stage %s", stage)
+        result.stages.append(StageOutcome(stage, "failed", message))
+        result.errors.append(message)
+
+    def not_run(stage: str, why: str) -> None:
+        result.stages.append(StageOutcome(stage, "not-run", reason=why))
+
+    try:
+        _run_stages(config, today=today, now=now, result=result, fail=fail, not_run=not_run, t=t)
+    finally:
+        # Whatever happened, the audit trail gets an end time and a status.
+        result.finished = clock() if clock else now + dt.timedelta(seconds=time.monotonic() - started_mono)
+        store.finish(run_id, finished=result.finished, status=result.status,
+                     register_path=result.register_path, register_sha256=result.register_sha256,
+                     register_size=result.register_size, counts=result.counts(), errors=result.errors)
+        log.info("run #%s finished: %s (exit code %s); %s", run_id, result.status, result.exit_code,
+                 ", ".join(f"{k} {v}" for k, v in result.counts().items() if v))
+    return result
+
+
+def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: JobResult,
+                fail: Callable[[str, BaseException], None], not_run: Callable[[str, str], None],
+                t: Callable[..., str]) -> None:
+    from . import documents, register, validate
+
+    mark = [time.perf_counter()]
+
+    def lap() -> None:
+        """Stamp the stage just recorded with the time it took (the bench prints these)."""
+        now_ = time.perf_counter()
+        result.stages[-1].seconds, mark[0] = now_ - mark[0], now_
+
+    # 1. Read. Nothing after this can run without records.
+    try:
+        reg = register.read_register(config)
+    except Exception as exc:  # RegisterError, or a bug: either way nothing can follow
+        fail(READ, exc)
+        lap()
+        for stage in (VALIDATE, DOCUMENTS, REMINDERS):
+            not_run(stage, t("needs-register"))
+        return
+    result.stages.append(StageOutcome(READ, "ok"))
+    lap()
+    result.register_path, result.register_sha256, result.register_size = reg.path, reg.sha256, reg.size
+    result.rows = len(reg.records)
+    result.notes.extend(reg.notes)
+    result.details["register"] = reg
+
+    # 2. Validate.
+    report = None
+    try:
+        report = validate.validate(reg, config, today)
+    except Exception as exc:
+        fail(VALIDATE, exc)
+    else:
+        result.stages.append(StageOutcome(VALIDATE, "ok"))
+        result.findings = {k: int(v) for k, v in report.counts.items()}
+        result.details["validation"] = report
+    lap()
+
+    # 3. Documents: need the validation report (rows with errors are skipped there).
+    if report is None:
+        not_run(DOCUMENTS, t("needs-report"))
+        lap()
+    else:
+        try:
+            generated = documents.generate(reg, report, config, today=today)
+        except Exception as exc:
+            fail(DOCUMENTS, exc)
+        else:
+            result.stages.append(StageOutcome(DOCUMENTS, "ok"))
+            result.documents = {k: int(v) for k, v in generated.counts.items()}
+            result.notes.extend(generated.notes)
+            result.details["documents"] = generated
+        lap()
+
+    # 4. Reminders: plan from the records, send; the ledger keeps a rerun from sending twice.
+    _reminders(config, reg, today=today, now=now, result=result, fail=fail, t=t)
+    lap()
+
+    # 5. The weekly report, when configured and due.
+    if report is not None and _weekly(config, reg, report, today=today, now=now, result=result, fail=fail):
+        lap()
+
+
+def _reminders(config: Config, reg: Any, *, today: dt.date, now: dt.datetime, result: JobResult,
+               fail: Callable[[str, BaseException], None], t: Callable[..., str]) -> None:
+    from . import mail, reminders
+
+    try:
+        plan = reminders.plan_reminders(reg.records, config, today)
+    except Exception as exc:
+        fail(REMINDERS, exc)
+        return
+    result.notes.extend(plan.warnings)
+    try:
+        sent = mail.send_reminders(plan, config, now=now)
+    except MailError as exc:
+        fail(REMINDERS, exc)
+        result.errors[-1] = t("mail-down", error=exc)
+        result.stages[-1].error = result.errors[-1]
+        result.stages[-1].mail_down = True
+        return
+    except Exception as exc:
+        fail(REMINDERS, exc)
+        return
+    result.stages.append(StageOutcome(REMINDERS, "ok"))
+    tally: dict[str, int] = {"sent": 0, "failed": 0, "already-sent": 0, "dry-run": 0}
+    for message in sent.messages:
+        tally[message.status] = tally.get(message.status, 0) + 1
+    tally["cannot-remind"] = len(plan.cannot_remind)
+    result.reminders = tally
+    result.details["reminders"] = sent
+    if tally["failed"]:
+        result.errors.append(t("undelivered", count=tally["failed"]))
+        failed = [m for m in sent.messages if m.status == "failed"]
+        # Who did not get their mail, and why: the audit trail should say (capped, the log has all).
+        result.errors.extend(f"{', '.join(m.to)}: {m.error}" for m in failed[:MAX_LISTED])
+        if len(failed) > MAX_LISTED:
+            result.errors.append(t("more", count=len(failed) - MAX_LISTED))
+
+
+def _weekly(config: Config, reg: Any, report: Any, *, today: dt.date, now: dt.datetime, result: JobResult,
+            fail: Callable[[str, BaseException], None]) -> bool:
+    """The weekly statistics mail to the quality manager, when ``[reports].weekly`` is set and its
+    time has passed since it last went out (a missed week is sent once, at the next run).
+    True when the stage ran (sent or failed)."""
+    if not config.reports.weekly.strip():
+        return False
+    from email.utils import getaddresses
+
+    from . import mail
+    from . import report as reports
+
+    store = history.RunHistory(config.state_path)
+    try:
+        if not reports.weekly_report_due(config, now, store.last_weekly()):
+            return False
+        stats = reports.compute_statistics(reg, report, config, today=today)
+        workbook = reports.write_workbook(stats, config, reports.default_out_path(config))
+        msg = reports.build_weekly_mail(stats, config, workbook, now=now)
+        sender = getaddresses([str(msg["From"])])[0][1]
+        to = [address for _, address in getaddresses([str(msg["To"])])]
+        transport = mail.make_transport(config, now)
+        transport.open()
+        try:
+            refused = transport.send(sender, to, msg.as_bytes(), "weekly-report")
+        finally:
+            transport.close()
+        if refused:
+            raise MailError("; ".join(f"{a}: {why}" for a, why in refused.items()))
+        store.record_weekly(sent_at=now, recipient=", ".join(to), run_id=result.run_id)
+    except Exception as exc:
+        fail(WEEKLY, exc)
+        if isinstance(exc, MailError):
+            result.stages[-1].mail_down = True
+        return True
+    result.stages.append(StageOutcome(WEEKLY, "ok"))
+    result.weekly = translate(_MESSAGES, "weekly-sent", config.language, to=", ".join(to), path=workbook)
+    return True
