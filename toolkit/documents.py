@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from string import Formatter
 from typing import Any, Protocol
 
 import jinja2
@@ -473,6 +474,10 @@ def _header_names(f_zh: str) -> list[str]:
     return names
 
 
+#: (canonical name, Chinese header names) per field, worked out once: contexts are built per row.
+_CONTEXT_NAMES = tuple((f.name, tuple(_header_names(f.zh))) for f in FIELDS)
+
+
 #: Names a template may use beyond the fields (English name, Chinese name).
 EXTRA_NAMES = {
     "company_name": "公司名称",
@@ -533,10 +538,11 @@ def build_context(record: Record, kind: str, config: Config) -> dict[str, Any]:
     """Everything a template may print for one complaint, by canonical name and Chinese header."""
     language = config.language
     context: dict[str, Any] = {}
-    for f in FIELDS:
-        shown = display(f.name, record.get(f.name), language)
-        context[f.name] = shown
-        for name in _header_names(f.zh):
+    values = record.values
+    for field_name, header_names in _CONTEXT_NAMES:
+        shown = display(field_name, values.get(field_name), language)
+        context[field_name] = shown
+        for name in header_names:
             context[name] = shown
     done = record.get("capa_done")
     if language == "en":
@@ -557,17 +563,28 @@ def build_context(record: Record, kind: str, config: Config) -> dict[str, Any]:
 
 def input_hash(record: Record, kind: str, template: PreparedTemplate, config: Config) -> str:
     """What a document depends on: row values, template bytes, company config and language."""
-    values = {name: _stable(value) for name, value in sorted(record.values.items())}
-    payload = {"engine": ENGINE_VERSION, "kind": kind, "values": values, "template": template.sha256,
-               "company": asdict(config.company), "language": config.language,
-               "capa_classes": sorted(config.rules.capa_classes)}
-    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    return _InputHasher(config, {kind: template}).digest(record, kind)
 
 
-def _stable(value: Value) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return value
+class _InputHasher:
+    """Input hashes for many records: the config and template part is serialised once, the row
+    values once per record (both kinds share them), so an unchanged run costs a few µs a row."""
+
+    def __init__(self, config: Config, templates: dict[str, PreparedTemplate]) -> None:
+        static = {"engine": ENGINE_VERSION, "company": asdict(config.company), "language": config.language,
+                  "capa_classes": sorted(config.rules.capa_classes)}
+        self._prefix = {kind: json.dumps({**static, "kind": kind, "template": t.sha256}, ensure_ascii=False,
+                                         sort_keys=True).encode()
+                        for kind, t in templates.items()}
+        self._record: Record | None = None
+        self._values = b""
+
+    def digest(self, record: Record, kind: str) -> str:
+        if record is not self._record:
+            # repr() of str/float/int/date/None is stable and much cheaper than JSON.
+            self._values = repr(sorted(record.values.items())).encode()
+            self._record = record
+        return hashlib.sha256(self._prefix[kind] + b"\x00" + self._values).hexdigest()
 
 
 # -- templates from config ----------------------------------------------------------------------
@@ -615,21 +632,44 @@ def _load_templates(config: Config) -> dict[str, PreparedTemplate]:
 def document_relpath(record: Record, kind: str, config: Config) -> str:
     """``2026/11/KS-2026-0001_客诉反馈单.docx``: folder and file name from the config patterns,
     every component sanitised (register text never chooses where a file goes)."""
-    received = record.get("received_on")
-    language = config.language
-    values: dict[str, str] = {f.name: display(f.name, record.get(f.name), language) for f in FIELDS}
-    if isinstance(received, (dt.date, dt.datetime)):
-        values.update(year=f"{received.year:04d}", month=f"{received.month:02d}")
-    else:
-        values.update(year="0000", month="00")
-    values["kind"] = kind
-    pattern_key = "feedback_name" if kind == FEEDBACK else "capa_name"
-    name_pattern = getattr(config.documents, pattern_key)
-    folder = _format_pattern(config.documents.folder_pattern, values, "folder_pattern", language)
-    name = _format_pattern(name_pattern, values, pattern_key, language)
-    components = [sanitize_filename(c) for c in folder.replace("\\", "/").split("/") if c.strip()]
-    components.append(sanitize_filename(name.replace("/", "_").replace("\\", "_")))
-    return "/".join(components)
+    return _Namer(config).relpath(record, kind)
+
+
+class _Namer:
+    """Document paths from the config patterns. The patterns are parsed once, and only the
+    fields they name are formatted for each record."""
+
+    def __init__(self, config: Config) -> None:
+        self.language = config.language
+        docs = config.documents
+        self.patterns = {"folder_pattern": docs.folder_pattern, "feedback_name": docs.feedback_name,
+                         "capa_name": docs.capa_name}
+        names: set[str] = set()
+        for key, pattern in self.patterns.items():
+            try:
+                names.update(n.split(".")[0].split("[")[0] for _, n, _, _ in Formatter().parse(pattern) if n)
+            except ValueError as exc:
+                raise ConfigError(f"[documents].{key} = {pattern!r} is not a valid pattern: {exc}. "
+                                  f"Write field names in braces, e.g. {{complaint_id}}.") from exc
+        self.fields = [f.name for f in FIELDS if f.name in names]
+        self._folders: dict[str, list[str]] = {}
+
+    def relpath(self, record: Record, kind: str) -> str:
+        received = record.get("received_on")
+        values: dict[str, str] = {name: display(name, record.get(name), self.language) for name in self.fields}
+        if isinstance(received, (dt.date, dt.datetime)):
+            values.update(year=f"{received.year:04d}", month=f"{received.month:02d}")
+        else:
+            values.update(year="0000", month="00")
+        values["kind"] = kind
+        pattern_key = "feedback_name" if kind == FEEDBACK else "capa_name"
+        folder = _format_pattern(self.patterns["folder_pattern"], values, "folder_pattern", self.language)
+        name = _format_pattern(self.patterns[pattern_key], values, pattern_key, self.language)
+        components = self._folders.get(folder)
+        if components is None:
+            components = [sanitize_filename(c) for c in folder.replace("\\", "/").split("/") if c.strip()]
+            self._folders[folder] = components
+        return "/".join([*components, sanitize_filename(name.replace("/", "_").replace("\\", "_"))])
 
 
 def _format_pattern(pattern: str, values: dict[str, str], key: str, language: str) -> str:
@@ -753,6 +793,9 @@ def generate(
     row_errors = report.errors_by_row()
     wanted = {str(i).strip() for i in only} if only else None
 
+    namer = _Namer(config)
+    hasher = _InputHasher(config, templates)
+    docs_root = str(docs_dir)
     documents: list[DocumentResult] = []
     jobs: list[_Job] = []
     hashes: dict[int, tuple[str, str]] = {}  # index -> (relpath, hash)
@@ -776,18 +819,18 @@ def generate(
             documents.extend(DocumentResult(cid or where, kind, "", SKIPPED, reason) for kind in kinds)
             continue
         for kind in kinds:
-            relpath = document_relpath(record, kind, config)
-            target = docs_dir / relpath
-            digest = input_hash(record, kind, templates[kind], config)
-            exists = target.exists()
+            relpath = namer.relpath(record, kind)
+            target = os.path.join(docs_root, relpath)
+            digest = hasher.digest(record, kind)
+            exists = os.path.exists(target)
             index = len(documents)
             if exists and not force and manifest.get(relpath, {}).get("inputs") == digest:
-                documents.append(DocumentResult(cid, kind, str(target), UNCHANGED))
+                documents.append(DocumentResult(cid, kind, target, UNCHANGED))
                 continue
-            documents.append(DocumentResult(cid, kind, str(target), UPDATED if exists else CREATED))
+            documents.append(DocumentResult(cid, kind, target, UPDATED if exists else CREATED))
             hashes[index] = (relpath, digest)
             jobs.append(_Job(index, kind, str(templates[kind].path), templates[kind].sha256, language,
-                             build_context(record, kind, config), str(target)))
+                             build_context(record, kind, config), target))
     for cid in sorted((wanted or set()) - seen_ids):
         documents.append(DocumentResult(cid, FEEDBACK, "", SKIPPED, translate(MESSAGES, "not-found", language)))
 
