@@ -42,6 +42,7 @@ from xml.sax.saxutils import unescape
 
 import python_calamine
 
+from . import readcache
 from .config import Config
 from .errors import RegisterError
 from .fields import DATE, FIELD_BY_NAME, LIST, NUMBER, header_aliases, normalize_header
@@ -359,26 +360,42 @@ def list_value_table(field_name: str, language: str, config_values: Iterable[str
 # -- reading the file -----------------------------------------------------------------------
 
 
-def read_register(config: Config, path: str | os.PathLike[str] | None = None) -> Register:
+def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
+                  cache: bool = False) -> Register:
     """Read the register at ``path`` (default ``config.register_path``).
 
     Returns the data sheets' :class:`SheetInfo` and every non-blank row as a :class:`Record`
     in sheet/row order. Raises :class:`RegisterError` when the file cannot be read as a
     register; problems in single cells are left in ``Record.bad`` for the validator.
+    With ``cache``, records parsed from the very same bytes before (same config, same toolkit)
+    are loaded from ``<output>/cache`` instead of parsed again (:mod:`toolkit.readcache`).
     """
     language = config.language
     target = Path(path) if path is not None else config.register_path
     data = read_stable_bytes(target, language)
-    archive = _open_xlsx(data, target, language)
+    sha256 = hashlib.sha256(data).hexdigest()
     notes = _lock_notes(target, language)
+    key = readcache.cache_key(sha256, config) if cache else ""
+    cached = None
+    if cache:
+        with _gc_paused():
+            cached = readcache.load(readcache.cache_path(config), key)
+    if cached is not None:
+        log.debug("register %s unchanged since it was last parsed: records loaded from the cache", target)
+        sheets, records = cached
+        return Register(path=str(target), sha256=sha256, size=len(data), sheets=sheets, records=records,
+                        notes=notes)
+    archive = _open_xlsx(data, target, language)
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own and also plain errors on bad XML
         raise RegisterError(translate(_MESSAGES, "corrupt", language, path=target, reason=exc)) from exc
     with workbook, archive, _gc_paused():
         sheets, records = _read_sheets(workbook, archive, config, target)
-    return Register(path=str(target), sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                    sheets=sheets, records=records, notes=notes)
+    if cache:
+        readcache.save(readcache.cache_path(config), key, sheets, records)
+    return Register(path=str(target), sha256=sha256, size=len(data), sheets=sheets, records=records,
+                    notes=notes)
 
 
 @contextlib.contextmanager
