@@ -47,7 +47,7 @@ from markupsafe import Markup, escape
 
 from .config import Config
 from .errors import ConfigError, TemplateError
-from .fields import FIELD_BY_NAME, FIELDS, LIST, NOT_SPECIAL, VALID_COMPLAINT, display_value
+from .fields import FIELD_BY_NAME, FIELD_NAMES, FIELDS, LIST, NOT_SPECIAL, VALID_COMPLAINT, display_value
 from .fsutil import atomic_write_bytes, sanitize_filename
 from .i18n import Messages, translate
 from .model import Finding, Record, Register, Value
@@ -60,7 +60,7 @@ CREATED, UPDATED, UNCHANGED, SKIPPED = "created", "updated", "unchanged", "skipp
 STATUSES = (CREATED, UPDATED, UNCHANGED, SKIPPED)
 
 #: Bump when rendering changes in a way that should rewrite every document.
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 MANIFEST_NAME = ".toolkit-manifest.json"
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 _TEMPLATE_FILES = {
@@ -581,10 +581,12 @@ class _InputHasher:
 
     def digest(self, record: Record, kind: str) -> str:
         if record is not self._record:
-            # repr() of str/float/int/date/None is stable and much cheaper than JSON.
-            self._values = repr(sorted(record.values.items())).encode()
+            # repr() of str/float/int/date/None in the fixed field order is stable and several
+            # times cheaper than JSON (a missing column and a blank cell print alike: both "").
+            self._values = repr(tuple(map(record.values.get, FIELD_NAMES))).encode()
             self._record = record
-        return hashlib.sha256(self._prefix[kind] + b"\x00" + self._values).hexdigest()
+        # 128 bits are plenty to notice a change, and keep the manifest small.
+        return hashlib.sha256(self._prefix[kind] + b"\x00" + self._values).hexdigest()[:32]
 
 
 # -- templates from config ----------------------------------------------------------------------
@@ -636,40 +638,45 @@ def document_relpath(record: Record, kind: str, config: Config) -> str:
 
 
 class _Namer:
-    """Document paths from the config patterns. The patterns are parsed once, and only the
-    fields they name are formatted for each record."""
+    """Document paths from the config patterns. The patterns are parsed once, only the fields
+    they name are formatted for each record, and each folder is worked out once."""
 
     def __init__(self, config: Config) -> None:
         self.language = config.language
         docs = config.documents
         self.patterns = {"folder_pattern": docs.folder_pattern, "feedback_name": docs.feedback_name,
                          "capa_name": docs.capa_name}
-        names: set[str] = set()
+        used: dict[str, set[str]] = {}
         for key, pattern in self.patterns.items():
             try:
-                names.update(n.split(".")[0].split("[")[0] for _, n, _, _ in Formatter().parse(pattern) if n)
+                used[key] = {n.split(".")[0].split("[")[0] for _, n, _, _ in Formatter().parse(pattern) if n}
             except ValueError as exc:
                 raise ConfigError(f"[documents].{key} = {pattern!r} is not a valid pattern: {exc}. "
                                   f"Write field names in braces, e.g. {{complaint_id}}.") from exc
+        names = set().union(*used.values())
         self.fields = [f.name for f in FIELDS if f.name in names]
-        self._folders: dict[str, list[str]] = {}
+        self.folder_fields = [f.name for f in FIELDS if f.name in used["folder_pattern"]]
+        self._folders: dict[tuple[Any, ...], str] = {}
 
     def relpath(self, record: Record, kind: str) -> str:
-        received = record.get("received_on")
-        values: dict[str, str] = {name: display(name, record.get(name), self.language) for name in self.fields}
-        if isinstance(received, (dt.date, dt.datetime)):
-            values.update(year=f"{received.year:04d}", month=f"{received.month:02d}")
+        get = record.values.get
+        received = get("received_on")
+        if isinstance(received, dt.date):  # datetime is a date too
+            year, month = f"{received.year:04d}", f"{received.month:02d}"
         else:
-            values.update(year="0000", month="00")
-        values["kind"] = kind
+            year, month = "0000", "00"
+        values = {name: display(name, get(name), self.language) for name in self.fields}
+        values.update(year=year, month=month, kind=kind)
+        folder_key = (year, month, kind, *(values[n] for n in self.folder_fields))
+        folder = self._folders.get(folder_key)
+        if folder is None:
+            text = _format_pattern(self.patterns["folder_pattern"], values, "folder_pattern", self.language)
+            folder = "/".join(sanitize_filename(c) for c in text.replace("\\", "/").split("/") if c.strip())
+            self._folders[folder_key] = folder
         pattern_key = "feedback_name" if kind == FEEDBACK else "capa_name"
-        folder = _format_pattern(self.patterns["folder_pattern"], values, "folder_pattern", self.language)
         name = _format_pattern(self.patterns[pattern_key], values, pattern_key, self.language)
-        components = self._folders.get(folder)
-        if components is None:
-            components = [sanitize_filename(c) for c in folder.replace("\\", "/").split("/") if c.strip()]
-            self._folders[folder] = components
-        return "/".join([*components, sanitize_filename(name.replace("/", "_").replace("\\", "_"))])
+        name = sanitize_filename(name.replace("/", "_").replace("\\", "_"))
+        return f"{folder}/{name}" if folder else name
 
 
 def _format_pattern(pattern: str, values: dict[str, str], key: str, language: str) -> str:
@@ -682,7 +689,11 @@ def _format_pattern(pattern: str, values: dict[str, str], key: str, language: st
                           f"Write field names in braces, e.g. {{complaint_id}}.") from exc
 
 
-def _load_manifest(path: Path) -> dict[str, dict[str, str]]:
+MANIFEST_VERSION = 2
+
+
+def _load_manifest(path: Path) -> dict[str, str]:
+    """relative path -> hash of the inputs the document was last written from."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -691,13 +702,36 @@ def _load_manifest(path: Path) -> dict[str, dict[str, str]]:
         # Losing the manifest only costs a rewrite of every document; never a reason to stop.
         log.warning("document manifest %s is unreadable (%s); every document will be rewritten", path, exc)
         return {}
-    documents = data.get("documents") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+        return {}  # an older manifest: documents are written once more, then recorded anew
+    documents = data.get("documents")
     return documents if isinstance(documents, dict) else {}
 
 
-def _save_manifest(path: Path, documents: dict[str, dict[str, str]]) -> None:
-    data = {"version": 1, "documents": dict(sorted(documents.items()))}
-    atomic_write_bytes(path, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
+def _save_manifest(path: Path, documents: dict[str, str]) -> None:
+    # One line per document: staff can read it, and it stays quick to load at 100k documents.
+    data = {"version": MANIFEST_VERSION, "documents": dict(sorted(documents.items()))}
+    atomic_write_bytes(path, json.dumps(data, ensure_ascii=False, indent=0).encode("utf-8"))
+
+
+class _ExistingFiles:
+    """Which documents exist, one directory listing per folder instead of a stat per file."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._folders: dict[str, set[str]] = {}
+
+    def __contains__(self, relpath: str) -> bool:
+        folder, _, name = relpath.rpartition("/")
+        names = self._folders.get(folder)
+        if names is None:
+            try:
+                with os.scandir(os.path.join(self.root, folder)) as entries:
+                    names = {entry.name for entry in entries if entry.is_file()}
+            except OSError:  # no such folder yet
+                names = set()
+            self._folders[folder] = names
+        return name in names
 
 
 # -- rendering, serially or in worker processes ----------------------------------------------------
@@ -796,6 +830,7 @@ def generate(
     namer = _Namer(config)
     hasher = _InputHasher(config, templates)
     docs_root = str(docs_dir)
+    existing = _ExistingFiles(docs_root)
     documents: list[DocumentResult] = []
     jobs: list[_Job] = []
     hashes: dict[int, tuple[str, str]] = {}  # index -> (relpath, hash)
@@ -822,9 +857,9 @@ def generate(
             relpath = namer.relpath(record, kind)
             target = os.path.join(docs_root, relpath)
             digest = hasher.digest(record, kind)
-            exists = os.path.exists(target)
+            exists = relpath in existing
             index = len(documents)
-            if exists and not force and manifest.get(relpath, {}).get("inputs") == digest:
+            if exists and not force and manifest.get(relpath) == digest:
                 documents.append(DocumentResult(cid, kind, target, UNCHANGED))
                 continue
             documents.append(DocumentResult(cid, kind, target, UPDATED if exists else CREATED))
@@ -840,8 +875,7 @@ def generate(
             doc = documents[index]
             doc.status, doc.reason = SKIPPED, errors[index]
             continue
-        manifest[relpath] = {"complaint_id": documents[index].complaint_id,
-                             "kind": documents[index].kind, "inputs": digest}
+        manifest[relpath] = digest
     if hashes:
         _save_manifest(manifest_path, manifest)
 
