@@ -83,6 +83,7 @@ def _row(i: int, rng: random.Random, ids: list[str]) -> list[object]:
         reply_due = TODAY - dt.timedelta(days=rng.randint(1, 12))
     closed = status == "已结案"
     capa = nature == "有效投诉" and severity in "AB"
+    owner = _name(rng)
     done = received + dt.timedelta(days=rng.randint(1, 10))
     if done > TODAY:
         done = TODAY
@@ -114,8 +115,8 @@ def _row(i: int, rng: random.Random, ids: list[str]) -> list[object]:
         "compensation": rng.choice((0, 0, 0, 20, 50, 100.5, 200)),
         "reply_due": reply_due if rng.random() < 0.7 else None,
         "corrective_action": rng.choice(CAPA) if capa else None,
-        "capa_owner": _name(rng) if capa else None,
-        "capa_owner_email": None,
+        "capa_owner": owner if capa else None,
+        "capa_owner_email": f"owner{i % 500:03d}@example.com" if capa else None,
         "capa_due": received + dt.timedelta(days=30) if capa else None,
         "capa_done": done if capa and closed else None,
         "followup_due": followup_due if rng.random() < 0.5 else None,
