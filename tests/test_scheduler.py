@@ -21,7 +21,7 @@ from toolkit import history
 from toolkit.cli import main
 from toolkit.config import config_from_dict
 from toolkit.errors import ConfigError, LockError
-from toolkit.job import StateLock
+from toolkit.lock import StateLock
 from toolkit.scheduler import WEEKDAYS, DailyScheduler, daily_job, parse_days, parse_times
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -248,7 +248,7 @@ def test_a_stale_lock_file_of_a_dead_process_is_taken_over(tmp_path: Path,
 
 HOLD = """
 import sys, time
-from toolkit.job import StateLock
+from toolkit.lock import StateLock
 lock = StateLock(sys.argv[1], sys.argv[2]).acquire()
 print("held", flush=True)
 time.sleep(60)

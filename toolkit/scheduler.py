@@ -299,7 +299,8 @@ def daily_job(config: Config) -> Job:
     skipped with a warning, since it covers the slot.
     """
     from .errors import LockError
-    from .job import StateLock, run_job
+    from .job import run_job
+    from .lock import StateLock
 
     def job(now: dt.datetime, trigger: str) -> str:
         try:

@@ -6,7 +6,8 @@ import argparse
 import datetime as dt
 
 from ..config import Config
-from ..job import StateLock, run_job
+from ..job import run_job
+from ..lock import StateLock
 from ..scheduler import log_to_file
 from . import _common
 

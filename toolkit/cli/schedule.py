@@ -8,7 +8,8 @@ import logging
 
 from ..config import Config
 from ..i18n import Messages, translate
-from ..job import StateLock, run_job
+from ..job import run_job
+from ..lock import StateLock
 from ..scheduler import DailyScheduler, daily_job, log_to_file
 
 NAME = "schedule"
