@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from smtp_server import RecordingHandler, SmtpServer
 
 from toolkit.cli import main
 from toolkit.config import load_config
+from toolkit.lock import StateLock
 from toolkit.mail import send_reminders
 from toolkit.register import read_register
 from toolkit.reminders import plan_reminders
@@ -107,3 +109,15 @@ def test_unreachable_server_exits_2_naming_host_and_port(tmp_path: Path, example
     err = capsys.readouterr().err
     assert f"Error: 无法连接邮件服务器 127.0.0.1:{server.port}" in err
     assert "Traceback" not in err
+
+
+def test_remind_refuses_while_a_run_holds_the_state_folder(tmp_path: Path, example_register: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, example_register)
+    state = tmp_path / "output" / "state.sqlite"
+    with StateLock(state, "run"):
+        code = main(["remind", "--config", str(config), "--today", "2026-11-23"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ") and str(os.getpid()) in err
+    assert not (tmp_path / "output" / "outbox").exists()

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 
 from ..config import Config
+from ..lock import StateLock
 from ..mail import send_reminders
 from ..register import read_register
 from ..reminders import plan_reminders
@@ -35,7 +36,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
     plan = plan_reminders(register.records, config, today)
     for warning in plan.warnings:
         log.warning("%s", warning)
-    result = send_reminders(plan, config, now=now, dry_run=args.dry_run)
+    if args.dry_run:
+        result = send_reminders(plan, config, now=now, dry_run=True)
+    else:
+        # The same lock as the daily job: two senders at once could both send a reminder.
+        with StateLock(config.state_path, "run", language=config.language, started=now):
+            result = send_reminders(plan, config, now=now)
     if args.format == "json":
         _common.print_json(result.to_dict())
     else:
