@@ -73,6 +73,8 @@ def test_unknown_key_is_a_warning_naming_it(tmp_path: Path) -> None:
         ("[columns.no_such_field]\naliases = [\"x\"]\n", "[columns.no_such_field]"),
         ("[schedule]\ntimes = [\"9am\"]\n", "HH:MM"),
         ("[calendar]\nextra_holidays = [\"2026/10/1\"]\n", "YYYY-MM-DD"),
+        ("[reports]\nweekly = \"monday 9am\"\n", "[reports].weekly"),
+        ("[schedule]\ndays = [\"mo\", \"xyz\"]\n", "[schedule].days"),
     ],
 )
 def test_wrong_values_name_the_key(tmp_path: Path, text: str, expected: str) -> None:

@@ -388,6 +388,16 @@ def _check_values(cfg: Config, where: str) -> None:
             raise ConfigError(
                 f"{where}{_show(f'schedule.times[{i}]')} is \"{value}\"; write times as HH:MM or HH:MM:SS."
             )
+    # Checked at load so a typo stops any command at once, not the scheduler on its first day.
+    # (Those modules import this one, hence the imports here.)
+    from .report import parse_weekly
+    from .scheduler import parse_days
+
+    try:
+        parse_weekly(cfg.reports.weekly, cfg.register.language)
+        parse_days(cfg.schedule.days)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}{exc}") from None
     for path, value in (("reminders.level2_after", cfg.reminders.level2_after),
                         ("reminders.level3_after", cfg.reminders.level3_after),
                         ("reminders.repeat_every_days", cfg.reminders.repeat_every_days)):
