@@ -320,7 +320,8 @@ def check_address(text: str) -> Address:
     return address
 
 
-def _sender(mail: MailConfig, language: str) -> Address:
+def sender_address(mail: MailConfig, language: str) -> Address:
+    """``[mail].sender`` as a checked From address; MailError saying what is wrong with it."""
     name, spec = parseaddr(mail.sender)
     try:
         address = check_address(spec or mail.sender)
@@ -729,7 +730,7 @@ def send_reminders(plan: ReminderPlan, config: Config, *, now: dt.datetime, dry_
     touches and the rest continue.
     """
     language = config.language
-    sender = _sender(config.mail, language)
+    sender = sender_address(config.mail, language)
     own_ledger = ledger is None
     if ledger is None:
         ledger = Ledger(config.state_path, readonly=dry_run)

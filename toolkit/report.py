@@ -70,7 +70,7 @@ from .fields import (
 )
 from .fsutil import atomic_write_bytes
 from .i18n import Messages, translate
-from .mail import AddressError, _sender, check_address  # _sender: same sender check as reminders
+from .mail import AddressError, check_address, sender_address  # the same sender check as reminders
 from .model import Finding, Record, Register
 from .reminders import DueDates, ReminderItem, due_dates, plan_reminders
 from .workdays import WorkCalendar
@@ -1195,7 +1195,7 @@ def build_weekly_mail(stats: Statistics, config: Config, workbook: str | Path, *
         to = check_address(recipient)
     except AddressError as exc:
         raise ConfigError(translate(M, "err.bad_recipient", language, address=recipient, why=exc)) from exc
-    sender = _sender(config.mail, language)
+    sender = sender_address(config.mail, language)
     path = Path(workbook)
     msg = EmailMessage(policy=SMTP)
     msg["Subject"] = translate(M, "mail.subject", language, today=stats.today.isoformat(),
