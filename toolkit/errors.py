@@ -30,5 +30,9 @@ class MailError(ToolkitError):
     """The mail server cannot be reached or refuses the login."""
 
 
+class StateError(ToolkitError):
+    """The state database (reminder ledger, run history) cannot be opened or written."""
+
+
 class LockError(ToolkitError):
     """Another run or scheduler holds the state folder."""

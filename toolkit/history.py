@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ToolkitError
+from .errors import StateError
 from .i18n import Messages, translate
 
 OK, PARTIAL, FAILED, RUNNING, INTERRUPTED = "ok", "partial", "failed", "running", "interrupted"
@@ -104,7 +104,7 @@ class RunHistory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30)
         except (OSError, sqlite3.Error) as exc:
-            raise ToolkitError(
+            raise StateError(
                 f"cannot open the state database {self.path}: {exc}. Check that the folder exists "
                 f"and is writable, or set [state].path in config.toml."
             ) from exc
@@ -113,7 +113,7 @@ class RunHistory:
                 conn.executescript(_SCHEMA)
                 yield conn
         except sqlite3.DatabaseError as exc:
-            raise ToolkitError(
+            raise StateError(
                 f"the state database {self.path} cannot be used: {exc}. If it is damaged, move it "
                 f"aside; the toolkit starts a new one (reminders already sent will be sent again)."
             ) from exc

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from .errors import ToolkitError
+from .errors import StateError
 from .reminders import CannotRemind, ReminderItem
 
 #: Level stored for a "cannot remind" row reported to the quality manager (not a reminder level).
@@ -44,10 +44,6 @@ CREATE INDEX IF NOT EXISTS sent_reminders_by_recipient
 
 #: (complaint_id, kind, due, level): what makes two reminders "the same" for one recipient.
 Key = tuple[str, str, str, int]
-
-
-class StateError(ToolkitError):
-    """The ledger file cannot be opened or written."""
 
 
 def item_key(item: ReminderItem | CannotRemind) -> Key:
