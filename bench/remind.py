@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._floor import peak_rss_mb, timed
 from toolkit.config import config_from_dict
-from toolkit.mail import _sender, compose, send_reminders
+from toolkit.mail import sender_address, compose, send_reminders
 from toolkit.model import Record
 from toolkit.reminders import plan_reminders
 
@@ -100,7 +100,7 @@ def main() -> int:
             digests = len(plan.digests)
 
             # Floor: the same messages, composed beforehand, through bare smtplib.
-            sender = _sender(config.mail, config.language)
+            sender = sender_address(config.mail, config.language)
             prebuilt = [(d.to, compose(d, d.items, d.cannot_remind, sender=sender, today=TODAY, now=NOW,
                                        language=config.language).as_bytes()) for d in plan.digests]
 
