@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._floor import peak_rss_mb, timed
 from toolkit.config import config_from_dict
-from toolkit.mail import sender_address, compose, send_reminders
+from toolkit.mail import compose, send_reminders, sender_address
 from toolkit.model import Record
 from toolkit.reminders import plan_reminders
 
