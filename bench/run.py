@@ -55,23 +55,28 @@ def config_for(register: Path, out: Path) -> Config:
     })
 
 
+def timed_run(config: Config) -> tuple[JobResult, float]:
+    result, seconds = timed(lambda: run_job(config, today=TODAY, now=NOW))
+    result.details.clear()  # drop the records: results kept for the report must not pile up in memory
+    return result, seconds
+
+
 def bench(rows: int, workdir: Path, repeat: int) -> None:
     register = workdir / f"register-{rows}.xlsx"
     if not register.exists():
         _, seconds = timed(lambda: make_register(rows, register))
         print(f"  wrote {register} in {seconds:.1f} s")
     config = config_for(register, workdir / f"out-{rows}")
-    first, seconds = timed(lambda: run_job(config, today=TODAY, now=NOW))
+    first, seconds = timed_run(config)
     print(f"  setup run:  {seconds:.1f} s, documents {first.documents}, reminders {first.reminders}")
 
     before = files(config.output_dir / "documents"), files(config.output_dir / "outbox")
     floors = [calamine_floor(register) for _ in range(repeat)]
-    reruns: list[tuple[JobResult, float]] = [timed(lambda: run_job(config, today=TODAY, now=NOW))
-                                             for _ in range(repeat)]
+    reruns = [timed_run(config) for _ in range(repeat)]
     cold = []  # the same rerun when the parsed-register cache is gone (first run after an upgrade)
     for _ in range(repeat):
         readcache.cache_path(config).unlink(missing_ok=True)
-        cold.append(timed(lambda: run_job(config, today=TODAY, now=NOW)))
+        cold.append(timed_run(config))
     after = files(config.output_dir / "documents"), files(config.output_dir / "outbox")
     result, rerun = min(reruns, key=lambda r: r[1])
     floor = min(floors)
