@@ -193,8 +193,8 @@ def test_json_output_is_the_library_result_and_matches_the_run_record(tmp_path: 
 def test_chinese_summary_is_the_default(tmp_path: Path) -> None:
     config = load_config(project(tmp_path, language="zh"))
     text = job(config).to_text(config.language)
-    assert text.startswith("每日任务 2026-11-20(完成)\n台账:")
-    assert "读取行数:60" in text
+    assert text.startswith("每日任务 2026-11-20（完成）\n台账：")
+    assert "读取行数：60" in text
 
 
 def test_quick_start_runs_from_the_project_folder(tmp_path: Path) -> None:
@@ -204,7 +204,7 @@ def test_quick_start_runs_from_the_project_folder(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "toolkit", "run", "--today", "2026-11-20"], cwd=tmp_path,
                           capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": ""})
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("每日任务 2026-11-20(完成)")
+    assert done.stdout.startswith("每日任务 2026-11-20（完成）")
     assert any((tmp_path / "output" / "outbox").iterdir())
     assert (tmp_path / "output" / "logs" / "complaint-toolkit.log").exists()
 

@@ -343,7 +343,7 @@ def test_describe_in_both_languages_and_for_chosen_days(tmp_path: Path) -> None:
     sched = DailyScheduler.from_config(config, job=Calls())
     assert sched.describe(now) == ("Every Mon, Wed at 09:00 run the daily job "
                                    "(last run: never, next run: 2026-11-23 09:00)")
-    assert sched.describe(now, "zh") == "每周一、周三 09:00 运行每日任务(上次运行:从未,下次运行:2026-11-23 09:00)"
+    assert sched.describe(now, "zh") == "每周一、周三 09:00 运行每日任务（上次运行：从未，下次运行：2026-11-23 09:00）"
     config.schedule.workdays_only = True
     assert DailyScheduler.from_config(config, job=Calls()).describe(now, "zh").startswith("每个工作日 09:00 运行")
 

@@ -257,11 +257,11 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
 # -- showing the history --------------------------------------------------------------------------
 
 _MESSAGES: Messages = {
-    "empty": {"zh": "还没有运行记录({path})。运行 complaint-toolkit run 后这里会有记录。",
+    "empty": {"zh": "还没有运行记录（{path}）。运行 complaint-toolkit run 后这里会有记录。",
               "en": "No runs recorded yet ({path}). Each complaint-toolkit run adds one."},
     "header": {"zh": "编号|开始时间|用时|状态|方式|行数|错误/警告/提示|文档 新建/更新/未变/跳过|提醒 发送/失败/已发",
                "en": "#|Started|Took|Status|Trigger|Rows|Err/Warn/Note|Docs new/upd/same/skip|Mail sent/failed/before"},
-    "register": {"zh": "台账 {path}({size} 字节,sha256 {sha})", "en": "register {path} ({size} bytes, sha256 {sha})"},
+    "register": {"zh": "台账 {path}（{size} 字节，sha256 {sha}）", "en": "register {path} ({size} bytes, sha256 {sha})"},
     OK: {"zh": "完成", "en": "ok"},
     PARTIAL: {"zh": "部分完成", "en": "partial"},
     FAILED: {"zh": "失败", "en": "failed"},

@@ -42,28 +42,28 @@ READ, VALIDATE, DOCUMENTS, REMINDERS, WEEKLY = "read", "validate", "documents", 
 MAX_LISTED = 10
 
 _MESSAGES: Messages = {
-    "title": {"zh": "每日任务 {today}({status})", "en": "Daily job for {today} ({status})"},
+    "title": {"zh": "每日任务 {today}（{status}）", "en": "Daily job for {today} ({status})"},
     "ok": {"zh": "完成", "en": "ok"},
     "partial": {"zh": "部分完成", "en": "partial"},
     "failed": {"zh": "失败", "en": "failed"},
-    "register": {"zh": "台账:{path}({size} 字节,sha256 {sha})",
+    "register": {"zh": "台账：{path}（{size} 字节，sha256 {sha}）",
                  "en": "Register: {path} ({size} bytes, sha256 {sha})"},
-    "rows": {"zh": "读取行数:{rows}", "en": "Rows read: {rows}"},
-    "findings": {"zh": "检查发现:错误 {error},警告 {warning},提示 {note}",
+    "rows": {"zh": "读取行数：{rows}", "en": "Rows read: {rows}"},
+    "findings": {"zh": "检查发现：错误 {error}，警告 {warning}，提示 {note}",
                  "en": "Findings: {error} errors, {warning} warnings, {note} notes"},
-    "documents": {"zh": "文档:新建 {created},更新 {updated},未变 {unchanged},跳过 {skipped}",
+    "documents": {"zh": "文档：新建 {created}，更新 {updated}，未变 {unchanged}，跳过 {skipped}",
                   "en": "Documents: {created} created, {updated} updated, {unchanged} unchanged, "
                         "{skipped} skipped"},
-    "reminders": {"zh": "提醒:已发送 {sent},失败 {failed},此前已发送 {already},无法提醒 {cannot}",
+    "reminders": {"zh": "提醒：已发送 {sent}，失败 {failed}，此前已发送 {already}，无法提醒 {cannot}",
                   "en": "Reminders: {sent} sent, {failed} failed, {already} already sent earlier, "
                         "{cannot} cannot be reminded"},
-    "weekly": {"zh": "周报:{what}", "en": "Weekly report: {what}"},
-    "weekly-sent": {"zh": "已发给 {to}(统计表 {path})", "en": "sent to {to} (workbook {path})"},
-    "not-run": {"zh": "{stage}:未运行({why})", "en": "{stage}: not run ({why})"},
-    "stage-failed": {"zh": "{stage}:失败(见下方问题)", "en": "{stage}: failed (see Problems below)"},
-    "errors": {"zh": "问题:", "en": "Problems:"},
-    "notes": {"zh": "备注:", "en": "Notes:"},
-    "took": {"zh": "用时 {seconds:.1f} 秒,运行记录 #{run_id}", "en": "Took {seconds:.1f} s, run record #{run_id}"},
+    "weekly": {"zh": "周报：{what}", "en": "Weekly report: {what}"},
+    "weekly-sent": {"zh": "已发给 {to}（统计表 {path}）", "en": "sent to {to} (workbook {path})"},
+    "not-run": {"zh": "{stage}：未运行（{why}）", "en": "{stage}: not run ({why})"},
+    "stage-failed": {"zh": "{stage}：失败（见下方问题）", "en": "{stage}: failed (see Problems below)"},
+    "errors": {"zh": "问题：", "en": "Problems:"},
+    "notes": {"zh": "备注：", "en": "Notes:"},
+    "took": {"zh": "用时 {seconds:.1f} 秒，运行记录 #{run_id}", "en": "Took {seconds:.1f} s, run record #{run_id}"},
     "stage-read": {"zh": "读取台账", "en": "reading the register"},
     "stage-validate": {"zh": "检查", "en": "validation"},
     "stage-documents": {"zh": "文档", "en": "documents"},
@@ -72,13 +72,13 @@ _MESSAGES: Messages = {
     "needs-register": {"zh": "台账未能读取", "en": "the register could not be read"},
     "needs-report": {"zh": "检查未完成", "en": "validation did not finish"},
     "unexpected": {
-        "zh": "{stage}出现意外错误:{error}(详情见日志;用 --debug 运行可看到完整信息,请报告此问题)",
+        "zh": "{stage}出现意外错误：{error}（详情见日志；用 --debug 运行可看到完整信息，请报告此问题）",
         "en": "unexpected error in {stage}: {error} (details in the log; run with --debug for the "
               "traceback, and please report it)",
     },
-    "mail-down": {"zh": "提醒未发出:{error}", "en": "reminders not sent: {error}"},
-    "more": {"zh": "……另有 {count} 封(见日志)", "en": "... and {count} more (see the log)"},
-    "undelivered": {"zh": "{count} 封提醒邮件未能送达,下次运行会重发", "en": "{count} reminder message(s) "
+    "mail-down": {"zh": "提醒未发出：{error}", "en": "reminders not sent: {error}"},
+    "more": {"zh": "……另有 {count} 封（见日志）", "en": "... and {count} more (see the log)"},
+    "undelivered": {"zh": "{count} 封提醒邮件未能送达，下次运行会重发", "en": "{count} reminder message(s) "
                     "could not be delivered; the next run sends them again"},
 }
 

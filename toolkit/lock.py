@@ -64,15 +64,15 @@ else:
 
 _LOCK_MESSAGES: Messages = {
     "run": {
-        "zh": "另一个 complaint-toolkit 任务(PID {pid},{since} 启动)正在使用状态文件夹 {folder}。"
-              "请等它结束后再试;如果确定该进程已不在运行,删除锁文件 {lock} 后重试。",
+        "zh": "另一个 complaint-toolkit 任务（PID {pid}，{since} 启动）正在使用状态文件夹 {folder}。"
+              "请等它结束后再试；如果确定该进程已不在运行，删除锁文件 {lock} 后重试。",
         "en": "another complaint-toolkit run (PID {pid}, started {since}) is in progress on the state "
               "folder {folder}. Wait for it to finish and try again; if you are sure that process is "
               "not running, delete the lock file {lock}.",
     },
     "schedule": {
-        "zh": "已有一个 complaint-toolkit schedule(PID {pid},{since} 启动)在使用状态文件夹 {folder},"
-              "同一文件夹只能运行一个。请先停止它(Ctrl-C 或 kill {pid});如果确定该进程已不在运行,"
+        "zh": "已有一个 complaint-toolkit schedule（PID {pid}，{since} 启动）在使用状态文件夹 {folder}，"
+              "同一文件夹只能运行一个。请先停止它（Ctrl-C 或 kill {pid}）；如果确定该进程已不在运行，"
               "删除锁文件 {lock} 后重试。",
         "en": "a complaint-toolkit scheduler (PID {pid}, started {since}) is already running on the state "
               "folder {folder}; only one may run. Stop it first (Ctrl-C, or kill {pid}); if you are sure "

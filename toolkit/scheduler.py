@@ -278,7 +278,7 @@ class DailyScheduler:
             last = f"{_fmt(self.last_run.at)} {self.last_run.trigger}, {self.last_run.outcome}"
         nxt = _fmt(self.next_slot(now)) if now is not None else "?"
         if zh:
-            return f"{days} {times} 运行每日任务(上次运行:{last},下次运行:{nxt})"
+            return f"{days} {times} 运行每日任务（上次运行：{last}，下次运行：{nxt}）"
         return f"{days} at {times} run the daily job (last run: {last}, next run: {nxt})"
 
     def __repr__(self) -> str:

@@ -18,7 +18,7 @@ ORDER = 55
 
 _MESSAGES: Messages = {
     "started": {
-        "zh": "计划任务已启动:{what}\n日志:{log}\n按 Ctrl-C 停止。",
+        "zh": "计划任务已启动：{what}\n日志：{log}\n按 Ctrl-C 停止。",
         "en": "Scheduler started: {what}\nLog: {log}\nPress Ctrl-C to stop.",
     },
     "stopped": {"zh": "计划任务已停止。", "en": "Scheduler stopped."},
