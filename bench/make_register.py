@@ -31,6 +31,7 @@ from toolkit.fields import (
     SATISFACTIONS,
     SPECIALS,
 )
+from toolkit.model import column_letter
 
 TODAY = dt.date(2026, 11, 23)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -156,7 +157,7 @@ def make_register(rows: int, path: Path, seed: int = 20261123) -> Path:
     title = WriteOnlyCell(ws, value="示例烟草零售有限公司 投诉登记台账（2026年）")
     title.font = Font(bold=True, size=14)
     title.alignment = Alignment(horizontal="center")
-    ws.merged_cells.add(f"A1:{_letter(len(FIELDS) - 1)}1")
+    ws.merged_cells.add(f"A1:{column_letter(len(FIELDS) - 1)}1")
     ws.append([title])
     ws.append([f.zh for f in FIELDS])
     ids: list[str] = []
@@ -165,15 +166,6 @@ def make_register(rows: int, path: Path, seed: int = 20261123) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
-
-
-def _letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,6 +38,7 @@ from toolkit.documents import (
 )
 from toolkit.errors import ConfigError, TemplateError
 from toolkit.model import ERROR, Finding, Record, Register, SheetInfo
+from toolkit.validate import ValidationReport
 
 TODAY = dt.date(2026, 11, 20)
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -47,21 +48,10 @@ CJK = re.compile("[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # -- helpers ----------------------------------------------------------------------------------------
 
 
-class StandInReport:
-    """The two methods generate() needs from toolkit.validate.ValidationReport."""
-
-    def __init__(self, findings: list[Finding] | None = None) -> None:
-        self.findings = findings or []
-
-    def errors_by_row(self) -> dict[tuple[str, int], list[Finding]]:
-        result: dict[tuple[str, int], list[Finding]] = {}
-        for f in self.findings:
-            if f.severity == ERROR and f.row is not None:
-                result.setdefault((f.sheet, f.row), []).append(f)
-        return result
-
-    def column_errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == ERROR and f.row is None]
+def report_of(findings: list[Finding] | None = None) -> ValidationReport:
+    """A validation report holding exactly ``findings``."""
+    findings = findings or []
+    return ValidationReport("register.xlsx", 0, findings, {"error": len(findings)})
 
 
 def error(row: int | None, message: str, cell: str = "") -> Finding:
@@ -97,9 +87,9 @@ def config(language: str = "zh", **documents_options: object) -> Config:
     return cfg
 
 
-def run(tmp_path: Path, register: Register, cfg: Config | None = None, report: StandInReport | None = None,
+def run(tmp_path: Path, register: Register, cfg: Config | None = None, report: ValidationReport | None = None,
         **kw: object) -> documents.GenerateResult:
-    return generate(register, report or StandInReport(), cfg or config(), today=TODAY,
+    return generate(register, report or report_of(), cfg or config(), today=TODAY,
                     out_dir=tmp_path / "docs", **kw)
 
 
@@ -284,7 +274,7 @@ def test_company_config_or_template_change_rewrites(tmp_path: Path) -> None:
 
 def test_rows_with_errors_are_skipped_with_the_reason(tmp_path: Path) -> None:
     rows = [values(complaint_id="OK-1"), values(complaint_id="BAD-1", nature="有效投诉", severity="A")]
-    report = StandInReport([error(4, "电话号码无效", "台账!E4")])
+    report = report_of([error(4, "电话号码无效", "台账!E4")])
     result = run(tmp_path, register_of(*rows), report=report)
     assert [(d.complaint_id, d.kind, d.status) for d in result.documents] == [
         ("OK-1", FEEDBACK, CREATED), ("BAD-1", FEEDBACK, SKIPPED), ("BAD-1", CAPA, SKIPPED)]
@@ -294,7 +284,7 @@ def test_rows_with_errors_are_skipped_with_the_reason(tmp_path: Path) -> None:
 
 
 def test_column_errors_block_every_row(tmp_path: Path) -> None:
-    report = StandInReport([error(None, "缺少“联系电话”列")])
+    report = report_of([error(None, "缺少“联系电话”列")])
     result = run(tmp_path, register_of(values(complaint_id="X"), values(complaint_id="Y")), report=report)
     assert result.counts == {CREATED: 0, UPDATED: 0, UNCHANGED: 0, SKIPPED: 2}
     assert all("台账有整列错误" in d.reason and "缺少“联系电话”列" in d.reason for d in result.documents)
