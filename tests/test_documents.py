@@ -401,8 +401,6 @@ def _write_config(tmp_path: Path, extra: str = "") -> Path:
 
 def test_generate_command_on_the_example_register(tmp_path: Path, example_register: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    if not example_register.exists():
-        pytest.skip("examples/complaint-register.xlsx not built yet")
     cfg = str(_write_config(tmp_path))
     args = ["generate", "--config", cfg, "--register", str(example_register), "--today", "2026-11-20"]
     code = main([*args, "--format", "json"])
