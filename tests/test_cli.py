@@ -41,3 +41,21 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Captur
 def test_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--config", str(tmp_path / "nope.toml")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [
+    ["generate", "--out", "{blocker}"],
+    ["report", "--out", "{blocker}/stats.xlsx"],
+    ["validate", "--report", "{blocker}/findings.xlsx"],
+])
+def test_a_file_where_an_output_folder_should_be_is_one_line_and_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    args = [a.replace("{blocker}", str(blocker)) for a in command]
+    code = main([*args, "--config", str(ROOT / "config.toml"), "--today", "2026-11-23"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{blocker} 是一个文件，不是文件夹" in err
+    assert "Traceback" not in err
+    assert blocker.read_text() == "not a folder"

@@ -65,3 +65,17 @@ def test_new_file_is_readable_by_others_and_existing_mode_is_kept(tmp_path: Path
         assert stat.S_IMODE(target.stat().st_mode) == 0o640
     finally:
         os.umask(old)
+
+
+def test_ensure_folder_names_the_file_in_the_way(tmp_path: Path) -> None:
+    from toolkit.errors import OutputError
+    from toolkit.fsutil import ensure_folder
+
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    with pytest.raises(OutputError) as info:
+        ensure_folder(blocker / "docs" / "2026", "en")
+    assert str(info.value) == (
+        f"cannot use the output folder {blocker / 'docs' / '2026'}: {blocker} is a file, not a folder. "
+        "Choose another folder in config.toml or on the command line, or move that file away.")
+    assert ensure_folder(tmp_path / "new" / "deep").is_dir()

@@ -48,7 +48,7 @@ from markupsafe import Markup, escape
 from .config import Config
 from .errors import ConfigError, TemplateError
 from .fields import FIELD_BY_NAME, FIELD_NAMES, FIELDS, LIST, NOT_SPECIAL, VALID_COMPLAINT, display_value
-from .fsutil import atomic_write_bytes, sanitize_filename
+from .fsutil import atomic_write_bytes, ensure_folder, sanitize_filename
 from .i18n import Messages, translate
 from .model import Finding, Record, Register, Value
 
@@ -822,6 +822,7 @@ def generate(
     templates = _load_templates(config)
     docs_dir = Path(out_dir) if out_dir else config.documents_dir
     manifest_path = docs_dir / MANIFEST_NAME
+    ensure_folder(docs_dir, language)  # a file in the way stops the stage with a clear message
     manifest = _load_manifest(manifest_path)
     blocking = report.column_errors()
     row_errors = report.errors_by_row()

@@ -30,6 +30,10 @@ class MailError(ToolkitError):
     """The mail server cannot be reached or refuses the login."""
 
 
+class OutputError(ToolkitError):
+    """An output folder cannot be created or written (a file stands where a folder should)."""
+
+
 class StateError(ToolkitError):
     """The state database (reminder ledger, run history) cannot be opened or written."""
 

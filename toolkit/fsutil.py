@@ -11,11 +11,45 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from .errors import OutputError
+from .i18n import Messages, translate
+
+_MESSAGES: Messages = {
+    "not-a-folder": {
+        "zh": "无法使用输出文件夹 {path}：{blocker} 是一个文件，不是文件夹。请在 config.toml 或命令行中改用"
+              "另一个文件夹，或移走该文件。",
+        "en": "cannot use the output folder {path}: {blocker} is a file, not a folder. Choose another "
+              "folder in config.toml or on the command line, or move that file away.",
+    },
+    "cannot-create": {
+        "zh": "无法创建输出文件夹 {path}：{error}。请检查该位置是否存在、是否有写入权限。",
+        "en": "cannot create the output folder {path}: {error}. Check that the location exists and "
+              "is writable.",
+    },
+}
+
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
                      *(f"LPT{i}" for i in range(1, 10))}
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 #: No unsafe character, and neither white space nor a dot at either end.
 _ALREADY_SAFE = re.compile(r'[^\x00-\x1f\x7f/\\:*?"<>|\s.](?:[^\x00-\x1f\x7f/\\:*?"<>|]*[^\x00-\x1f\x7f/\\:*?"<>|\s.])?')
+
+
+def ensure_folder(path: str | os.PathLike[str], language: str = "zh") -> Path:
+    """Create ``path`` (and its parents) as a folder, or raise :class:`OutputError` saying which
+    file stands in the way or why it cannot be created."""
+    folder = Path(path)
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                raise OutputError(translate(_MESSAGES, "not-a-folder", language, path=folder, blocker=candidate))
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(translate(_MESSAGES, "cannot-create", language, path=folder,
+                                    error=exc.strerror or exc)) from exc
+    return folder
 
 
 @contextlib.contextmanager

@@ -45,7 +45,7 @@ from typing import Any, Protocol
 
 from .config import Config, MailConfig
 from .errors import MailError
-from .fsutil import atomic_write_bytes, sanitize_filename
+from .fsutil import atomic_write_bytes, ensure_folder, sanitize_filename
 from .i18n import Messages, translate
 from .reminders import CannotRemind, Digest, ReminderItem, ReminderPlan
 from .state import Ledger
@@ -555,7 +555,7 @@ class OutboxTransport:
         return True
 
     def open(self) -> None:
-        pass
+        ensure_folder(self.folder, self.language)  # OutputError: the run cannot send anything
 
     def send(self, sender: str, recipients: list[str], data: bytes, label: str) -> dict[str, str]:
         digest = hashlib.sha256(data).hexdigest()[:8]

@@ -68,7 +68,7 @@ from .fields import (
     VALID_COMPLAINT,
     display_value,
 )
-from .fsutil import atomic_write_bytes
+from .fsutil import atomic_write_bytes, ensure_folder
 from .i18n import Messages, translate
 from .mail import AddressError, check_address, sender_address  # the same sender check as reminders
 from .model import Finding, Record, Register
@@ -684,6 +684,7 @@ def write_workbook(stats: Statistics, config: Config, path: str | Path) -> Path:
         raise ConfigError(translate(M, "err.not_xlsx", language, path=target))
     if _same_file(target, Path(stats.register_path)):
         raise ConfigError(translate(M, "err.same_as_register", language, path=target))
+    ensure_folder(target.parent, language)
     book = build_workbook(stats, config)
     buffer = io.BytesIO()
     book.save(buffer)

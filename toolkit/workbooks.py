@@ -30,7 +30,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .config import Config
 from .errors import ConfigError, RegisterError
 from .fields import DATE, EMAIL, FIELD_BY_NAME, FIELDS, LIST, NUMBER, PHONE, Field, display_value
-from .fsutil import atomic_write_bytes
+from .fsutil import atomic_write_bytes, ensure_folder
 from .i18n import Messages, translate
 from .model import ERROR, NOTE, WARNING, Finding, Register, SheetInfo, column_letter
 from .validate import CLOSE_REQUIRED, REQUIRED, ValidationReport
@@ -217,6 +217,7 @@ def set_text(cell: Cell, value: Any) -> None:
 
 
 def _save(wb: Workbook, path: Path, language: str) -> Path:
+    ensure_folder(path.parent, language)
     buffer = io.BytesIO()
     wb.save(buffer)
     try:
