@@ -122,6 +122,9 @@ def test_a_dead_mail_server_does_not_stop_the_documents(tmp_path: Path) -> None:
     record = RunHistory(config.state_path).get(result.run_id)
     assert record is not None and record.status == "partial" and record.errors == result.errors
     assert record.counts["documents_created"] == result.documents["created"]
+    # The digests that could not go are counted, not shown as zeros.
+    assert result.reminders["failed"] == 13 and result.reminders["sent"] == 0
+    assert record.counts["reminders_failed"] == 13
 
 
 def test_undelivered_messages_exit_3_and_the_next_run_sends_them(tmp_path: Path) -> None:

@@ -355,6 +355,15 @@ def _reminders(config: Config, reg: Any, *, today: dt.date, now: dt.datetime, re
         result.errors[-1] = t("mail-down", error=exc)
         result.stages[-1].error = result.errors[-1]
         result.stages[-1].mail_down = True
+        # Nothing went out: count what should have (a dry run asks the ledger), so the summary
+        # and the audit trail show the undelivered digests instead of zeros.
+        try:
+            due = mail.send_reminders(plan, config, now=now, dry_run=True)
+        except Exception:  # counting is a courtesy; the failure above is what matters
+            log.debug("could not count the undelivered digests", exc_info=True)
+        else:
+            result.reminders = {"sent": 0, "failed": due.dry_run, "already-sent": due.already_sent,
+                                "dry-run": 0, "cannot-remind": len(plan.cannot_remind)}
         return
     except Exception as exc:
         fail(REMINDERS, exc)
