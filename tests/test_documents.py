@@ -171,6 +171,13 @@ def test_special_complaint_gets_the_special_box(tmp_path: Path) -> None:
     assert "特殊客诉（消协）：须立即上报质量负责人" in text
 
 
+def test_blank_special_prints_no_and_no_special_box(tmp_path: Path) -> None:
+    result = run(tmp_path, register_of(values(special=None)))
+    text = assert_clean(result.documents[0].path)
+    assert "特殊客诉" in text and "否" in text.split("特殊客诉", 1)[1][:20]
+    assert "须立即上报质量负责人" not in text
+
+
 def test_capa_sheet_for_valid_class_a_and_b_and_for_any_corrective_action(tmp_path: Path) -> None:
     rows = [
         values(complaint_id="A-1", nature="有效投诉", severity="A"),  # valid A: CAPA even without action

@@ -60,7 +60,7 @@ CREATED, UPDATED, UNCHANGED, SKIPPED = "created", "updated", "unchanged", "skipp
 STATUSES = (CREATED, UPDATED, UNCHANGED, SKIPPED)
 
 #: Bump when rendering changes in a way that should rewrite every document.
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"  # bump when the same inputs render differently
 MANIFEST_NAME = ".toolkit-manifest.json"
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 _TEMPLATE_FILES = {
@@ -540,7 +540,10 @@ def build_context(record: Record, kind: str, config: Config) -> dict[str, Any]:
     context: dict[str, Any] = {}
     values = record.values
     for field_name, header_names in _CONTEXT_NAMES:
-        shown = display(field_name, values.get(field_name), language)
+        value = values.get(field_name)
+        if field_name == "special" and value in (None, ""):
+            value = NOT_SPECIAL  # REGISTER.md: a blank 特殊客诉 means 否, and the form says so
+        shown = display(field_name, value, language)
         context[field_name] = shown
         for name in header_names:
             context[name] = shown

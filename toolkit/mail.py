@@ -97,11 +97,12 @@ TEXT: Messages = {
     "kind.capa": {"zh": "纠正预防措施", "en": "corrective action"},
     "special": {"zh": "特殊客诉", "en": "special"},
     "footer": {
-        "zh": "本邮件由投诉管理工具自动发送。事项办结后请在台账中填写完成日期（答复、回访日期或措施完成日期），"
-              "提醒即停止。",
-        "en": "This mail was sent automatically by the complaint toolkit. Once an item is done, fill in "
-              "its date in the register (reply, follow-up or corrective-action done) and the reminders "
-              "stop."},
+        "zh": "本邮件由投诉管理工具自动发送。事项办结后请更新台账，提醒即停止：答复后把处理状态改为"
+              "“处理中”或之后的状态；回访后填写回访日期；措施完成后填写措施完成日期。",
+        "en": "This mail was sent automatically by the complaint toolkit. Update the register once an "
+              "item is done and the reminders stop: after replying, move the status on from Pending; "
+              "after the follow-up call, fill in its date; when the corrective action is done, fill in "
+              "its completion date."},
     # errors
     "err.address": {
         "zh": "收件地址“{address}”不是有效的电子邮件地址（{why}）：请在台账的负责人邮箱列或 config.toml 的"
