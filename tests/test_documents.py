@@ -163,6 +163,8 @@ def test_english_form_uses_english_labels_dates_and_list_values(tmp_path: Path) 
     capa = assert_clean(kinds[CAPA].path)
     assert "Corrective and Preventive Action Sheet" in capa
     assert "Form No. QR-KF-002" in capa
+    assert kinds[FEEDBACK].path.endswith("_feedback-form.docx")
+    assert kinds[CAPA].path.endswith("_capa-sheet.docx")
 
 
 def test_special_complaint_gets_the_special_box(tmp_path: Path) -> None:

@@ -111,8 +111,10 @@ class DocumentsConfig:
     capa_template: str = ""
     #: Folder and file name patterns; fields by canonical name, plus {year} {month} {kind}.
     folder_pattern: str = "{year}/{month}"
-    feedback_name: str = "{complaint_id}_客诉反馈单.docx"
-    capa_name: str = "{complaint_id}_纠正预防措施单.docx"
+    #: File names; empty = "{complaint_id}_客诉反馈单.docx" / "..._纠正预防措施单.docx" in Chinese,
+    #: "{complaint_id}_feedback-form.docx" / "..._capa-sheet.docx" in English.
+    feedback_name: str = ""
+    capa_name: str = ""
     #: Worker processes for rendering; 0 = one per CPU core.
     workers: int = 0
 

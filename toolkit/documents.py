@@ -62,6 +62,11 @@ STATUSES = (CREATED, UPDATED, UNCHANGED, SKIPPED)
 #: Bump when rendering changes in a way that should rewrite every document.
 ENGINE_VERSION = "3"  # bump when the same inputs render differently
 MANIFEST_NAME = ".toolkit-manifest.json"
+#: File names when [documents] feedback_name / capa_name are empty, by language.
+DEFAULT_NAMES = {
+    "zh": {"feedback": "{complaint_id}_客诉反馈单.docx", "capa": "{complaint_id}_纠正预防措施单.docx"},
+    "en": {"feedback": "{complaint_id}_feedback-form.docx", "capa": "{complaint_id}_capa-sheet.docx"},
+}
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 _TEMPLATE_FILES = {
     ("feedback", "zh"): "feedback-form.docx",
@@ -647,8 +652,10 @@ class _Namer:
     def __init__(self, config: Config) -> None:
         self.language = config.language
         docs = config.documents
-        self.patterns = {"folder_pattern": docs.folder_pattern, "feedback_name": docs.feedback_name,
-                         "capa_name": docs.capa_name}
+        defaults = DEFAULT_NAMES["en" if self.language == "en" else "zh"]
+        self.patterns = {"folder_pattern": docs.folder_pattern,
+                         "feedback_name": docs.feedback_name or defaults[FEEDBACK],
+                         "capa_name": docs.capa_name or defaults[CAPA]}
         used: dict[str, set[str]] = {}
         for key, pattern in self.patterns.items():
             try:
