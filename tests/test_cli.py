@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,27 @@ def test_a_file_where_an_output_folder_should_be_is_one_line_and_exit_2(
     assert f"{blocker} 是一个文件，不是文件夹" in err
     assert "Traceback" not in err
     assert blocker.read_text() == "not a folder"
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """The real entry point in a fresh process, so logging is set up as a user gets it."""
+    env = {k: v for k, v in os.environ.items() if k != "TOOLKIT_CONFIG"}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run([sys.executable, "-m", "toolkit", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, check=False)
+
+
+def test_no_config_found_is_said(tmp_path: Path) -> None:
+    done = cli("validate", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "no config file found (--config, $TOOLKIT_CONFIG or ./config.toml)" in done.stderr
+    assert done.stderr.splitlines()[-1].startswith("错误：找不到台账文件")  # Chinese is the default
+
+
+def test_console_shows_results_not_progress_unless_verbose() -> None:
+    args = ["validate", "--config", str(ROOT / "config.toml"), "--today", "2026-11-23"]
+    quiet = cli(*args)
+    assert quiet.returncode == 1 and quiet.stderr == ""
+    verbose = cli(*args, "-v")
+    assert verbose.returncode == 1
+    assert "INFO: sheet 台账: header row 2, 60 records" in verbose.stderr

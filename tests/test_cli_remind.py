@@ -105,7 +105,7 @@ def test_unreachable_server_exits_2_naming_host_and_port(tmp_path: Path, example
     cfg = write_config(tmp_path, example_register, server)
     assert main(["remind", "--config", str(cfg), "--today", TODAY]) == 2
     err = capsys.readouterr().err
-    assert f"Error: 无法连接邮件服务器 127.0.0.1:{server.port}" in err
+    assert f"错误：无法连接邮件服务器 127.0.0.1:{server.port}" in err
     assert "Traceback" not in err
 
 
@@ -117,5 +117,5 @@ def test_remind_refuses_while_a_run_holds_the_state_folder(tmp_path: Path, examp
         code = main(["remind", "--config", str(config), "--today", "2026-11-23"])
     assert code == 2
     err = capsys.readouterr().err
-    assert err.startswith("Error: ") and str(os.getpid()) in err
+    assert err.startswith("错误：") and str(os.getpid()) in err
     assert not (tmp_path / "output" / "outbox").exists()

@@ -97,7 +97,7 @@ def test_missing_register_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[
     code = main(["validate", "--config", str(CONFIG), "--register", str(tmp_path / "nope.xlsx")])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("Error: ") and "nope.xlsx" in err and "Traceback" not in err
+    assert err.startswith("错误：") and "nope.xlsx" in err and "Traceback" not in err
 
 
 def test_report_workbook(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -141,7 +141,7 @@ def test_init_register_creates_then_refuses_to_overwrite(tmp_path: Path,
     before = target.read_bytes()
     assert main(["init-register", "--config", str(CONFIG), str(target)]) == 2
     err = capsys.readouterr().err
-    assert err == f"Error: {target} 已存在：为免覆盖现有台账，不会改写已有文件。请换一个文件名，或先把旧文件移走。\n"
+    assert err == f"错误：{target} 已存在：为免覆盖现有台账，不会改写已有文件。请换一个文件名，或先把旧文件移走。\n"
     assert target.read_bytes() == before
 
 

@@ -444,7 +444,7 @@ def test_generate_command_refuses_an_unknown_placeholder(tmp_path: Path, example
     code = main(["generate", "--config", str(cfg), "--register", str(example_register), "--today", "2026-11-20"])
     assert code == 2
     err = capsys.readouterr().err
-    assert err.startswith("Error: 模板 ") and "customer_nmae" in err and "check-templates" in err
+    assert err.startswith("错误：模板 ") and "customer_nmae" in err and "check-templates" in err
     assert not (tmp_path / "docs").exists()
 
 

@@ -363,7 +363,7 @@ def test_cli_refuses_to_write_the_register(tmp_path: Path, capsys: pytest.Captur
     code = main(["report", "--config", str(_config(tmp_path)), "--register", str(register), "--today", "2026-04-10",
                  "--out", str(register)])
     assert code == 2
-    assert "Error: 报表路径" in capsys.readouterr().err
+    assert "错误：报表路径" in capsys.readouterr().err
     assert hashlib.sha256(register.read_bytes()).hexdigest() == before
 
 
@@ -371,7 +371,7 @@ def test_cli_bad_period_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[
     code = main(["report", "--config", str(_config(tmp_path)), "--today", "2026-04-10", "--from", "2026-04-01",
                  "--to", "2026-03-01"])
     assert code == 2
-    assert capsys.readouterr().err.startswith("Error: 统计期间的开始日期 2026-04-01 晚于结束日期 2026-03-01")
+    assert capsys.readouterr().err.startswith("错误：统计期间的开始日期 2026-04-01 晚于结束日期 2026-03-01")
 
 
 # -- the weekly digest --------------------------------------------------------------------

@@ -4,7 +4,8 @@ Each command lives in its own module in this package and defines ``NAME``, ``HEL
 ``ORDER`` (position in ``--help``), ``add_arguments(parser)`` and ``run(args, config) -> int``.
 A command parses options, loads config, calls one library function, prints its result and
 returns an exit code. Library errors (:class:`toolkit.errors.ToolkitError`) become one line
-``Error: ...`` and exit 2; ``--debug`` shows the traceback.
+``错误：...`` (``Error: ...`` in English or before the config is read) and exit 2; ``--debug``
+shows the traceback. The console shows warnings and errors; ``-v`` adds progress (INFO).
 
 Exit codes: 0 fine, 1 findings of severity error (validate), 2 cannot run (bad input or
 config), 3 some reminders could not be delivered, 130 interrupted.
@@ -45,27 +46,42 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--config", metavar="PATH",
                         help="config file (default: $TOOLKIT_CONFIG, else ./config.toml)")
     common.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
-    common.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    common.add_argument("-v", "--verbose", action="store_true", help="also show progress messages (INFO)")
+    common.add_argument("-q", "--quiet", action="store_true", help="only errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in _command_modules():
         cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP, parents=[common])
         module.add_arguments(cmd)
-        cmd.set_defaults(_run=module.run)
+        cmd.set_defaults(_run=module.run, _verbose=getattr(module, "VERBOSE", False))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
+    # Staff read the results, not progress chatter: INFO only when asked (or for `schedule`,
+    # whose console is a running log). The run's log file always gets INFO.
+    if args.debug:
+        level = logging.DEBUG
+    elif args.quiet:
+        level = logging.ERROR
+    elif args.verbose or args._verbose:
+        level = logging.INFO
+    else:
+        level = logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    language = "en"  # until the config says otherwise: its own errors are in English
     try:
         config = load_config(args.config)
+        language = config.language
+        if config.source is None:
+            log.warning("no config file found (--config, $TOOLKIT_CONFIG or ./config.toml): using the "
+                        "defaults, register %s", config.register_path)
         return int(args._run(args, config))
     except ToolkitError as exc:
         if args.debug:
             raise
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"{'错误：' if language == 'zh' else 'Error: '}{exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)

@@ -31,6 +31,10 @@ _MESSAGES: Messages = {
 }
 
 
+#: The console of a long-running scheduler is its running log: show INFO by default.
+VERBOSE = True
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--once", action="store_true",
                         help="run the job now if today is a run day, then exit (for cron, systemd "
