@@ -350,7 +350,7 @@ def test_cli_text_default_path(tmp_path: Path, capsys: pytest.CaptureFixture[str
     out = capsys.readouterr().out
     expected = tmp_path / "out" / "reports" / "complaint-statistics.xlsx"
     assert expected.exists()
-    assert out.splitlines()[0] == "客诉统计:2026-01-01 至 2026-04-10(统计日 2026-04-10)"
+    assert out.splitlines()[0] == "客诉统计：2026-01-01 至 2026-04-10（统计日 2026-04-10）"
     assert "  受理投诉数: 19" in out
     assert "因错误未计入 2 行,请修正:台账!AA23; 台账!B24" in out
     assert f"工作簿:{expected}" in out
@@ -372,6 +372,10 @@ def test_cli_bad_period_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[
                  "--to", "2026-03-01"])
     assert code == 2
     assert capsys.readouterr().err.startswith("错误：统计期间的开始日期 2026-04-01 晚于结束日期 2026-03-01")
+    # Without --to the period ends on --today: the message must not ask to swap an option not given.
+    code = main(["report", "--config", str(_config(tmp_path)), "--today", "2026-04-10", "--from", "2026-05-01"])
+    assert code == 2
+    assert capsys.readouterr().err.startswith("错误：--from 2026-05-01 晚于统计日 2026-04-10（未给 --to 时统计到 --today）")
 
 
 # -- the weekly digest --------------------------------------------------------------------
@@ -408,7 +412,7 @@ def test_weekly_mail_goes_through_the_reminder_transport(stats: Statistics, work
     (written,) = transport.written
     back = email.message_from_bytes(written.read_bytes(), policy=policy.default)
     assert back["To"] == "qm@example.com"
-    assert back["Subject"] == "【客诉周报】2026-04-10:受理 20 件,当前逾期 4 件"
+    assert back["Subject"] == "【客诉周报】2026-04-10：受理 20 件，当前逾期 4 件"
     assert back["Auto-Submitted"] == "auto-generated"
     (attachment,) = list(back.iter_attachments())
     assert attachment.get_filename() == "stats.xlsx"

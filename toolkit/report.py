@@ -97,15 +97,15 @@ M: Messages = {
     # summary
     "title": {"zh": "客诉统计报表", "en": "Complaint statistics"},
     "register": {"zh": "台账文件", "en": "Register"},
-    "period": {"zh": "统计期间(按受理日期)", "en": "Period (by date received)"},
+    "period": {"zh": "统计期间（按受理日期）", "en": "Period (by date received)"},
     "period.value": {"zh": "{start} 至 {end}", "en": "{start} to {end}"},
     "period.start": {"zh": "最早记录", "en": "first record"},
-    "today": {"zh": "统计日(逾期判断基准)", "en": "As of (for overdue)"},
+    "today": {"zh": "统计日（逾期判断基准）", "en": "As of (for overdue)"},
     "key_figures": {"zh": "关键指标", "en": "Key figures"},
     "kpi.received": {"zh": "受理投诉数", "en": "Complaints received"},
     "kpi.closed": {"zh": "已结案数", "en": "Complaints closed"},
     "kpi.reply_on_time_rate": {"zh": "按时答复率", "en": "On-time reply rate"},
-    "kpi.satisfaction_rate": {"zh": "满意率(满意+基本满意)", "en": "Satisfaction rate (satisfied + fairly)"},
+    "kpi.satisfaction_rate": {"zh": "满意率（满意+基本满意）", "en": "Satisfaction rate (satisfied + fairly satisfied)"},
     "kpi.overdue_complaints": {"zh": "当前逾期投诉数", "en": "Complaints overdue now"},
     "totals": {"zh": "合计", "en": "Totals"},
     "tot.rows_read": {"zh": "台账数据行", "en": "Register rows read"},
@@ -119,9 +119,9 @@ M: Messages = {
     "tot.special": {"zh": "特殊客诉", "en": "Special complaints"},
     "tot.followup_on_time_rate": {"zh": "按时回访率", "en": "On-time follow-up rate"},
     "tot.overdue_items": {"zh": "当前逾期事项", "en": "Items overdue now"},
-    "left_out": {"zh": "未计入统计的行(请在台账中修正后重新生成)",
+    "left_out": {"zh": "未计入统计的行（请在台账中修正后重新生成）",
                  "en": "Rows left out (fix them in the register and run the report again)"},
-    "left_out.none": {"zh": "无:所有行均已计入。", "en": "None: every row is counted."},
+    "left_out.none": {"zh": "无：所有行均已计入。", "en": "None: every row is counted."},
     "col.sheet": {"zh": "工作表", "en": "Sheet"},
     "col.row": {"zh": "行", "en": "Row"},
     "col.complaint_id": {"zh": "投诉编号", "en": "Complaint No."},
@@ -159,53 +159,53 @@ M: Messages = {
     "col.max": {"zh": "最长", "en": "Longest"},
     "all_classes": {"zh": "全部", "en": "All"},
     # chart titles
-    "chart.trend": {"zh": "每月受理(按等级)与结案", "en": "Received per month by class, and closed"},
+    "chart.trend": {"zh": "每月受理（按等级）与结案", "en": "Received per month by class, and closed"},
     "chart.category": {"zh": "投诉类别帕累托图", "en": "Pareto of complaint categories"},
     "chart.cause": {"zh": "原因分类帕累托图", "en": "Pareto of root causes"},
     "chart.ontime_month": {"zh": "每月按时率", "en": "On-time rate per month"},
     "chart.ontime_dept": {"zh": "各部门按时率", "en": "On-time rate per department"},
-    "chart.overdue": {"zh": "当前逾期事项(按部门和升级级别)", "en": "Items overdue now, by department and level"},
+    "chart.overdue": {"zh": "当前逾期事项（按部门和升级级别）", "en": "Items overdue now, by department and level"},
     "chart.satisfaction_month": {"zh": "每月满意度构成", "en": "Satisfaction per month"},
-    "chart.satisfaction_total": {"zh": "满意度构成(期间合计)", "en": "Satisfaction, whole period"},
+    "chart.satisfaction_total": {"zh": "满意度构成（期间合计）", "en": "Satisfaction, whole period"},
     "chart.special": {"zh": "每月特殊客诉", "en": "Special complaints per month"},
     "chart.nature": {"zh": "每月有效投诉与沟通性投诉", "en": "Valid and communication complaints per month"},
-    "chart.duration": {"zh": "受理至结案工作日(按等级)", "en": "Working days from receipt to closing, by class"},
+    "chart.duration": {"zh": "受理至结案工作日（按等级）", "en": "Working days from receipt to closing, by class"},
     "axis.count": {"zh": "数量", "en": "Count"},
     "axis.share": {"zh": "占比", "en": "Share"},
     "axis.days": {"zh": "工作日", "en": "Working days"},
     # footnotes
     "note.period": {
-        "zh": "统计对象:受理日期在统计期间内、且没有错误的台账行。结案数按结案月份计。",
+        "zh": "统计对象：受理日期在统计期间内、且没有错误的台账行。结案数按结案月份计。",
         "en": "Counted: register rows received in the period and free of errors. Closed counts are by the month closed.",
     },
     "note.pareto": {
-        "zh": "按数量从多到少排列;折线为累计占比(右轴)。空白的{what}不计入。",
+        "zh": "按数量从多到少排列；折线为累计占比（右轴）。空白的{what}不计入。",
         "en": "Sorted by count, largest first; the line is the cumulative share (right axis). Blank {what} not counted.",
     },
     "note.reply": {
-        "zh": "按时答复:台账没有答复日期列,因此与催办规则一致——状态在承诺答复日期之后仍为“待处理”即为逾期答复;"
-              "已离开“待处理”的投诉无法得知答复日期,按已按时答复计,故该比率为上限。尚未到期的答复不计入。"
-              "如需精确比率,请在台账中增加答复日期列。",
+        "zh": "按时答复：台账没有答复日期列，因此与催办规则一致——状态在承诺答复日期之后仍为“待处理”即为逾期答复；"
+              "已离开“待处理”的投诉无法得知答复日期，按已按时答复计，故该比率为上限。尚未到期的答复不计入。"
+              "如需精确比率，请在台账中增加答复日期列。",
         "en": "Reply on time: the register has no reply date, so replies are judged as the reminders judge them: "
               "a reply is late when the complaint is still Pending after its reply due date. A complaint that has "
               "left Pending counts as answered on time, as its reply date is unknown, so the rate is an upper bound. "
               "Replies not yet due are not counted. Add a reply-date column to the register for an exact rate.",
     },
     "note.followup": {
-        "zh": "按时回访:回访日期不晚于回访期限;未结案且超过回访期限仍无回访日期的为逾期。"
-              "承诺答复日期和回访期限为空时按等级计算(特殊客诉按A类)。按月统计时按受理月份归类。",
+        "zh": "按时回访：回访日期不晚于回访期限；未结案且超过回访期限仍无回访日期的为逾期。"
+              "承诺答复日期和回访期限为空时按等级计算（特殊客诉按A类）。按月统计时按受理月份归类。",
         "en": "Follow-up on time: follow-up done on or before its due date; an open complaint with no follow-up "
               "after its due date is late. Blank due dates are computed from the class (special complaints as "
               "class A). Per month means by the month received.",
     },
     "note.overdue": {
-        "zh": "截至 {today} 逾期的答复、回访和纠正预防措施事项(与催办计划相同)。1级:负责人;2级:加部门负责人;"
-              "3级:加质量经理。",
+        "zh": "截至 {today} 逾期的答复、回访和纠正预防措施事项（与催办计划相同）。1级：负责人；2级：加部门负责人；"
+              "3级：加质量经理。",
         "en": "Reply, follow-up and corrective-action items overdue on {today} (as in the reminder plan). "
               "Level 1: handler; level 2: + department head; level 3: + quality manager.",
     },
     "note.satisfaction": {
-        "zh": "已结案且填写了满意度的投诉,按结案月份统计。满意率 =(满意 + 基本满意)/ 已评价结案数。",
+        "zh": "已结案且填写了满意度的投诉，按结案月份统计。满意率 =（满意 + 基本满意）/ 已评价结案数。",
         "en": "Closed complaints with a satisfaction rating, by the month closed. "
               "Satisfaction rate = (satisfied + fairly satisfied) / closed with rating.",
     },
@@ -214,61 +214,67 @@ M: Messages = {
         "en": "By the month received. Communication complaints = help-seeking + inquiry + venting.",
     },
     "note.duration": {
-        "zh": "工作日数 = 受理日之后至结案日(含)的工作日,按工作日历(含法定节假日和调休)。"
-              "90分位采用最近秩法:排序后第 ⌈0.9 × n⌉ 个值。",
+        "zh": "工作日数 = 受理日之后至结案日（含）的工作日，按工作日历（含法定节假日和调休）。"
+              "90分位采用最近秩法：排序后第 ⌈0.9 × n⌉ 个值。",
         "en": "Working days = working days after the date received up to and including the date closed, by the "
               "work calendar (public holidays and make-up working days included). The 90th percentile uses the "
               "nearest-rank method: the value at position ceil(0.9 × n) of the sorted list.",
     },
     # terminal and mail
-    "text.head": {"zh": "客诉统计:{period}(统计日 {today})", "en": "Complaint statistics: {period} (as of {today})"},
-    "text.left_out": {"zh": "因错误未计入 {count} 行,请修正:{cells}",
+    "text.head": {"zh": "客诉统计：{period}（统计日 {today}）", "en": "Complaint statistics: {period} (as of {today})"},
+    "text.left_out": {"zh": "因错误未计入 {count} 行，请修正：{cells}",
                       "en": "{count} row(s) left out because of errors; fix: {cells}"},
-    "text.workbook": {"zh": "工作簿:{path}", "en": "Workbook: {path}"},
-    "mail.subject": {"zh": "【客诉周报】{today}:受理 {received} 件,当前逾期 {overdue} 件",
+    "text.workbook": {"zh": "工作簿：{path}", "en": "Workbook: {path}"},
+    "mail.subject": {"zh": "【客诉周报】{today}：受理 {received} 件，当前逾期 {overdue} 件",
                      "en": "[Complaint weekly report] {today}: {received} received, {overdue} overdue now"},
-    "mail.intro": {"zh": "您好:\n\n附件为本周客诉统计工作簿(含图表)。关键指标如下:",
+    "mail.intro": {"zh": "您好：\n\n附件为本周客诉统计工作簿（含图表）。关键指标如下：",
                    "en": "Hello,\n\nAttached is this week's complaint statistics workbook (with charts). "
                          "Key figures:"},
-    "mail.outro": {"zh": "此邮件由客诉工具自动发送,请勿直接回复。",
+    "mail.outro": {"zh": "此邮件由客诉工具自动发送，请勿直接回复。",
                    "en": "This message was sent automatically by the complaint toolkit; please do not reply."},
     "err.no_quality_manager": {
-        "zh": "周报发给质量经理,但 [reminders].quality_manager 未填写;请在 config.toml 中填写其邮箱,"
+        "zh": "周报发给质量经理，但 [reminders].quality_manager 未填写；请在 config.toml 中填写其邮箱，"
               "或将 [reports].weekly 留空以关闭周报。",
         "en": "the weekly report goes to the quality manager, but [reminders].quality_manager is not set; "
               "set it in config.toml, or leave [reports].weekly empty to turn the weekly report off.",
     },
     "err.bad_recipient": {
-        "zh": "[reminders].quality_manager 的地址“{address}”无效({why});请更正 config.toml。",
+        "zh": "[reminders].quality_manager 的地址“{address}”无效（{why}）；请更正 config.toml。",
         "en": "[reminders].quality_manager \"{address}\" is not a valid address ({why}); correct config.toml.",
     },
     # errors
     "err.same_as_register": {
-        "zh": "报表路径 {path} 就是台账本身;报表绝不写入台账。请用 --out 指定另一个 .xlsx 文件。",
+        "zh": "报表路径 {path} 就是台账本身；报表绝不写入台账。请用 --out 指定另一个 .xlsx 文件。",
         "en": "the report path {path} is the register itself; the report never writes the register. "
               "Pass --out with another .xlsx file.",
     },
     "err.not_xlsx": {
-        "zh": "报表路径 {path} 不是 .xlsx 文件;请用 --out 指定以 .xlsx 结尾的文件名。",
+        "zh": "报表路径 {path} 不是 .xlsx 文件；请用 --out 指定以 .xlsx 结尾的文件名。",
         "en": "the report path {path} is not an .xlsx file; pass --out with a name ending in .xlsx.",
     },
     "err.period": {
-        "zh": "统计期间的开始日期 {start} 晚于结束日期 {end};请交换 --from 和 --to。",
+        "zh": "统计期间的开始日期 {start} 晚于结束日期 {end}；请交换 --from 和 --to。",
         "en": "the period starts on {start}, after its end {end}; swap --from and --to.",
     },
+    "err.period_today": {
+        "zh": "--from {start} 晚于统计日 {end}（未给 --to 时统计到 --today）：请给更早的 --from，"
+              "或用 --to 指定结束日期。",
+        "en": "--from {start} is after {end}, the end of the period when --to is not given (--today): "
+              "give an earlier --from, or an end date with --to.",
+    },
     "err.weekly": {
-        "zh": "[reports].weekly 为 \"{value}\";请写成 \"星期 时:分\",如 \"mon 09:00\"(mon tue wed thu fri sat sun),"
+        "zh": "[reports].weekly 为 \"{value}\"；请写成 \"星期 时:分\"，如 \"mon 09:00\"（mon tue wed thu fri sat sun），"
               "或留空以关闭周报。",
         "en": "[reports].weekly is \"{value}\"; write it as \"DAY HH:MM\", e.g. \"mon 09:00\" "
               "(mon tue wed thu fri sat sun), or leave it empty to turn the weekly digest off.",
     },
     "err.write": {
-        "zh": "无法写入报表 {path}:{error}。请确认文件夹可写、文件未在 Excel 中打开。",
+        "zh": "无法写入报表 {path}：{error}。请确认文件夹可写、文件未在 Excel 中打开。",
         "en": "cannot write the report {path}: {error}. Check that the folder is writable and the file is "
               "not open in Excel.",
     },
     "no_records_dated": {
-        "zh": "受理日期为空或无法识别,无法归入统计期间",
+        "zh": "受理日期为空或无法识别，无法归入统计期间",
         "en": "date received is blank or unreadable, so the row cannot be placed in the period",
     },
 }
@@ -419,7 +425,8 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
     language = config.language
     end = date_to or today
     if date_from and date_from > end:
-        raise ConfigError(translate(M, "err.period", language, start=date_from, end=end))
+        key = "err.period" if date_to else "err.period_today"
+        raise ConfigError(translate(M, key, language, start=date_from, end=end))
     errors: dict[tuple[str, int], list[Finding]] = report.errors_by_row() if report is not None else {}
 
     left_out: list[LeftOutRow] = []
