@@ -351,9 +351,9 @@ def test_cli_text_default_path(tmp_path: Path, capsys: pytest.CaptureFixture[str
     expected = tmp_path / "out" / "reports" / "complaint-statistics.xlsx"
     assert expected.exists()
     assert out.splitlines()[0] == "客诉统计：2026-01-01 至 2026-04-10（统计日 2026-04-10）"
-    assert "  受理投诉数: 19" in out
-    assert "因错误未计入 2 行,请修正:台账!AA23; 台账!B24" in out
-    assert f"工作簿:{expected}" in out
+    assert "  受理投诉数：19" in out
+    assert "因错误未计入 2 行，请修正：台账!AA23; 台账!B24" in out
+    assert f"工作簿：{expected}" in out
 
 
 def test_cli_refuses_to_write_the_register(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -417,7 +417,7 @@ def test_weekly_mail_goes_through_the_reminder_transport(stats: Statistics, work
     (attachment,) = list(back.iter_attachments())
     assert attachment.get_filename() == "stats.xlsx"
     assert attachment.get_content() == workbook.read_bytes()
-    assert "当前逾期投诉数: 4" in back.get_body(("plain",)).get_content()
+    assert "当前逾期投诉数：4" in back.get_body(("plain",)).get_content()
 
 
 def test_weekly_mail_needs_the_quality_manager(stats: Statistics, workbook: Path) -> None:

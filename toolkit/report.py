@@ -399,7 +399,8 @@ class Statistics:
         lines = [translate(M, "text.head", language, period=self.period_text(language),
                            today=self.today.isoformat())]
         for key, value in self.headline.items():
-            lines.append(f"  {translate(M, f'kpi.{key}', language)}: {_show_number(value)}")
+            colon = "：" if language == "zh" else ": "
+            lines.append(f"  {translate(M, f'kpi.{key}', language)}{colon}{_show_number(value)}")
         if self.left_out:
             cells = "; ".join(c for row in self.left_out for c in (row.cells or [f"{row.sheet}!{row.row}"]))
             lines.append(translate(M, "text.left_out", language, count=len(self.left_out), cells=cells))
