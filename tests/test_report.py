@@ -418,6 +418,7 @@ def test_weekly_mail_goes_through_the_reminder_transport(stats: Statistics, work
     assert attachment.get_filename() == "stats.xlsx"
     assert attachment.get_content() == workbook.read_bytes()
     assert "当前逾期投诉数：4" in back.get_body(("plain",)).get_content()
+    assert "客诉统计：2025-12-15 至 2026-04-10" in back.get_body(("plain",)).get_content()  # the first record's date
 
 
 def test_weekly_mail_needs_the_quality_manager(stats: Statistics, workbook: Path) -> None:

@@ -377,13 +377,15 @@ class Statistics:
     mix_by_month: list[MixRow]
     duration_by_class: list[DurationRow]
     left_out: list[LeftOutRow]
+    #: The earliest date received counted (the period's start when --from is not given).
+    first_received: dt.date | None = None
     #: Remarks met while computing (e.g. the calendar does not know a year).
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready figures: dates as ISO text, level keys as text."""
         data = asdict(self)
-        for key in ("today", "date_from", "date_to"):
+        for key in ("today", "date_from", "date_to", "first_received"):
             value = getattr(self, key)
             data[key] = value.isoformat() if value else None
         for row in data["overdue_by_department"]:
@@ -391,8 +393,9 @@ class Statistics:
         return data
 
     def period_text(self, language: str) -> str:
-        start = self.date_from.isoformat() if self.date_from else translate(M, "period.start", language)
-        return translate(M, "period.value", language, start=start, end=self.date_to.isoformat())
+        start = self.date_from or self.first_received
+        shown = start.isoformat() if start else translate(M, "period.start", language)
+        return translate(M, "period.value", language, start=shown, end=self.date_to.isoformat())
 
     def to_text(self, language: str, workbook: str | Path | None = None) -> str:
         """A few lines for the terminal: period, the key figures, rows left out, the file."""
@@ -506,6 +509,7 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
         mix_by_month=[_mix_row(m, [r for r in counted if _month(r.get("received_on")) == m]) for m in months],
         duration_by_class=_durations(closed, calendar),
         left_out=left_out,
+        first_received=min((_date(r.get("received_on")) for r in counted), default=None),
         # Calendar warnings only: the plan's other warnings are about mailing, not figures.
         notes=list(calendar.warnings),
     )
@@ -823,10 +827,9 @@ class _Writer:
     def summary(self, ws: Worksheet) -> None:
         s = self.stats
         self.title(ws, "title")
-        start = s.date_from.isoformat() if s.date_from else self.t("period.start")
         info = [
             (self.t("register"), s.register_path),
-            (self.t("period"), self.t("period.value", start=start, end=s.date_to.isoformat())),
+            (self.t("period"), s.period_text(self.language)),
             (self.t("today"), s.today.isoformat()),
         ]
         row = 3
