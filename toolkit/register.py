@@ -150,11 +150,11 @@ _MESSAGES: Messages = {
     },
     "no-header": {
         "zh": "台账 {path} 中找不到表头行。已查找的工作表：{sheets}（每个表的前 {rows} 行）。"
-              "表头行需包含“投诉编号”及至少 {min} 个已知列名，例如：{expected}。"
+              "表头行需包含“投诉编号”及至少 {others} 个其他已知列名，例如：{expected}。"
               "请检查表头文字，或在 config.toml 的 [columns.<字段>] aliases 中添加别名。",
         "en": "no header row found in the register {path}. Sheets searched: {sheets} (the first "
-              "{rows} rows of each). The header row needs \"Complaint No.\" and at least {min} "
-              "known headers in all, e.g.: {expected}. Check the header texts, or add aliases in "
+              "{rows} rows of each). The header row needs \"Complaint No.\" and at least {others} "
+              "other known headers, e.g.: {expected}. Check the header texts, or add aliases in "
               "config.toml under [columns.<field>] aliases.",
     },
     "sheet-missing": {
@@ -536,7 +536,7 @@ def _read_sheets(workbook: python_calamine.CalamineWorkbook, archive: zipfile.Zi
     for name in wanted:
         if name not in all_names:
             raise RegisterError(translate(_MESSAGES, "sheet-missing", language, path=path, sheet=name,
-                                          sheets=_join(all_names)))
+                                          sheets=_join(all_names, language)))
         if name not in worksheets:
             raise RegisterError(translate(_MESSAGES, "sheet-not-worksheet", language, path=path,
                                           sheet=name))
@@ -574,14 +574,16 @@ def _read_sheets(workbook: python_calamine.CalamineWorkbook, archive: zipfile.Zi
 def _no_header(path: Path, searched: list[str], language: str) -> RegisterError:
     sample = ("complaint_id", "received_on", "channel", "customer_name", "customer_phone",
               "description", "status")
-    expected = _join(FIELD_BY_NAME[n].header(language) for n in sample)
+    expected = _join((FIELD_BY_NAME[n].header(language) for n in sample), language)
     return RegisterError(translate(_MESSAGES, "no-header", language, path=path,
-                                   sheets=_join(searched) or "-", rows=HEADER_SEARCH_ROWS,
-                                   min=MIN_HEADER_FIELDS, expected=expected))
+                                   sheets=_join(searched, language) or "-", rows=HEADER_SEARCH_ROWS,
+                                   others=MIN_HEADER_FIELDS - 1, expected=expected))
 
 
-def _join(items: Iterable[str]) -> str:
-    return ", ".join(f"“{item}”" for item in items)
+def _join(items: Iterable[str], language: str = "zh") -> str:
+    if language == "zh":
+        return "、".join(f"“{item}”" for item in items)
+    return ", ".join(f'"{item}"' for item in items)
 
 
 def _find_header(rows: list[list[Any]], aliases: dict[str, str]) -> tuple[int, dict[int, str]] | None:
