@@ -332,7 +332,7 @@ def test_configured_sheet_that_does_not_exist(data_dir):
         read_register(cfg(sheets=["2026年12月"], language="en"), path)
     assert str(info.value) == (
         f'the register {path} has no sheet named "2026年12月" (see [register].sheets in config.toml). '
-        "Its sheets: "填写说明", "2026年10月", "2026年11月".")
+        'Its sheets: "填写说明", "2026年10月", "2026年11月".')
 
 
 def test_configured_sheet_without_header(data_dir):
