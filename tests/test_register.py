@@ -612,7 +612,7 @@ def test_no_header_lists_searched_sheets_and_expected_headers(data_dir):
     with pytest.raises(RegisterError) as info:
         read_register(cfg(), path)
     message = str(info.value)
-    assert "已查找的工作表：“说明”, “客户”" in message
+    assert "已查找的工作表：“说明”、“客户”" in message
     assert "“投诉编号”" in message and "“受理日期”" in message
     with pytest.raises(RegisterError) as info:
         read_register(cfg(language="en"), path)
