@@ -501,3 +501,14 @@ def test_a_document_that_cannot_be_written_is_skipped_and_the_rest_written(tmp_p
     assert "请关闭后重试" in result.documents[1].reason
     manifest = json.loads((tmp_path / "docs" / documents.MANIFEST_NAME).read_text(encoding="utf-8"))
     assert list(manifest["documents"]) == ["2026/11/A_客诉反馈单.docx"]
+
+
+def test_check_templates_suggests_and_lists_names(tmp_path: Path, data_dir: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check-templates", str(data_dir / "doc-unknown-placeholder.docx"), "--names",
+                 "--config", str(_write_config(tmp_path))])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "customer_nmae" in out and "是否应为 customer_name" in out
+    assert "  complaint_id / 投诉编号" in out
+    assert "  product / 产品服务" in out

@@ -98,10 +98,10 @@ MESSAGES: Messages = {
     "more": {"zh": "等 {n} 项", "en": "and {n} more"},
     "unknown-placeholder": {
         "zh": "模板 {path} 使用了没有字段提供的占位符 {names}（{where}）。请改用字段名（如 complaint_id）"
-              "或其中文表头（如 投诉编号）；运行 complaint-toolkit check-templates 查看全部可用名称。",
+              "或其中文表头（如 投诉编号）；运行 complaint-toolkit check-templates --names 查看全部可用名称。",
         "en": "template {path} uses placeholder(s) {names} that no field provides ({where}). Use a field "
               "name (e.g. complaint_id) or its Chinese header (e.g. 投诉编号); run complaint-toolkit "
-              "check-templates to list the names available.",
+              "check-templates --names to list the names available.",
     },
     "template-missing": {"zh": "模板 {path} 不存在。请检查 [documents].{key}，或留空以使用自带模板。",
                          "en": "template {path} does not exist. Check [documents].{key}, or leave it "
@@ -470,7 +470,7 @@ def display(field_name: str, value: Value, language: str) -> str:
     return str(value)
 
 
-def _header_names(f_zh: str) -> list[str]:
+def header_names(f_zh: str) -> list[str]:
     """The Chinese header usable as a Jinja name (``产品/服务`` -> ``产品服务``)."""
     names = [f_zh] if f_zh.isidentifier() else []
     squeezed = re.sub(r"\W", "", f_zh)
@@ -480,7 +480,7 @@ def _header_names(f_zh: str) -> list[str]:
 
 
 #: (canonical name, Chinese header names) per field, worked out once: contexts are built per row.
-_CONTEXT_NAMES = tuple((f.name, tuple(_header_names(f.zh))) for f in FIELDS)
+_CONTEXT_NAMES = tuple((f.name, tuple(header_names(f.zh))) for f in FIELDS)
 
 
 #: Names a template may use beyond the fields (English name, Chinese name).
@@ -499,7 +499,7 @@ def available_names() -> set[str]:
     names = set(_ENV.globals)
     for f in FIELDS:
         names.add(f.name)
-        names.update(_header_names(f.zh))
+        names.update(header_names(f.zh))
     for en, zh in EXTRA_NAMES.items():
         names.update((en, zh))
     return names
