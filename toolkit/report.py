@@ -35,6 +35,7 @@ import io
 import logging
 import math
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -643,6 +644,15 @@ def _mix_row(month: str, records: Sequence[Record]) -> MixRow:
                   communication)
 
 
+def _wrapped_lines(text: str, width: int) -> int:
+    """Lines ``text`` takes in a column ``width`` characters wide (CJK characters count two)."""
+    total = 0
+    for line in str(text).split("\n"):
+        cells = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+        total += max(1, -(-cells // width))
+    return total
+
+
 def percentile_nearest_rank(values: Sequence[int], percent: float) -> int | None:
     """The nearest-rank percentile: the value at position ceil(p/100 × n) of the sorted list."""
     if not values:
@@ -866,9 +876,12 @@ class _Writer:
             rows = [[", ".join(lo.cells) or f"{lo.sheet}!{lo.row}", lo.complaint_id, "\n".join(lo.problems)]
                     for lo in s.left_out]
             last = self.table(ws, row, headers, rows)
-            for r in range(row + 1, last + 1):
+            for r, values in zip(range(row + 1, last + 1), rows, strict=True):
                 for col in (1, 2, 3):
                     ws.cell(row=r, column=col).alignment = Alignment(wrap_text=True, vertical="top")
+                # Excel and LibreOffice do not grow a wrapped row when printing: size it here.
+                lines = max(_wrapped_lines(values[0], 34), _wrapped_lines(values[2], 80))
+                ws.row_dimensions[r].height = 15 * lines
             row = last + 1
         else:
             self.put(ws, row, 1, self.t("left_out.none"))
