@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 import python_calamine
 
+from toolkit import register as register_module
 from toolkit.config import Config, config_from_dict
 from toolkit.errors import RegisterError
 from toolkit.register import (
@@ -434,6 +435,26 @@ def test_formula_without_cached_value_is_bad_not_a_crash(data_dir):
                                 "compensation": ("formula-no-value", "=D4*E4")}
     # row 5 holds only a formula filled down: not a complaint
     assert [r.row for r in register.records] == [2, 3, 4]
+
+
+def test_large_files_scan_formulas_in_a_worker_process_with_the_same_result(data_dir, monkeypatch):
+    path = data_dir / "reg-formula-no-value.xlsx"
+    inline = read_register(cfg(), path)
+    # Pretend the file is large, so the scan runs in the second process as for a 100k-row register.
+    monkeypatch.setattr(register_module, "PARALLEL_SCAN_BYTES", 0)
+    monkeypatch.setattr(register_module.os, "cpu_count", lambda: 2)
+    results = []
+    original = register_module._FormulaScan.result
+
+    def spy(self):
+        results.append(original(self))
+        return results[-1]
+
+    monkeypatch.setattr(register_module._FormulaScan, "result", spy)
+    parallel = read_register(cfg(), path)
+    assert results and results[0] is not None and results[0]["台账"]  # the worker's answer was used
+    assert parallel.records == inline.records
+    assert by_id(parallel)["TS003"].bad["received_on"] == ("formula-no-value", "=TODAY()")
 
 
 def test_formula_cells_from_sheet_xml():
