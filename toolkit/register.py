@@ -398,7 +398,7 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
     finally:
         if scan is not None:
             scan.close()
-    if cache:
+    if cache and readcache.should_save(readcache.cache_path(config), key):
         readcache.save(readcache.cache_path(config), key, sheets, records)
     return Register(path=str(target), sha256=sha256, size=len(data), sheets=sheets, records=records,
                     notes=notes)
