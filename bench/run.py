@@ -6,7 +6,7 @@ little more than reading the file.
 
 From the second run on the same bytes the job keeps the records it parsed (toolkit/readcache.py),
 so an unchanged register is not parsed again; the same rerun without that cache is printed too
-("no cache").
+("first run": the daily run after staff changed the register).
 
 For each size: write a synthetic register (bench/make_register.py; cached in --workdir), run
 the job once to file every document and send every reminder (the outbox transport), then time
@@ -77,9 +77,11 @@ def bench(rows: int, workdir: Path, repeat: int) -> None:
     before = files(config.output_dir / "documents"), files(config.output_dir / "outbox")
     floors = [calamine_floor(register) for _ in range(repeat)]
     reruns = [timed_run(config) for _ in range(repeat)]
-    cold = []  # the same rerun when the parsed-register cache is gone (first run after an upgrade)
+    cold = []  # the same run as the first one after staff changed the register: nothing cached
     for _ in range(repeat):
-        readcache.cache_path(config).unlink(missing_ok=True)
+        cache = readcache.cache_path(config)
+        cache.unlink(missing_ok=True)
+        cache.with_name(cache.name + ".seen").unlink(missing_ok=True)
         cold.append(timed_run(config))
     after = files(config.output_dir / "documents"), files(config.output_dir / "outbox")
     result, rerun = min(reruns, key=lambda r: r[1])
@@ -97,7 +99,7 @@ def bench(rows: int, workdir: Path, repeat: int) -> None:
     print(f"  by stage:   {stages} s")
     cold_result, cold_seconds = min(cold, key=lambda r: r[1])
     cold_stages = ", ".join(f"{s.name} {s.seconds:.2f}" for s in cold_result.stages)
-    print(f"  no cache:   {cold_seconds:.2f} s = {cold_seconds / floor:.2f}x the floor ({cold_stages} s)")
+    print(f"  first run:  {cold_seconds:.2f} s = {cold_seconds / floor:.2f}x the floor ({cold_stages} s)")
     print(f"  peak RSS:   {peak_rss_mb():.0f} MB (this process)")
     if touched or mails or result.exit_code != 0:
         raise SystemExit(f"FAILED: {touched} documents touched, {mails} mails written, "
