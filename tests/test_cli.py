@@ -34,14 +34,14 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Captur
     cfg.write_text('[register]\npath = 3\n', encoding="utf-8")
     assert main(["validate", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("Error: ")
-    assert "[register].path must be text in quotes" in err
+    assert err.startswith("错误：")
+    assert "[register].path 应为带引号的文字" in err
     assert "Traceback" not in err
 
 
 def test_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--config", str(tmp_path / "nope.toml")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert "不存在" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", [

@@ -57,20 +57,20 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
 
 def test_unknown_key_is_a_warning_naming_it(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, '[register]\npaht = "x.xlsx"\n[registr]\n'))
-    assert any("[register].paht" in w for w in cfg.warnings)
+    assert f"{tmp_path / 'config.toml'}: 未知的配置项 [register].paht 已忽略：请检查拼写。" in cfg.warnings
     assert any("[registr]" in w for w in cfg.warnings)
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[register]\npath = 3\n", "[register].path must be text in quotes, got a number (3)"),
-        ("[register]\nsheets = \"Sheet1\"\n", "[register].sheets must be a list"),
-        ("[rules]\nworking_days = \"yes\"\n", "[rules].working_days must be true or false"),
-        ("[mail]\nport = \"25\"\n", "[mail].port must be a whole number"),
-        ("[register]\nlanguage = \"fr\"\n", '[register].language'),
-        ("[mail]\ntransport = \"smpt\"\n", 'it must be one of "outbox", "smtp"'),
-        ("[columns.no_such_field]\naliases = [\"x\"]\n", "[columns.no_such_field]"),
+        ("[register]\npath = 3\n", "[register].path 应为带引号的文字，但这里是整数（3）。"),
+        ("[register]\nsheets = \"Sheet1\"\n", "[register].sheets 应为一个列表"),
+        ("[rules]\nworking_days = \"yes\"\n", "[rules].working_days 应为布尔值 true 或 false"),
+        ("[mail]\nport = \"25\"\n", "[mail].port 应为整数"),
+        ("[register]\nlanguage = \"fr\"\n", '[register].language 为 "fr"，只能是 "zh", "en" 之一。'),
+        ("[mail]\ntransport = \"smpt\"\n", '只能是 "outbox", "smtp" 之一'),
+        ("[columns.no_such_field]\naliases = [\"x\"]\n", "[columns.no_such_field] 不是台账的字段名"),
         ("[schedule]\ntimes = [\"9am\"]\n", "HH:MM"),
         ("[calendar]\nextra_holidays = [\"2026/10/1\"]\n", "YYYY-MM-DD"),
         ("[reports]\nweekly = \"monday 9am\"\n", "[reports].weekly"),
@@ -81,13 +81,30 @@ def test_wrong_values_name_the_key(tmp_path: Path, text: str, expected: str) -> 
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, text))
     assert expected in str(info.value)
-    assert str(tmp_path / "config.toml") in str(info.value)
+    assert str(info.value).startswith(f"{tmp_path / 'config.toml'}: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[register]\nlanguage = \"en\"\npath = 3\n", "[register].path must be text in quotes, got a whole number (3)."),
+        ("[register]\nlanguage = \"en\"\n[mail]\nport = \"25\"\n", "[mail].port must be a whole number, got text in quotes ('25')."),
+        ("[register]\nlanguage = \"en\"\n[mail]\ntransport = \"smpt\"\n", '[mail].transport is "smpt"; it must be one of "outbox", "smtp".'),
+    ],
+)
+def test_an_english_config_gets_english_messages(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    assert str(info.value) == f"{tmp_path / 'config.toml'}: {expected}"
+    assert info.value.language == "en"
 
 
 def test_broken_toml_and_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="not valid TOML"):
+    with pytest.raises(ConfigError, match="不是有效的 TOML"):
         load_config(write(tmp_path, "[register\n"))
-    with pytest.raises(ConfigError, match="does not exist"):
+    with pytest.raises(ConfigError, match="is not valid TOML"):  # the language is sniffed from the text
+        load_config(write(tmp_path, "[register]\nlanguage = \"en\"\npath = \n"))
+    with pytest.raises(ConfigError, match="不存在。请创建它"):
         load_config(tmp_path / "nope.toml")
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .fields import DEFAULT_CATEGORIES, DEFAULT_DEPARTMENTS, FIELD_BY_NAME
+from .i18n import Messages, translate
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -269,100 +270,166 @@ def find_config(explicit: str | os.PathLike[str] | None) -> Path | None:
     return local if local.exists() else None
 
 
+#: Config messages in both languages. The language comes from the file being read
+#: (``[register] language``), sniffed from its text when it does not parse; Chinese by default.
+MESSAGES: Messages = {
+    "missing": {"zh": "配置文件 {path} 不存在。请创建它（可参照项目自带的 config.toml），或用 --config 指定正确的路径。",
+                "en": "config file {path} does not exist. Create it (see the example config.toml in the "
+                      "project) or pass --config with the right path."},
+    "folder": {"zh": "配置路径 {path} 是一个文件夹：请指定其中的 config.toml 文件。",
+               "en": "config path {path} is a folder; pass the config.toml file inside it."},
+    "toml": {"zh": "{path} 不是有效的 TOML：{error}。请修改提示的那一行。",
+             "en": "{path} is not valid TOML: {error}. Fix the line it names."},
+    "unreadable": {"zh": "无法读取配置文件 {path}：{error}", "en": "cannot read config file {path}: {error}"},
+    "unknown-key": {"zh": "未知的配置项 {option} 已忽略：请检查拼写。",
+                    "en": "unknown config key {option} is ignored; check its spelling."},
+    "type": {"zh": "{option} 应为{expected}，但这里是{got}（{value}）。",
+             "en": "{option} must be {expected}, got {got} ({value})."},
+    "choice": {"zh": "{option} 为 \"{value}\"，只能是 {allowed} 之一。",
+               "en": "{option} is \"{value}\"; it must be one of {allowed}."},
+    "no-field": {"zh": "[columns.{name}] 不是台账的字段名。可用字段：{fields}。",
+                 "en": "[columns.{name}] names no field of the register. Known fields: {fields}."},
+    "date": {"zh": "{option} 中的 \"{value}\" 不是日期：请写成 YYYY-MM-DD。",
+             "en": "{option} has \"{value}\"; write dates as YYYY-MM-DD."},
+    "time": {"zh": "{option} 为 \"{value}\"：时间请写成 HH:MM 或 HH:MM:SS。",
+             "en": "{option} is \"{value}\"; write times as HH:MM or HH:MM:SS."},
+    "negative": {"zh": "{option} 为 {value}：不能小于 0。", "en": "{option} is {value}; it must be 0 or more."},
+}
+_TYPES: dict[str, dict[str, str]] = {
+    "table": {"zh": "一个表（[...] 段）", "en": "a table"},
+    "list": {"zh": "一个列表（[...]）", "en": "a list"},
+    "bool": {"zh": "布尔值 true 或 false", "en": "true or false"},
+    "int": {"zh": "整数", "en": "a whole number"},
+    "number": {"zh": "数字", "en": "a number"},
+    "text": {"zh": "带引号的文字", "en": "text in quotes"},
+}
+
+
+@dataclass
+class _Loading:
+    """What the loader carries while it walks the file: where, in which language, warnings."""
+
+    where: str
+    language: str
+    warnings: list[str] = field(default_factory=list)
+
+    def message(self, message_id: str, **values: Any) -> str:
+        return self.where + translate(MESSAGES, message_id, self.language, **values)
+
+    def error(self, message_id: str, **values: Any) -> ConfigError:
+        return _error(self.message(message_id, **values), self.language)
+
+    def type_error(self, path: str, expected: str, value: Any) -> ConfigError:
+        return self.error("type", option=_show(path), expected=_TYPES[expected][self.language],
+                          got=_TYPES[_kind(value)][self.language], value=repr(value))
+
+
+def _error(message: str, language: str) -> ConfigError:
+    """A ConfigError that knows its language (the CLI words its prefix to match)."""
+    error = ConfigError(message)
+    error.language = language
+    return error
+
+
+def _sniff_language(text: str) -> str:
+    """``en`` when the file says ``language = "en"`` (even if it does not parse), else ``zh``."""
+    return "en" if re.search(r'^\s*language\s*=\s*["\']en["\']', text, re.MULTILINE) else "zh"
+
+
 def load_config(path: str | os.PathLike[str] | None = None, *, search: bool = True) -> Config:
     """Read the config at ``path`` (or the one :func:`find_config` finds) into a :class:`Config`.
 
     Raises :class:`ConfigError` naming the file and key when the file is unreadable or a value
-    has the wrong type.
+    has the wrong type; the message is in the file's own language (Chinese by default).
     """
     resolved = find_config(path) if search else (Path(path) if path else None)
     if resolved is None:
         return Config()
     if not resolved.exists():
-        raise ConfigError(
-            f"config file {resolved} does not exist. Create it (see the example config.toml "
-            f"in the project) or pass --config with the right path."
-        )
+        raise _error(translate(MESSAGES, "missing", "zh", path=resolved), "zh")
     if resolved.is_dir():
-        raise ConfigError(f"config path {resolved} is a folder; pass the config.toml file inside it.")
+        raise _error(translate(MESSAGES, "folder", "zh", path=resolved), "zh")
     try:
-        raw = tomllib.loads(resolved.read_text(encoding="utf-8-sig"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{resolved} is not valid TOML: {exc}. Fix the line it names.") from exc
+        text = resolved.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {resolved}: {exc}") from exc
-    cfg = config_from_dict(raw, source=resolved)
-    return cfg
+        raise _error(translate(MESSAGES, "unreadable", "zh", path=resolved, error=exc), "zh") from exc
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        language = _sniff_language(text)
+        raise _error(translate(MESSAGES, "toml", language, path=resolved, error=exc), language) from exc
+    return config_from_dict(raw, source=resolved)
 
 
 def config_from_dict(raw: dict[str, Any], *, source: Path | None = None) -> Config:
     """Build a :class:`Config` from parsed TOML; paths relative to ``source``'s folder."""
-    warnings: list[str] = []
-    where = f"{source}: " if source else ""
-    cfg = _build(Config, raw, "", warnings, where)
+    register = raw.get("register")
+    language = "en" if isinstance(register, dict) and register.get("language") == "en" else "zh"
+    ctx = _Loading(f"{source}: " if source else "", language)
+    cfg = _build(Config, raw, "", ctx)
     cfg.source = source
     cfg.base_dir = source.resolve().parent if source else Path.cwd()
-    cfg.warnings = warnings
-    for message in warnings:
+    cfg.warnings = ctx.warnings
+    for message in ctx.warnings:
         log.warning(message)
-    _check_values(cfg, where)
+    _check_values(cfg, ctx)
     return cfg
 
 
 _INTERNAL = {"source", "base_dir", "warnings"}
 
 
-def _build(cls: type, raw: Any, prefix: str, warnings: list[str], where: str) -> Any:
+def _build(cls: type, raw: Any, prefix: str, ctx: _Loading) -> Any:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}[{prefix}] must be a table, got {_type_name(raw)}.")
+        raise ctx.type_error(prefix, "table", raw)
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls) if f.name not in _INTERNAL}
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
         path = f"{prefix}.{key}" if prefix else key
         if key not in known:
-            warnings.append(f"{where}unknown config key {_show(path)} is ignored; check its spelling.")
+            ctx.warnings.append(ctx.message("unknown-key", option=_show(path)))
             continue
-        kwargs[key] = _coerce(hints[key], value, path, warnings, where)
+        kwargs[key] = _coerce(hints[key], value, path, ctx)
     return cls(**kwargs)
 
 
-def _coerce(hint: Any, value: Any, path: str, warnings: list[str], where: str) -> Any:
+def _coerce(hint: Any, value: Any, path: str, ctx: _Loading) -> Any:
     origin = typing.get_origin(hint)
     if dataclasses.is_dataclass(hint):
-        return _build(hint, value, path, warnings, where)
+        return _build(hint, value, path, ctx)
     if origin is dict:
         _, item_type = typing.get_args(hint)
         if not isinstance(value, dict):
-            raise _type_error(path, "a table", value, where)
-        return {str(k): _coerce(item_type, v, f'{path}."{k}"', warnings, where) for k, v in value.items()}
+            raise ctx.type_error(path, "table", value)
+        return {str(k): _coerce(item_type, v, f'{path}."{k}"', ctx) for k, v in value.items()}
     if origin is list:
         (item_type,) = typing.get_args(hint)
         if not isinstance(value, list):
-            raise _type_error(path, "a list", value, where)
-        return [_coerce(item_type, v, f"{path}[{i}]", warnings, where) for i, v in enumerate(value)]
+            raise ctx.type_error(path, "list", value)
+        return [_coerce(item_type, v, f"{path}[{i}]", ctx) for i, v in enumerate(value)]
     if origin in (typing.Union, types.UnionType):
         return value
     if hint is bool:
         if not isinstance(value, bool):
-            raise _type_error(path, "true or false", value, where)
+            raise ctx.type_error(path, "bool", value)
         return value
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _type_error(path, "a whole number", value, where)
+            raise ctx.type_error(path, "int", value)
         return value
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _type_error(path, "a number", value, where)
+            raise ctx.type_error(path, "number", value)
         return float(value)
     if hint is str:
         if not isinstance(value, str):
-            raise _type_error(path, "text in quotes", value, where)
+            raise ctx.type_error(path, "text", value)
         return value
     return value
 
 
-def _check_values(cfg: Config, where: str) -> None:
+def _check_values(cfg: Config, ctx: _Loading) -> None:
     """Checks beyond types: closed sets of values and names that must exist."""
     choices = {
         "register.language": (cfg.register.language, ("zh", "en")),
@@ -372,24 +439,18 @@ def _check_values(cfg: Config, where: str) -> None:
     }
     for path, (value, allowed) in choices.items():
         if value not in allowed:
-            shown = ", ".join(f'"{a}"' for a in allowed)
-            raise ConfigError(f"{where}{_show(path)} is \"{value}\"; it must be one of {shown}.")
+            raise ctx.error("choice", option=_show(path), value=value, allowed=", ".join(f'"{a}"' for a in allowed))
     for name in cfg.columns:
         if name not in FIELD_BY_NAME:
-            raise ConfigError(
-                f"{where}[columns.{name}] names no field of the register. Known fields: "
-                f"{', '.join(FIELD_BY_NAME)}."
-            )
+            raise ctx.error("no-field", name=name, fields=", ".join(FIELD_BY_NAME))
     for path, dates in (("calendar.extra_holidays", cfg.calendar.extra_holidays),
                         ("calendar.extra_workdays", cfg.calendar.extra_workdays)):
         for value in dates:
             if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-                raise ConfigError(f"{where}{_show(path)} has \"{value}\"; write dates as YYYY-MM-DD.")
+                raise ctx.error("date", option=_show(path), value=value)
     for i, value in enumerate(cfg.schedule.times):
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?", value):
-            raise ConfigError(
-                f"{where}{_show(f'schedule.times[{i}]')} is \"{value}\"; write times as HH:MM or HH:MM:SS."
-            )
+            raise ctx.error("time", option=_show(f"schedule.times[{i}]"), value=value)
     # Checked at load so a typo stops any command at once, not the scheduler on its first day.
     # (Those modules import this one, hence the imports here.)
     from .report import parse_weekly
@@ -399,12 +460,12 @@ def _check_values(cfg: Config, where: str) -> None:
         parse_weekly(cfg.reports.weekly, cfg.register.language)
         parse_days(cfg.schedule.days)
     except ConfigError as exc:
-        raise ConfigError(f"{where}{exc}") from None
+        raise _error(f"{ctx.where}{exc}", ctx.language) from None
     for path, value in (("reminders.level2_after", cfg.reminders.level2_after),
                         ("reminders.level3_after", cfg.reminders.level3_after),
                         ("reminders.repeat_every_days", cfg.reminders.repeat_every_days)):
         if value < 0:
-            raise ConfigError(f"{where}{_show(path)} is {value}; it must be 0 or more.")
+            raise ctx.error("negative", option=_show(path), value=value)
 
 
 def _show(path: str) -> str:
@@ -413,10 +474,16 @@ def _show(path: str) -> str:
     return f"[{head}].{rest}" if rest else f"[{head}]"
 
 
-def _type_name(value: Any) -> str:
-    return {dict: "a table", list: "a list", str: "text", bool: "true/false",
-            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
-
-
-def _type_error(path: str, expected: str, value: Any, where: str) -> ConfigError:
-    return ConfigError(f"{where}{_show(path)} must be {expected}, got {_type_name(value)} ({value!r}).")
+def _kind(value: Any) -> str:
+    """The _TYPES key describing what a TOML value is."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, dict):
+        return "table"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "number"
+    return "text"

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 
 class ToolkitError(Exception):
-    """Base class; the CLI prints ``Error: <message>`` and exits with :attr:`exit_code`."""
+    """Base class; the CLI prints ``错误：<message>`` (``Error:`` in English) and exits with
+    :attr:`exit_code`."""
 
     exit_code = 2
+    #: The message's language when the raiser knows it (config errors); else the config's.
+    language: str | None = None
 
 
 class ConfigError(ToolkitError):

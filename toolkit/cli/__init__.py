@@ -4,7 +4,7 @@ Each command lives in its own module in this package and defines ``NAME``, ``HEL
 ``ORDER`` (position in ``--help``), ``add_arguments(parser)`` and ``run(args, config) -> int``.
 A command parses options, loads config, calls one library function, prints its result and
 returns an exit code. Library errors (:class:`toolkit.errors.ToolkitError`) become one line
-``错误：...`` (``Error: ...`` in English or before the config is read) and exit 2; ``--debug``
+``错误：...`` (``Error: ...`` in English) and exit 2; ``--debug``
 shows the traceback. The console shows warnings and errors; ``-v`` adds progress (INFO).
 
 Exit codes: 0 fine, 1 findings of severity error (validate), 2 cannot run (bad input or
@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         level = logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
-    language = "en"  # until the config says otherwise: its own errors are in English
+    language = "zh"  # the default, until the config says otherwise
     try:
         config = load_config(args.config)
         language = config.language
@@ -81,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ToolkitError as exc:
         if args.debug:
             raise
+        language = exc.language or language
         print(f"{'错误：' if language == 'zh' else 'Error: '}{exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
