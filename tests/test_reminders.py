@@ -256,6 +256,16 @@ def test_invalid_handler_address_is_named() -> None:
     assert p.cannot_remind == [] and digest(p, "wangfang@example.com")
 
 
+@pytest.mark.parametrize("address", ["李明@example.com", "liming@例子.中国", "li..ming@example.com",
+                                     ".liming@example.com"])
+def test_an_address_the_mail_stage_refuses_falls_back_or_is_reported(address: str) -> None:
+    # The planner uses the mail stage's own check: an address it accepts can be sent to.
+    p = plan(rec(3, status="待处理", reply_due=D(2026, 11, 20), handler_email=address))
+    assert p.cannot_remind and f"“{address}”不是邮箱地址" in p.cannot_remind[0].reason
+    p = plan(rec(3, status="待处理", reply_due=D(2026, 11, 20), handler="王芳", handler_email=address))
+    assert p.cannot_remind == [] and digest(p, "wangfang@example.com")
+
+
 def test_capa_owner_address_fallbacks() -> None:
     capa = {"corrective_action": "培训", "capa_due": D(2026, 11, 20)}
     p = plan(rec(3, **capa, capa_owner="孙丽"),  # config people

@@ -82,6 +82,10 @@ CASES = [
     ("bad-phone", {"customer_phone": "63125678"}, "customer_phone", "error"),
     ("bad-email", {"customer_email": "zhang@example"}, "customer_email", "error"),
     ("bad-email", {"handler_email": "李明"}, "handler_email", "error"),
+    # Addresses reminders go to must be ones the mail stage can send to.
+    ("bad-email", {"handler_email": "李明@example.com"}, "handler_email", "error"),
+    ("bad-email", {"handler_email": "li..ming@example.com"}, "handler_email", "error"),
+    ("bad-email", {"capa_owner_email": "liming@例子.中国"}, "capa_owner_email", "error"),
     ("date-in-future", {"received_on": D(2026, 11, 30), "status": "待处理", "closed_on": None,
                         "followup_done": None, "capa_done": None, "capa_due": D(2026, 12, 30),
                         "reply_due": None, "followup_due": None}, "received_on", "error"),
@@ -145,6 +149,7 @@ OK_CASES = [
     {"status": "处理中", "closed_on": None, "followup_done": None, "satisfaction": None,
      "resolution": None},  # open: nothing needed to close yet
     {"compensation": 0.0},
+    {"customer_email": "张三@例子.中国"},  # never sent to: any script is a fine customer address
     {"handler_email": None, "department": "质量部"},  # config has the department head
     {"handler": "王芳", "handler_email": None},  # config has her address
 ]

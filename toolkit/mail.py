@@ -25,12 +25,10 @@ validated, so a newline in a name cannot add a header) and is HTML-escaped in th
 from __future__ import annotations
 
 import datetime as dt
-import email.errors
 import hashlib
 import html
 import logging
 import os
-import re
 import smtplib
 import ssl
 import time
@@ -43,6 +41,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any, Protocol
 
+from .addresses import CONTROL, AddressError, check_address
 from .config import Config, MailConfig
 from .errors import MailError
 from .fsutil import atomic_write_bytes, ensure_folder, sanitize_filename
@@ -178,10 +177,6 @@ TEXT: Messages = {
 }
 
 _BOUNDARY = "=_complaint-toolkit.reminder_="
-#: name@host.domain with a dot-atom local part: certainly a valid address, no parse needed.
-_PLAIN_ADDRESS = re.compile(r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
-                            r"@([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 # -- results ------------------------------------------------------------------------------
@@ -293,34 +288,6 @@ class SendResult:
 # -- composing ----------------------------------------------------------------------------
 
 
-class AddressError(ValueError):
-    """A recipient or sender address that cannot go into a header."""
-
-
-def check_address(text: str) -> Address:
-    """A validated ASCII address. Raises :class:`AddressError` saying why not.
-
-    CR/LF and other control characters are refused outright: they are how a header is injected.
-    """
-    value = (text or "").strip()
-    if not value:
-        raise AddressError("empty")
-    if _CONTROL.search(value):
-        raise AddressError("contains a line break or control character")
-    if not value.isascii():
-        raise AddressError("contains non-ASCII characters")
-    plain = _PLAIN_ADDRESS.fullmatch(value)
-    if plain:  # the everyday form; anything else goes through the full RFC 5322 parser
-        return Address(username=plain[1], domain=plain[2])
-    try:
-        address = Address(addr_spec=value)
-    except (ValueError, IndexError, email.errors.MessageError) as exc:
-        raise AddressError(str(exc) or type(exc).__name__) from exc
-    if not address.username or not address.domain or address.addr_spec != value:
-        raise AddressError("not of the form name@domain")
-    return address
-
-
 def sender_address(mail: MailConfig, language: str) -> Address:
     """``[mail].sender`` as a checked From address; MailError saying what is wrong with it."""
     name, spec = parseaddr(mail.sender)
@@ -328,7 +295,7 @@ def sender_address(mail: MailConfig, language: str) -> Address:
         address = check_address(spec or mail.sender)
     except AddressError as exc:
         raise MailError(translate(TEXT, "err.sender", language, address=mail.sender, why=exc)) from exc
-    if name and _CONTROL.search(name):
+    if name and CONTROL.search(name):
         raise MailError(translate(TEXT, "err.sender", language, address=mail.sender,
                                   why="line break in the name"))
     return Address(display_name=name, username=address.username, domain=address.domain)
@@ -341,7 +308,7 @@ def _kind(kind: str, language: str) -> str:
 
 def _clean(value: object) -> str:
     """Register text on one line: line breaks and control characters become spaces."""
-    return _CONTROL.sub(" ", "" if value is None else str(value)).strip()
+    return CONTROL.sub(" ", "" if value is None else str(value)).strip()
 
 
 def subject_for(role: str, items: Sequence[ReminderItem], cannot: Sequence[CannotRemind],

@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .addresses import is_sendable
 from .fields import CLOSED, FIELD_BY_NAME, NOT_SPECIAL, PENDING
 from .i18n import Messages, translate
 from .model import Record, Value
@@ -121,7 +122,6 @@ ROLES = (HANDLER, DEPARTMENT_HEAD, QUALITY_MANAGER)
 #: For each kind: the explicit due-date field and the done field ("" = status decides).
 _DUE_FIELD = {REPLY: "reply_due", FOLLOWUP: "followup_due", CAPA: "capa_due"}
 
-_EMAIL = re.compile(r"[^@\s<>\",;]+@[^@\s<>\",;]+\.[^@\s<>\",;]+")
 
 MESSAGES: Messages = {
     "kind-reply": {"zh": "答复", "en": "reply"},
@@ -369,7 +369,7 @@ def _person_address(record: Record, kind: str, config: Config) -> tuple[str, str
     bad: tuple[str, str] | None = None
     for name_field, email_field in chain:
         email = _text(values.get(email_field))
-        if email and _EMAIL.fullmatch(email):
+        if email and is_sendable(email):
             return email, ""
         if email and bad is None:
             bad = (email_field, email)

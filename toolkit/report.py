@@ -55,6 +55,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from .addresses import AddressError, check_address
 from .config import Config
 from .errors import ConfigError
 from .fields import (
@@ -71,7 +72,7 @@ from .fields import (
 )
 from .fsutil import atomic_write_bytes, ensure_folder
 from .i18n import Messages, translate
-from .mail import AddressError, check_address, sender_address  # the same sender check as reminders
+from .mail import sender_address  # the same sender check as reminders
 from .model import Finding, Record, Register
 from .reminders import DueDates, ReminderItem, due_dates, plan_reminders
 from .workdays import WorkCalendar

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .addresses import is_sendable
 from .config import Config
 from .fields import (
     CLOSED,
@@ -226,7 +227,12 @@ def is_phone(value: object) -> bool:
 
 
 def is_email(value: object) -> bool:
+    """A plausible address (the customer's: we never send to it, so any script is fine)."""
     return isinstance(value, str) and _EMAIL.fullmatch(value.strip()) is not None
+
+
+#: Addresses reminders are sent to must be ones the mail stage can send to.
+SENDABLE = ("handler_email", "capa_owner_email")
 
 
 def show_value(value: Any) -> str:
@@ -432,7 +438,8 @@ def check_emails(record: Record, plan: SheetPlan) -> Iterable[Finding]:
     found: list[Finding] | None = None
     for name in plan.emails:
         value = values.get(name)
-        if value is not None and value != "" and not is_email(value):
+        if value is not None and value != "" and not (
+                is_sendable(value) if name in SENDABLE and isinstance(value, str) else is_email(value)):
             found = found or []
             found.append(plan.finding("bad-email", record, name, value))
     return found or _NOTHING
