@@ -313,8 +313,35 @@ def test_file_names_from_patterns_are_sanitised(tmp_path: Path) -> None:
     result = run(tmp_path, register_of(values(complaint_id="../KS:1*?", customer_name="a/b\\c")), cfg)
     path = Path(result.documents[0].path)
     assert path.parent == tmp_path / "docs" / "2026" / "质量部"
-    assert path.name == "__KS_1___a_b_c.docx"
+    # Unsafe characters are replaced and a short hash of the original keeps the name unique.
+    assert path.name == "__KS_1__~74cc50_a_b_c~7e65aa.docx"
     assert_clean(path)
+
+
+def test_numbers_that_differ_only_in_unsafe_characters_get_their_own_files(tmp_path: Path) -> None:
+    rows = [values(complaint_id=cid, customer_name=name)
+            for cid, name in (("KS/1", "甲"), ("KS_1", "乙"), ("KS:1", "丙"))]
+    result = run(tmp_path, register_of(*rows))
+    paths = [d.path for d in result.documents]
+    assert [d.status for d in result.documents] == [CREATED] * 3
+    assert len(set(paths)) == 3
+    assert [docx_text(p).count(name) > 0 for p, name in zip(paths, "甲乙丙", strict=True)] == [True] * 3
+
+
+def test_a_very_long_chinese_number_keeps_both_documents_and_fits_the_file_system(tmp_path: Path) -> None:
+    result = run(tmp_path, register_of(values(complaint_id="投诉" * 60, nature="有效投诉", severity="A")))
+    assert [(d.kind, d.status) for d in result.documents] == [(FEEDBACK, CREATED), (CAPA, CREATED)]
+    names = [Path(d.path).name for d in result.documents]
+    assert names[0].endswith("_客诉反馈单.docx") and names[1].endswith("_纠正预防措施单.docx")
+    assert all(len(n.encode("utf-8")) <= 200 for n in names)
+
+
+def test_two_rows_that_would_share_a_file_do_not_overwrite_each_other(tmp_path: Path) -> None:
+    # A pattern that does not tell complaints apart: the second one is skipped, never written over.
+    cfg = config(feedback_name="{department}.docx")
+    result = run(tmp_path, register_of(values(complaint_id="A"), values(complaint_id="B")), cfg)
+    assert [(d.complaint_id, d.status) for d in result.documents] == [("A", CREATED), ("B", SKIPPED)]
+    assert result.documents[1].reason.startswith("文件名 2026/11/质量部.docx 与 台账!3 行的文件相同")
 
 
 def test_unknown_name_in_a_file_pattern_is_a_config_error(tmp_path: Path) -> None:

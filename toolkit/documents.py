@@ -48,7 +48,7 @@ from markupsafe import Markup, escape
 from .config import Config
 from .errors import ConfigError, TemplateError
 from .fields import FIELD_BY_NAME, FIELD_NAMES, FIELDS, LIST, NOT_SPECIAL, VALID_COMPLAINT, display_value
-from .fsutil import atomic_write_bytes, ensure_folder, sanitize_filename
+from .fsutil import atomic_write_bytes, ensure_folder, sanitize_filename, truncate_bytes
 from .i18n import Messages, translate
 from .model import Finding, Record, Register, Value
 
@@ -94,6 +94,11 @@ MESSAGES: Messages = {
     "column-errors": {"zh": "台账有整列错误，所有文件均未生成：{details}",
                       "en": "the register has column errors, no document generated: {details}"},
     "no-id": {"zh": "该行没有投诉编号", "en": "the row has no complaint number"},
+    "same-path": {"zh": "文件名 {path} 与 {other} 行的文件相同（文件夹或文件名规则只区分到这一步）：请调整 "
+                        "[documents] 的 folder_pattern 或文件名规则，使每条投诉的文件名不同。",
+                  "en": "the file name {path} is the same as row {other}'s (the folder or name pattern "
+                        "does not tell them apart): change [documents] folder_pattern or the name "
+                        "patterns so every complaint gets its own file."},
     "not-found": {"zh": "台账中没有此投诉编号", "en": "no complaint with this number in the register"},
     "more": {"zh": "等 {n} 项", "en": "and {n} more"},
     "unknown-placeholder": {
@@ -675,7 +680,7 @@ class _Namer:
             year, month = f"{received.year:04d}", f"{received.month:02d}"
         else:
             year, month = "0000", "00"
-        values = {name: display(name, get(name), self.language) for name in self.fields}
+        values = {name: _name_part(display(name, get(name), self.language)) for name in self.fields}
         values.update(year=year, month=month, kind=kind)
         folder_key = (year, month, kind, *(values[n] for n in self.folder_fields))
         folder = self._folders.get(folder_key)
@@ -687,6 +692,24 @@ class _Namer:
         name = _format_pattern(self.patterns[pattern_key], values, pattern_key, self.language)
         name = sanitize_filename(name.replace("/", "_").replace("\\", "_"))
         return f"{folder}/{name}" if folder else name
+
+
+#: Room for one register value in a file name, so the pattern's own text (``_客诉反馈单.docx``)
+#: always survives the length cap.
+_PART_BYTES = 90
+
+
+def _name_part(text: str) -> str:
+    """A register value made safe to stand inside a file name.
+
+    When making it safe changed it, a short hash of the original is added, so values that
+    differ only in unsafe characters (``KS/1``, ``KS:1``, ``KS_1``) never share a file.
+    """
+    safe = sanitize_filename(text, _PART_BYTES) if text else ""
+    if safe == text:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
+    return f"{truncate_bytes(safe, _PART_BYTES - 7)}~{digest}"
 
 
 def _format_pattern(pattern: str, values: dict[str, str], key: str, language: str) -> str:
@@ -841,6 +864,7 @@ def generate(
     namer = _Namer(config)
     hasher = _InputHasher(config, templates)
     docs_root = str(docs_dir)
+    taken: dict[str, str] = {}  # casefolded relative path -> the row whose document it is
     existing = _ExistingFiles(docs_root)
     documents: list[DocumentResult] = []
     jobs: list[_Job] = []
@@ -866,6 +890,12 @@ def generate(
             continue
         for kind in kinds:
             relpath = namer.relpath(record, kind)
+            # Case-insensitive, as on Windows: one file must never hold two complaints' forms.
+            owner = taken.setdefault(relpath.casefold(), f"{record.sheet}!{record.row}")
+            if owner != f"{record.sheet}!{record.row}":
+                documents.append(DocumentResult(cid, kind, "", SKIPPED, translate(
+                    MESSAGES, "same-path", language, path=relpath, other=owner)))
+                continue
             target = os.path.join(docs_root, relpath)
             digest = hasher.digest(record, kind)
             exists = relpath in existing

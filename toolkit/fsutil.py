@@ -89,14 +89,18 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         handle.write(data)
 
 
-def sanitize_filename(name: str, max_length: int = 120) -> str:
+#: File systems allow 255 bytes a name; atomic_writer's temporary name adds 14 more.
+MAX_NAME_BYTES = 200
+
+
+def sanitize_filename(name: str, max_bytes: int = MAX_NAME_BYTES) -> str:
     """A file or folder name safe on Windows and POSIX, derived from register text.
 
     Removes path separators and ``: * ? " < > |`` and control characters, refuses ``.``/``..``,
     avoids Windows reserved names (CON, NUL, COM1...), trims trailing dots and spaces, and caps
-    the length (in characters, keeping the extension).
+    the length in UTF-8 bytes (a Chinese character is 3), keeping the extension.
     """
-    if (len(name) <= max_length and _ALREADY_SAFE.fullmatch(name) and ".." not in name
+    if (len(name.encode("utf-8")) <= max_bytes and _ALREADY_SAFE.fullmatch(name) and ".." not in name
             and name.split(".", 1)[0].upper() not in _WINDOWS_RESERVED):
         return name  # the common case, decided in one regex (document names are made per row)
     cleaned = _UNSAFE.sub("_", name).replace("..", "_").strip().rstrip(". ")
@@ -107,5 +111,12 @@ def sanitize_filename(name: str, max_length: int = 120) -> str:
     if stem.split(".")[0].upper() in _WINDOWS_RESERVED:
         stem = f"_{stem}"
     suffix = f".{ext}" if ext else ""
-    stem = stem[: max(1, max_length - len(suffix))]
-    return f"{stem}{suffix}"
+    return f"{truncate_bytes(stem, max(1, max_bytes - len(suffix.encode('utf-8'))))}{suffix}"
+
+
+def truncate_bytes(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` of UTF-8, never inside a character."""
+    data = text.encode("utf-8")
+    if len(data) <= max_bytes:
+        return text
+    return data[:max_bytes].decode("utf-8", "ignore").rstrip(". ") or "_"
