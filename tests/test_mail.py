@@ -325,3 +325,25 @@ def test_json_shape() -> None:
                    "level": 2}],
         "cannot_remind": [], "status": "dry-run", "error": "",
     }]
+
+
+def test_a_second_complaint_with_the_same_number_is_still_reminded(tmp_path: Path) -> None:
+    # The review's case: 客户甲 is reminded, then staff add 客户乙 under the same (blank or
+    # repeated) number, date and class. 乙 must be reminded too, not counted as already sent.
+    from toolkit.model import Record
+    from toolkit.reminders import plan_reminders
+
+    def record(row: int, cid: str, customer: str) -> Record:
+        return Record("台账", row, {"complaint_id": cid, "received_on": dt.date(2026, 11, 17),
+                                   "severity": "C", "status": "待处理", "customer_name": customer,
+                                   "handler": "李明", "handler_email": "liming@example.com",
+                                   "department": "客服部"})
+
+    for cid in ("", "KS-9"):
+        config = make_config(tmp_path / (cid or "blank"))
+        first = send_reminders(plan_reminders([record(3, cid, "客户甲")], config, TODAY), config, now=NOW)
+        assert first.sent == 1
+        both = plan_reminders([record(3, cid, "客户甲"), record(4, cid, "客户乙")], config, TODAY)
+        second = send_reminders(both, config, now=NOW)
+        assert [m.status for m in second.messages] == ["sent"]
+        assert [i.customer for i in second.messages[0].items] == ["客户乙"]

@@ -74,6 +74,9 @@ class ReminderItem:
     handler: str  # handler, or the CAPA owner for CAPA items
     department: str
     special: bool
+    #: What the ledger knows this complaint by: the complaint id, or the id plus the row when
+    #: the id is blank or used by an earlier row (two complaints must never share a record).
+    ledger_id: str = ""
 
     @property
     def heads_up(self) -> bool:
@@ -89,6 +92,7 @@ class CannotRemind:
     row: int
     kind: str
     reason: str  # in the configured language, says what to fill in
+    ledger_id: str = ""  # as ReminderItem.ledger_id
 
 
 @dataclass(slots=True)
@@ -212,13 +216,19 @@ def plan_reminders(
     items: list[ReminderItem] = []
     cannot: list[CannotRemind] = []
     boxes = _Boxes()
+    seen_ids: set[str] = set()
     for record in records:
         values = record.values
+        # A blank or repeated complaint id (the validator reports both) must not make two
+        # complaints one in the ledger, or the second one's reminders would count as sent.
+        cid = record.complaint_id.strip()
+        ledger_id = cid if cid and cid not in seen_ids else f"{cid}@{record.sheet}!{record.row}"
+        seen_ids.add(cid)
         special = _is_special(values)
         for kind in _open_kinds(record):
             due, problem = _due(record, kind, config, counter)
             if due is None:
-                cannot.append(_cannot(record, kind, problem or "", language))
+                cannot.append(_cannot(record, kind, problem or "", language, ledger_id))
                 continue
             if due < today:
                 days = max(1, counter.workdays_between(due, today))
@@ -231,19 +241,19 @@ def plan_reminders(
                 days, level = -counter.workdays_between(today, due), 0
             else:
                 continue
-            item = _item(record, kind, due, days, level, special)
+            item = _item(record, kind, due, days, level, special, ledger_id)
             items.append(item)
             address, problem = _person_address(record, kind, config)
             if address:
                 boxes.add(address, HANDLER, item)
             else:
-                cannot.append(_cannot(record, kind, problem, language))
+                cannot.append(_cannot(record, kind, problem, language, ledger_id))
             if level >= 2:
                 head = config.department_head(item.department) if item.department else ""
                 if head:
                     boxes.add(head, DEPARTMENT_HEAD, item)
                 else:
-                    cannot.append(_cannot(record, kind, _no_head(item, language), language))
+                    cannot.append(_cannot(record, kind, _no_head(item, language), language, ledger_id))
             if level >= 3 and rem.quality_manager:
                 boxes.add(rem.quality_manager, QUALITY_MANAGER, item)
 
@@ -402,7 +412,7 @@ def _no_head(item: ReminderItem, language: str) -> str:
                      department=item.department)
 
 
-def _cannot(record: Record, kind: str, reason: str, language: str) -> CannotRemind:
+def _cannot(record: Record, kind: str, reason: str, language: str, ledger_id: str = "") -> CannotRemind:
     """A CannotRemind; ``reason`` is either a message key of this module or a finished text."""
     if reason in MESSAGES:
         due_name = _DUE_FIELD[kind]
@@ -415,10 +425,12 @@ def _cannot(record: Record, kind: str, reason: str, language: str) -> CannotRemi
             received_header=_header("received_on", language),
             action_header=_header("corrective_action", language),
         )
-    return CannotRemind(record.complaint_id, record.sheet, record.row, kind, reason)
+    return CannotRemind(record.complaint_id, record.sheet, record.row, kind, reason,
+                        ledger_id or record.complaint_id or f"@{record.sheet}!{record.row}")
 
 
-def _item(record: Record, kind: str, due: dt.date, days: int, level: int, special: bool) -> ReminderItem:
+def _item(record: Record, kind: str, due: dt.date, days: int, level: int, special: bool,
+          ledger_id: str = "") -> ReminderItem:
     values = record.values
     person = _text(values.get("handler"))
     if kind == CAPA:
@@ -436,6 +448,7 @@ def _item(record: Record, kind: str, due: dt.date, days: int, level: int, specia
         handler=person,
         department=_text(values.get("department")),
         special=special,
+        ledger_id=ledger_id or record.complaint_id,
     )
 
 

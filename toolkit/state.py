@@ -48,11 +48,11 @@ Key = tuple[str, str, str, int]
 
 def item_key(item: ReminderItem | CannotRemind) -> Key:
     """The ledger key of a reminder item or a cannot-remind row."""
+    # The planner's ledger_id: the complaint id, or id and row where the id is blank or repeated.
     if isinstance(item, CannotRemind):
-        # A row with no complaint id is known by its place in the register.
-        ident = item.complaint_id or f"{item.sheet}!{item.row}"
+        ident = item.ledger_id or item.complaint_id or f"{item.sheet}!{item.row}"
         return (ident, item.kind, "", CANNOT_REMIND_LEVEL)
-    return (item.complaint_id, item.kind, item.due.isoformat(), item.level)
+    return (item.ledger_id or item.complaint_id, item.kind, item.due.isoformat(), item.level)
 
 
 class Ledger:
