@@ -213,6 +213,12 @@ def test_password_comes_from_the_environment(tmp_path: Path, certificate: tuple[
         monkeypatch.setenv("TEST_SMTP_PASSWORD", "wrong")
         with pytest.raises(MailError, match=r"refused the login of 'mailer'.*TEST_SMTP_PASSWORD"):
             send_reminders(plan, config, now=NOW)
+        # A non-ASCII password: a clear error that quotes no character of it.
+        monkeypatch.setenv("TEST_SMTP_PASSWORD", "Pässwörd-秘密")
+        with pytest.raises(MailError, match="non-ASCII characters") as info:
+            send_reminders(plan, config, now=NOW)
+        assert not any(ch in str(info.value) for ch in "äö秘密") and "position" not in str(info.value)
+        assert info.value.__cause__ is None and info.value.__suppress_context__
     assert server.handler.received == []
 
 

@@ -53,9 +53,13 @@ def ensure_folder(path: str | os.PathLike[str], language: str = "zh") -> Path:
 
 
 @contextlib.contextmanager
-def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+def atomic_writer(path: str | os.PathLike[str], *, durable: bool = False) -> Iterator[BinaryIO]:
     """Open a temporary file beside ``path`` for binary writing; rename it over ``path`` on
-    success, remove it on error. Parent folders are created."""
+    success, remove it on error. Parent folders are created.
+
+    ``durable`` also syncs the folder after the rename, so the new name survives a power cut
+    (for files whose existence something else relies on, like an outbox mail the ledger records).
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -67,6 +71,8 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         # mkstemp creates 0600; colleagues on a shared drive must be able to read our files.
         os.chmod(tmp, _mode_for(target))
         os.replace(tmp, target)
+        if durable:
+            _sync_folder(target.parent)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -83,10 +89,20 @@ def _mode_for(target: Path) -> int:
         return 0o666 & ~umask
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
-    with atomic_writer(path) as handle:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bool = False) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_writer` for ``durable``)."""
+    with atomic_writer(path, durable=durable) as handle:
         handle.write(data)
+
+
+def _sync_folder(folder: Path) -> None:
+    if os.name != "posix":  # Windows cannot open a folder to sync it; NTFS journals renames
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 #: File systems allow 255 bytes a name; atomic_writer's temporary name adds 14 more.

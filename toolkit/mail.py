@@ -174,6 +174,12 @@ TEXT: Messages = {
     "cannot_line": {"zh": "无法提醒：{where} {cid}（{kind}）：{reason}",
                     "en": "cannot remind: {where} {cid} ({kind}): {reason}"},
     "none": {"zh": "没有需要发送的提醒。", "en": "No reminders are due."},
+    "err.password_ascii": {
+        "zh": "邮件登录失败：用户名或环境变量 {var} 中的密码含有非 ASCII 字符（如中文或带重音的字母），"
+              "SMTP 登录不支持。请改用只含英文字母、数字和符号的密码（可向邮件管理员申请客户端专用密码）。",
+        "en": "mail login failed: the user name or the password in the environment variable {var} "
+              "contains non-ASCII characters, which SMTP login does not support. Use a password of "
+              "letters, digits and symbols only (ask the mail administrator for an app password)."},
 }
 
 _BOUNDARY = "=_complaint-toolkit.reminder_="
@@ -530,7 +536,8 @@ class OutboxTransport:
         name = sanitize_filename(f"{self.now:%Y%m%d-%H%M%S}_{label}_{digest}.eml")
         path = self.folder / name
         try:
-            atomic_write_bytes(path, data)
+            # Durable: the ledger records this mail as sent right after; the file must outlive a power cut.
+            atomic_write_bytes(path, data, durable=True)
         except OSError as exc:
             raise _Permanent(translate(TEXT, "err.outbox", self.language, path=self.folder,
                                        why=exc.strerror or exc)) from exc
@@ -593,6 +600,11 @@ class SmtpTransport:
             _quietly_close(smtp)
             raise MailError(self._t("err.auth", user=mail.username, var=mail.password_env,
                                     why=_smtp_reason(exc))) from exc
+        except UnicodeError:
+            # smtplib sends the login in ASCII. Say so without the error's text, which quotes a
+            # character of the password and its position (it would reach the log and history).
+            _quietly_close(smtp)
+            raise MailError(self._t("err.password_ascii", var=mail.password_env)) from None
         except smtplib.SMTPNotSupportedError as exc:
             _quietly_close(smtp)
             key = "err.no_starttls" if "STARTTLS" in str(exc) else "err.no_auth"
