@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +86,20 @@ def test_console_shows_results_not_progress_unless_verbose() -> None:
     verbose = cli(*args, "-v")
     assert verbose.returncode == 1
     assert "INFO: sheet 台账: header row 2, 60 records" in verbose.stderr
+
+
+def test_run_with_a_dead_mail_server_says_it_once(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[register]\npath = "{(ROOT / "examples" / "complaint-register.xlsx").as_posix()}"\n'
+        f'[mail]\ntransport = "smtp"\nhost = "127.0.0.1"\nport = {port}\nretries = 0\n', encoding="utf-8")
+    done = cli("run", "--config", str(config), "--today", "2026-11-23", cwd=tmp_path)
+    assert done.returncode == 3
+    assert f"提醒未发出：无法连接邮件服务器 127.0.0.1:{port}" in done.stdout
+    assert "无法连接邮件服务器" not in done.stderr  # the summary says it; the log file keeps it too
+    created = re.search(r"文档：新建 (\d+)", done.stdout)
+    assert created and int(created.group(1)) > 0  # a dead mail server does not stop the documents
+    assert "无法连接邮件服务器" in (tmp_path / "output" / "logs" / "complaint-toolkit.log").read_text("utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 
 from ..config import Config
 from ..job import run_job
@@ -27,6 +28,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     today = _common.today(args)
     now = dt.datetime.now()  # local wall-clock time, as the scheduler and the history use
     log_to_file(config)
+    _summary_speaks_for_the_job()
     with StateLock(config.state_path, "run", language=config.language, started=now):
         result = run_job(config, today=today, now=now, trigger="run")
     if args.format == "json":
@@ -34,3 +36,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
     else:
         print(result.to_text(config.language))
     return result.exit_code
+
+
+def _summary_speaks_for_the_job() -> None:
+    """The summary printed at the end lists every stage's problem; the job's own log records
+    go to the log file only, so the console does not say each one twice."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.addFilter(lambda record: not record.name.startswith("toolkit.job"))
