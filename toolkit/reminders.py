@@ -280,16 +280,27 @@ def urgency(item: ReminderItem) -> tuple[int, int, dt.date, str, int]:
 
 
 def mask_phone(value: Value) -> str:
-    """``13800138000`` -> ``138****8000``: first 3 and last 4 digits kept; 7 digits or fewer
-    are masked entirely. A phone stored as a number (13800138000.0) is read as digits."""
+    """``13800138000`` -> ``138****8000``: first 3 and last 4 digits kept; ``0871-63125678`` ->
+    ``0871-****5678``: the area (or country) code kept; 7 digits or fewer are masked entirely.
+    A phone stored as a number (13800138000.0) is read as digits."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    digits = re.sub(r"\D", "", str(value))
+    text = str(value).strip()
+    # A landline keeps its area code, an international number its country code: the reader can
+    # tell where the customer is without seeing the number (an extension is left out).
+    prefixed = _PREFIXED_PHONE.match(text)
+    if prefixed:
+        local = re.sub(r"\D", "", prefixed["local"])
+        return f"{prefixed['prefix']}-{'*' * (len(local) - 4)}{local[-4:]}"
+    digits = re.sub(r"\D", "", text)
     if len(digits) <= 7:
         return "*" * len(digits)
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+_PREFIXED_PHONE = re.compile(r"(?P<prefix>0\d{2,3}|\+\d{1,3})[-\s]+(?P<local>\d[\d\s]{6,9}\d)\b")
 
 
 # -- helpers ------------------------------------------------------------------------------
