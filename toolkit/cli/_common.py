@@ -18,7 +18,10 @@ def parse_date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date; write it as YYYY-MM-DD, e.g. 2026-11-20") from None
+        # argparse prints this before the config (and its language) is read: say it in both.
+        raise argparse.ArgumentTypeError(
+            f"“{text}”不是日期，请写成 YYYY-MM-DD，如 2026-11-20 / "
+            f"'{text}' is not a date; write it as YYYY-MM-DD, e.g. 2026-11-20") from None
 
 
 def add_register(parser: argparse.ArgumentParser) -> None:
