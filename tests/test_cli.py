@@ -103,3 +103,12 @@ def test_run_with_a_dead_mail_server_says_it_once(tmp_path: Path) -> None:
     created = re.search(r"文档：新建 (\d+)", done.stdout)
     assert created and int(created.group(1)) > 0  # a dead mail server does not stop the documents
     assert "无法连接邮件服务器" in (tmp_path / "output" / "logs" / "complaint-toolkit.log").read_text("utf-8")
+
+
+def test_output_to_a_gbk_console_or_file_never_crashes() -> None:
+    # check-templates prints ¶, which GBK (a Chinese Windows code page) cannot encode.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "gbk"}
+    done = subprocess.run([sys.executable, "-m", "toolkit", "check-templates", "--config", str(ROOT / "config.toml")],
+                          cwd=ROOT, env=env, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode("gbk", "replace")
+    assert "投诉编号".encode("gbk") in done.stdout

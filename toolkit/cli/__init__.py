@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Output redirected to a file on a Chinese Windows is encoded in GBK: a character it lacks
+    # (¶, ✓) must become "?" rather than end the command with a UnicodeEncodeError.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     parser = build_parser()
     args = parser.parse_args(argv)
     # Staff read the results, not progress chatter: INFO only when asked (or for `schedule`,
