@@ -20,7 +20,7 @@ from pathlib import Path
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
@@ -228,12 +228,16 @@ def section_heading(doc, lang: Lang, text: str) -> None:
 
 
 def signatures(doc, lang: Lang, lines: list[tuple[str, str]]) -> None:
+    """Label, a signature line drawn by a tab leader up to one fixed point (so every line ends
+    in the same place, whatever the label's length), then the date."""
     doc.add_paragraph().paragraph_format.space_after = Pt(6)
     for left, right in lines:
         paragraph = doc.add_paragraph()
         paragraph.paragraph_format.space_before = Pt(10)
-        paragraph.paragraph_format.tab_stops.add_tab_stop(Cm(10.5), WD_TAB_ALIGNMENT.LEFT)
-        add_text(paragraph, f"{left}\t{right}", lang)
+        stops = paragraph.paragraph_format.tab_stops
+        stops.add_tab_stop(Cm(9.5), WD_TAB_ALIGNMENT.LEFT, WD_TAB_LEADER.LINES)
+        stops.add_tab_stop(Cm(10.5), WD_TAB_ALIGNMENT.LEFT)
+        add_text(paragraph, f"{left.rstrip('_ ')}\t\t{right}", lang)
 
 
 # -- the forms --------------------------------------------------------------------------------------
