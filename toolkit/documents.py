@@ -60,7 +60,7 @@ CREATED, UPDATED, UNCHANGED, SKIPPED = "created", "updated", "unchanged", "skipp
 STATUSES = (CREATED, UPDATED, UNCHANGED, SKIPPED)
 
 #: Bump when rendering changes in a way that should rewrite every document.
-ENGINE_VERSION = "3"  # bump when the same inputs render differently
+ENGINE_VERSION = "4"  # bump when the same inputs render differently
 MANIFEST_NAME = ".toolkit-manifest.json"
 #: File names when [documents] feedback_name / capa_name are empty, by language.
 DEFAULT_NAMES = {
@@ -584,8 +584,12 @@ class _InputHasher:
     values once per record (both kinds share them), so an unchanged run costs a few µs a row."""
 
     def __init__(self, config: Config, templates: dict[str, PreparedTemplate]) -> None:
+        # Everything a document's path and content depend on besides its row: with the row, the
+        # hash then identifies the document (generate() finds its path by it, see below).
         static = {"engine": ENGINE_VERSION, "company": asdict(config.company), "language": config.language,
-                  "capa_classes": sorted(config.rules.capa_classes)}
+                  "capa_classes": sorted(config.rules.capa_classes),
+                  "names": [config.documents.folder_pattern, config.documents.feedback_name,
+                            config.documents.capa_name]}
         self._prefix = {kind: json.dumps({**static, "kind": kind, "template": t.sha256}, ensure_ascii=False,
                                          sort_keys=True).encode()
                         for kind, t in templates.items()}
@@ -863,6 +867,7 @@ def generate(
 
     namer = _Namer(config)
     hasher = _InputHasher(config, templates)
+    by_digest = {digest: relpath for relpath, digest in manifest.items()}
     docs_root = str(docs_dir)
     taken: dict[str, str] = {}  # casefolded relative path -> the row whose document it is
     existing = _ExistingFiles(docs_root)
@@ -889,6 +894,16 @@ def generate(
             documents.extend(DocumentResult(cid or where, kind, "", SKIPPED, reason) for kind in kinds)
             continue
         for kind in kinds:
+            digest = hasher.digest(record, kind)
+            # The hash covers the row, the kind, the naming patterns and the language: a document
+            # recorded under it has the path it would be given now. Trusting that path (when the
+            # file is there) spares working it out for every unchanged document of a rerun.
+            known = by_digest.get(digest)
+            if known is not None and not force and known in existing:
+                owner = taken.setdefault(known.casefold(), f"{record.sheet}!{record.row}")
+                if owner == f"{record.sheet}!{record.row}":
+                    documents.append(DocumentResult(cid, kind, os.path.join(docs_root, known), UNCHANGED))
+                    continue
             relpath = namer.relpath(record, kind)
             # Case-insensitive, as on Windows: one file must never hold two complaints' forms.
             owner = taken.setdefault(relpath.casefold(), f"{record.sheet}!{record.row}")
@@ -897,7 +912,6 @@ def generate(
                     MESSAGES, "same-path", language, path=relpath, other=owner)))
                 continue
             target = os.path.join(docs_root, relpath)
-            digest = hasher.digest(record, kind)
             exists = relpath in existing
             index = len(documents)
             if exists and not force and manifest.get(relpath) == digest:
