@@ -303,6 +303,9 @@ def test_only_filters_and_reports_unknown_ids(tmp_path: Path) -> None:
     result = run(tmp_path, register_of(values(complaint_id="A"), values(complaint_id="B")), only=["B", "Z"])
     assert [(d.complaint_id, d.status) for d in result.documents] == [("B", CREATED), ("Z", SKIPPED)]
     assert result.documents[1].reason == "台账中没有此投诉编号"
+    # Numbers typed in another case are found.
+    again = run(tmp_path / "again", register_of(values(complaint_id="KS-2026-001")), only=["ks-2026-001"])
+    assert [(d.complaint_id, d.status) for d in again.documents] == [("KS-2026-001", CREATED)]
 
 
 # -- names ------------------------------------------------------------------------------------------

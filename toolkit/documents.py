@@ -863,7 +863,8 @@ def generate(
     manifest = _load_manifest(manifest_path)
     blocking = report.column_errors()
     row_errors = report.errors_by_row()
-    wanted = {str(i).strip() for i in only} if only else None
+    # --only ks-2026-001 finds KS-2026-001: staff type numbers in either case.
+    wanted = {str(i).strip().casefold(): str(i).strip() for i in only} if only else None
 
     namer = _Namer(config)
     hasher = _InputHasher(config, templates)
@@ -877,9 +878,9 @@ def generate(
     seen_ids: set[str] = set()
     for record in register.records:
         cid = record.complaint_id.strip()
-        if wanted is not None and cid not in wanted:
+        if wanted is not None and cid.casefold() not in wanted:
             continue
-        seen_ids.add(cid)
+        seen_ids.add(cid.casefold())
         kinds = [FEEDBACK, CAPA] if needs_capa(record, config) else [FEEDBACK]
         reason = ""
         if blocking:
@@ -921,7 +922,7 @@ def generate(
             hashes[index] = (relpath, digest)
             jobs.append(_Job(index, kind, str(templates[kind].path), templates[kind].sha256, language,
                              build_context(record, kind, config), target))
-    for cid in sorted((wanted or set()) - seen_ids):
+    for cid in sorted(wanted[key] for key in (wanted or {}).keys() - seen_ids):
         documents.append(DocumentResult(cid, FEEDBACK, "", SKIPPED, translate(MESSAGES, "not-found", language)))
 
     errors = _run_jobs(jobs, config.documents.workers, progress)
