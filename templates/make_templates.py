@@ -237,7 +237,8 @@ def signatures(doc, lang: Lang, lines: list[tuple[str, str]]) -> None:
         stops = paragraph.paragraph_format.tab_stops
         stops.add_tab_stop(Cm(9.5), WD_TAB_ALIGNMENT.LEFT, WD_TAB_LEADER.LINES)
         stops.add_tab_stop(Cm(10.5), WD_TAB_ALIGNMENT.LEFT)
-        add_text(paragraph, f"{left.rstrip('_ ')}\t\t{right}", lang)
+        label = left.rstrip("_ ") + ("" if lang.code == "zh" else " ")  # "：" already spaces Chinese
+        add_text(paragraph, f"{label}\t\t{right}", lang)
 
 
 # -- the forms --------------------------------------------------------------------------------------
