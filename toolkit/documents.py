@@ -47,7 +47,16 @@ from markupsafe import Markup, escape
 
 from .config import Config
 from .errors import ConfigError, TemplateError
-from .fields import FIELD_BY_NAME, FIELD_NAMES, FIELDS, LIST, NOT_SPECIAL, VALID_COMPLAINT, display_value
+from .fields import (
+    FIELD_BY_NAME,
+    FIELD_NAMES,
+    FIELDS,
+    LIST,
+    NOT_SPECIAL,
+    VALID_COMPLAINT,
+    display_value,
+    is_special,
+)
 from .fsutil import atomic_write_bytes, ensure_folder, sanitize_filename, truncate_bytes
 from .i18n import Messages, translate
 from .model import Finding, Record, Register, Value
@@ -510,11 +519,6 @@ def available_names() -> set[str]:
     return names
 
 
-def is_special(record: Record) -> bool:
-    special = record.get("special")
-    return special not in (None, "", NOT_SPECIAL)
-
-
 def needs_capa(record: Record, config: Config) -> bool:
     """A CAPA sheet: a corrective action is recorded, or a valid complaint of a CAPA class."""
     action = record.get("corrective_action")
@@ -565,7 +569,7 @@ def build_context(record: Record, kind: str, config: Config) -> dict[str, Any]:
     extras = {
         "company_name": config.company.name,
         "form_no": config.company.capa_form_no if kind == CAPA else config.company.feedback_form_no,
-        "is_special": is_special(record),
+        "is_special": is_special(record.get("special")),
         "actions": _actions(record, language),
         "capa_status": capa_status,
     }

@@ -129,6 +129,12 @@ def header_aliases(extra: dict[str, list[str]] | None = None) -> dict[str, str]:
     return table
 
 
+def is_special(value: object) -> bool:
+    """特殊客诉: any value but blank and 否 (REGISTER.md: blank means 否)."""
+    text = "" if value is None else str(value).strip()
+    return bool(text) and text != NOT_SPECIAL
+
+
 def display_value(field: str, value: str, language: str) -> str:
     """A canonical list value shown in ``language`` (config lists are shown as given)."""
     f = FIELD_BY_NAME[field]

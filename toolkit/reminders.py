@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .addresses import is_sendable
-from .fields import CLOSED, FIELD_BY_NAME, NOT_SPECIAL, PENDING
+from .fields import CLOSED, FIELD_BY_NAME, PENDING, is_special
 from .i18n import Messages, translate
 from .model import Record, Value
 from .workdays import CalendarDays, DayCounter, WorkCalendar
@@ -224,7 +224,7 @@ def plan_reminders(
         cid = record.complaint_id.strip()
         ledger_id = cid if cid and cid not in seen_ids else f"{cid}@{record.sheet}!{record.row}"
         seen_ids.add(cid)
-        special = _is_special(values)
+        special = is_special(values.get("special"))
         for kind in _open_kinds(record):
             due, problem = _due(record, kind, config, counter)
             if due is None:
@@ -375,7 +375,7 @@ def _due(record: Record, kind: str, config: Config, counter: DayCounter) -> tupl
     received = record.values.get("received_on")
     if not isinstance(received, dt.date):
         return None, "no-received"
-    severity = "A" if _is_special(record.values) else record.values.get("severity")
+    severity = "A" if is_special(record.values.get("special")) else record.values.get("severity")
     rule = config.rules.for_class(severity if severity in ("A", "B", "C") else "A")
     days = rule.reply_days if kind == REPLY else rule.followup_days
     return counter.add_workdays(_date(received), days), None
@@ -461,11 +461,6 @@ def _item(record: Record, kind: str, due: dt.date, days: int, level: int, specia
         special=special,
         ledger_id=ledger_id or record.complaint_id,
     )
-
-
-def _is_special(values: dict[str, Value]) -> bool:
-    special = _text(values.get("special"))
-    return bool(special) and special != NOT_SPECIAL
 
 
 def _filled(record: Record, name: str) -> bool:

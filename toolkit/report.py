@@ -61,7 +61,6 @@ from .errors import ConfigError
 from .fields import (
     CLOSED,
     NATURES,
-    NOT_SPECIAL,
     PENDING,
     ROOT_CAUSES,
     SATISFACTIONS,
@@ -69,6 +68,7 @@ from .fields import (
     SPECIALS,
     VALID_COMPLAINT,
     display_value,
+    is_special,
 )
 from .fsutil import atomic_write_bytes, ensure_folder
 from .i18n import Messages, translate
@@ -483,7 +483,7 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
         "open": len(counted) - len(closed),
         "valid": sum(1 for r in counted if r.get("nature") == VALID_COMPLAINT),
         "communication": communication,
-        "special": sum(1 for r in counted if _special(r)),
+        "special": sum(1 for r in counted if is_special(r.get("special"))),
         "followup_on_time_rate": followup_rate,
         "overdue_items": len(overdue_items),
     }
@@ -534,11 +534,6 @@ def _date(value: Any) -> dt.date | None:
 def _month(value: Any) -> str:
     day = _date(value)
     return f"{day.year:04d}-{day.month:02d}" if day else ""
-
-
-def _special(record: Record) -> bool:
-    value = record.get("special")
-    return bool(value) and value != NOT_SPECIAL
 
 
 def _months(records: Sequence[Record], date_from: dt.date | None, end: dt.date) -> list[str]:
