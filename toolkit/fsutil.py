@@ -35,6 +35,17 @@ _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 _ALREADY_SAFE = re.compile(r'[^\x00-\x1f\x7f/\\:*?"<>|\s.](?:[^\x00-\x1f\x7f/\\:*?"<>|]*[^\x00-\x1f\x7f/\\:*?"<>|\s.])?')
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` are the same file (links and ``..`` included), so an output
+    path can be refused when it is the staff's register."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.normcase(a.resolve()) == os.path.normcase(b.resolve())
+
+
 def ensure_folder(path: str | os.PathLike[str], language: str = "zh") -> Path:
     """Create ``path`` (and its parents) as a folder, or raise :class:`OutputError` saying which
     file stands in the way or why it cannot be created."""

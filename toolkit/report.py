@@ -70,7 +70,7 @@ from .fields import (
     display_value,
     is_special,
 )
-from .fsutil import atomic_write_bytes, ensure_folder
+from .fsutil import atomic_write_bytes, ensure_folder, same_file
 from .i18n import Messages, translate
 from .mail import sender_address  # the same sender check as reminders
 from .model import Finding, Record, Register
@@ -700,7 +700,7 @@ def write_workbook(stats: Statistics, config: Config, path: str | Path) -> Path:
     target = Path(path)
     if target.suffix.lower() != ".xlsx":
         raise ConfigError(translate(M, "err.not_xlsx", language, path=target))
-    if _same_file(target, Path(stats.register_path)):
+    if same_file(target, Path(stats.register_path)):
         raise ConfigError(translate(M, "err.same_as_register", language, path=target))
     ensure_folder(target.parent, language)
     book = build_workbook(stats, config)
@@ -712,15 +712,6 @@ def write_workbook(stats: Statistics, config: Config, path: str | Path) -> Path:
         raise ConfigError(translate(M, "err.write", language, path=target, error=exc.strerror or exc)) from exc
     log.info("statistics workbook written to %s", target)
     return target
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.exists() and b.exists():
-            return a.samefile(b)
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False
 
 
 def build_workbook(stats: Statistics, config: Config) -> Workbook:

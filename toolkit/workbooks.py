@@ -30,7 +30,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .config import Config
 from .errors import ConfigError, RegisterError
 from .fields import DATE, EMAIL, FIELD_BY_NAME, FIELDS, LIST, NUMBER, PHONE, Field, display_value
-from .fsutil import atomic_write_bytes, ensure_folder
+from .fsutil import atomic_write_bytes, ensure_folder, same_file
 from .i18n import Messages, translate
 from .model import ERROR, NOTE, WARNING, Finding, Register, SheetInfo, column_letter
 from .validate import CLOSE_REQUIRED, REQUIRED, ValidationReport
@@ -232,15 +232,6 @@ def _check_xlsx_name(path: Path, language: str) -> None:
         raise ConfigError(translate(MESSAGES, "not-xlsx", language, path=path))
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return os.path.normcase(a.resolve()) == os.path.normcase(b.resolve())
-
-
 # -- the validation report workbook -------------------------------------------------------
 
 
@@ -255,7 +246,7 @@ def write_validation_workbook(report: ValidationReport, register: Register, path
     target = Path(path)
     language = report.language
     _check_xlsx_name(target, language)
-    if _same_file(target, Path(register.path)):
+    if same_file(target, Path(register.path)):
         suggestion = Path(register.path).with_name(Path(register.path).stem + "-检查报告.xlsx"
                                                     if language == "zh" else
                                                     Path(register.path).stem + "-check.xlsx").name
