@@ -258,6 +258,7 @@ def test_register_text_stays_text_never_a_formula(workbook: Path) -> None:
     ws = load_workbook(workbook)["汇总"]
     cell = next(c for row in ws.iter_rows() for c in row if c.value == "=1+2")
     assert cell.data_type == "s"
+    assert cell.quotePrefix  # and stays text when someone edits the cell in Excel
     with zipfile.ZipFile(workbook) as archive:
         sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
         assert sheets and not any(b"<f>" in archive.read(n) or b"<f " in archive.read(n) for n in sheets)

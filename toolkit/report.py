@@ -46,7 +46,6 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, LineChart, PieChart, Reference
 from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.marker import DataPoint
@@ -75,6 +74,7 @@ from .i18n import Messages, translate
 from .mail import sender_address  # the same sender check as reminders
 from .model import Finding, Record, Register
 from .reminders import DueDates, ReminderItem, due_dates, plan_reminders
+from .workbooks import set_text
 from .workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -743,13 +743,6 @@ def build_workbook(stats: Statistics, config: Config) -> Workbook:
     return book
 
 
-def safe_text(value: Any) -> Any:
-    """Register text as a cell value that stays text: illegal XML characters removed."""
-    if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value
-
-
 class _Writer:
     """Lays out each sheet: a title, a table (header at row 3), footnotes, then the charts."""
 
@@ -766,10 +759,8 @@ class _Writer:
     # -- cells --------------------------------------------------------------------------
     @staticmethod
     def put(ws: Worksheet, row: int, col: int, value: Any, number_format: str | None = None) -> None:
-        cell = ws.cell(row=row, column=col, value=safe_text(value))
-        if isinstance(value, str):
-            # A value typed as "=SUM(A1)" in the register stays text, never a formula.
-            cell.data_type = "s"
+        cell = ws.cell(row=row, column=col)
+        set_text(cell, value)  # register text stays text: "=SUM(A1)" is shown, never run
         if number_format and value is not None:
             cell.number_format = number_format
 
