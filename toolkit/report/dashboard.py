@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import logging
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,7 +140,11 @@ MAX_DOCUMENTS = 100
 #: Runs of the daily job shown.
 MAX_RUNS = 10
 _DOCUMENT_SUFFIXES = (".docx", ".pdf")
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _FINDINGS_NAME = {"zh": "台账检查报告.xlsx", "en": "register-findings.xlsx"}
+#: What the findings workbook beside the page was written from (register bytes, day, language).
+_FINDINGS_STAMP = ".dashboard-findings.json"
 
 
 @dataclass(slots=True)
@@ -206,9 +212,14 @@ def _filed_since(folder: Path, start: dt.date) -> tuple[list[FiledDocument], int
 
 
 def write_dashboard(stats: Statistics, config: Config, path: str | Path, *, today: dt.date,
-                    report: Any = None, register: Any = None, now: dt.datetime | None = None) -> Path:
+                    report: Any = None, register: Any = None, now: dt.datetime | None = None,
+                    reuse_findings: bool = False) -> Path:
     """Write the dashboard to ``path`` (atomically), and beside it the findings workbook it
-    links to when ``report`` and ``register`` are given and the register has findings."""
+    links to when ``report`` and ``register`` are given and the register has findings.
+
+    ``reuse_findings`` (the daily job): keep the findings workbook written earlier for the same
+    register bytes, day and language, since copying a large register into a workbook takes
+    seconds and a rerun would write the same workbook again."""
     language = config.language
     target = Path(path)
     if target.suffix.lower() not in (".html", ".htm"):
@@ -220,8 +231,15 @@ def write_dashboard(stats: Statistics, config: Config, path: str | Path, *, toda
     if report is not None and register is not None and report.findings:
         from ..workbooks import write_validation_workbook
 
-        findings_workbook = write_validation_workbook(
-            report, register, target.with_name(_FINDINGS_NAME.get(language, _FINDINGS_NAME["zh"])), today)
+        findings_workbook = target.with_name(_FINDINGS_NAME.get(language, _FINDINGS_NAME["zh"]))
+        stamp_path = target.with_name(_FINDINGS_STAMP)
+        stamp = json.dumps({"register": str(register.path), "sha256": register.sha256, "today": today.isoformat(),
+                            "language": language, "findings": len(report.findings)}, sort_keys=True)
+        fresh = reuse_findings and findings_workbook.exists() and stamp_path.exists() \
+            and stamp_path.read_text(encoding="utf-8") == stamp
+        if not fresh:
+            write_validation_workbook(report, register, findings_workbook, today)
+            atomic_write_bytes(stamp_path, stamp.encode("utf-8"))
     inputs = dashboard_inputs(config, today=today, report=report, findings_workbook=findings_workbook)
     page = build_dashboard(stats, config, inputs, folder=target.parent, now=now)
     try:
@@ -241,7 +259,8 @@ header{background:#1f4e79;color:#fff;padding:14px 24px}
 header h1{margin:0;font-size:22px}header p{margin:4px 0 0;opacity:.85}
 main{padding:16px 24px;display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:16px}
 section{background:#fff;border-radius:6px;padding:12px 16px;box-shadow:0 1px 3px rgba(0,0,0,.12)}
-section.wide{grid-column:1/-1}section.action{border-left:6px solid #c00000}
+section.wide{grid-column:1/-1}section.two{grid-column:span 2}
+@media (max-width:960px){section.two{grid-column:auto}}section.action{border-left:6px solid #c00000}
 h2{font-size:17px;margin:0 0 8px}h3{font-size:15px;margin:12px 0 6px}
 table{border-collapse:collapse;width:100%}th,td{padding:4px 8px;border-bottom:1px solid #e4e7eb;text-align:left;
  vertical-align:top}th{background:#eef3f8;font-weight:600}td.num,th.num{text-align:right}
@@ -257,7 +276,7 @@ class _Page:
         self.inputs = inputs
         self.language = config.language
         self.folder = folder
-        self.style = Style(
+        self.style_options = dict(
             font_family='"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",sans-serif',
             background="transparent", plot_background="transparent", foreground="#1f2933",
             foreground_strong="#1f2933", foreground_subtle="#9aa5b1",
@@ -272,10 +291,18 @@ class _Page:
     def e(self, key: str, **values: Any) -> str:
         return html.escape(self.t(key, **values))
 
-    def chart(self, kind: type, **options: Any) -> Any:
+    def chart(self, kind: type, colors: tuple[str, ...] | None = None, **options: Any) -> Any:
+        style = Style(**{**self.style_options, **({"colors": colors} if colors else {})})
         # No script (js=[]): pygal would otherwise load its tooltip script from the web.
-        return kind(style=self.style, js=[], disable_xml_declaration=True, width=640, height=330,
-                    legend_at_bottom=True, print_values=True, print_zeroes=False, margin=12, **options)
+        settings = {"width": 640, "height": 330, "legend_at_bottom": True, "print_values": True,
+                    "print_zeroes": False, "margin": 12, **options}
+        return kind(style=style, js=[], disable_xml_declaration=True, **settings)
+
+    @staticmethod
+    def svg(chart: Any) -> str:
+        """The chart as inline SVG, without pygal's config script (it only feeds the tooltip
+        script we do not load) and its comments: the page runs no script at all."""
+        return _COMMENT.sub("", _SCRIPT.sub("", chart.render()))
 
     def link(self, path: Path, text: str) -> str:
         try:
@@ -380,21 +407,21 @@ class _Page:
         flow.add(self.t("series.received"), [m.received for m in s.monthly])
         flow.add(self.t("series.closed"), [m.closed for m in s.monthly])
         parts.append(f'<div style="display:grid;grid-template-columns:1fr 1fr;gap:12px">'
-                     f"<div>{by_class.render()}</div><div>{flow.render()}</div></div></section>")
+                     f"<div>{self.svg(by_class)}</div><div>{self.svg(flow)}</div></div></section>")
         return "".join(parts)
 
     def pareto(self) -> str:
         s = self.stats
-        parts = [f'<section id="pareto"><h2>{self.e("pareto")}</h2>']
+        parts = [f'<section class="two" id="pareto"><h2>{self.e("pareto")}</h2>']
         if not s.category_pareto:
             return parts[0] + f'<p class="muted">{self.e("no_data")}</p></section>'
         rows = list(reversed(s.category_pareto))  # a horizontal bar chart draws from the bottom
-        chart = self.chart(pygal.HorizontalBar, title=self.t("pareto"), show_legend=False,
-                           height=max(240, 44 * len(rows) + 80))
+        chart = self.chart(pygal.HorizontalBar, title=self.t("pareto"), show_legend=False, truncate_label=-1,
+                           width=900, height=max(240, 40 * len(rows) + 90))
         chart.x_labels = [self.t("pareto.label", value=p.value, cumulative=f"{p.cumulative_share:.0%}")
                           for p in rows]
         chart.add(self.t("series.count"), [p.count for p in rows])
-        parts.append(chart.render() + "</section>")
+        parts.append(self.svg(chart) + "</section>")
         return "".join(parts)
 
     def on_time(self) -> str:
@@ -409,7 +436,7 @@ class _Page:
             chart.add(self.t("series.reply"), [None if r.reply_rate is None else r.reply_rate * 100 for r in rows])
             chart.add(self.t("series.followup"),
                       [None if r.followup_rate is None else r.followup_rate * 100 for r in rows])
-            parts.append(chart.render())
+            parts.append(self.svg(chart))
         if s.on_time_by_department:
             parts.append('<table id="on-time-departments"><thead><tr>'
                          f'<th>{self.e("col.department")}</th><th class=num>{self.e("col.reply_rate")}</th>'
@@ -429,11 +456,11 @@ class _Page:
             return parts[0] + f'<p class="muted">{self.e("no_data")}</p></section>'
         parts.append(f'<p class="big" id="satisfaction-rate">{show_number(total.rate)}</p>'
                      f'<p>{self.e("satisfaction.headline", rate=show_number(total.rate), rated=total.rated)}</p>')
-        pie = self.chart(pygal.Pie, title=self.t("satisfaction"), inner_radius=0.45)
-        pie.style.colors = ("#70ad47", "#ffc000", "#c00000")
+        pie = self.chart(pygal.Pie, colors=("#70ad47", "#ffc000", "#c00000"), title=self.t("satisfaction"),
+                         inner_radius=0.45, width=420, height=300)
         for value in SATISFACTIONS:
             pie.add(display_value("satisfaction", value, self.language), total.counts[value])
-        parts.append(pie.render() + "</section>")
+        parts.append(self.svg(pie) + "</section>")
         return "".join(parts)
 
     def documents(self) -> str:
@@ -488,7 +515,7 @@ def build_dashboard(stats: Statistics, config: Config, inputs: DashboardInputs |
             f"<header><h1>{page.e('title')}</h1><p>"
             f"{page.e('subtitle', register=Path(stats.register_path).name, today=stats.today.isoformat(), period=stats.period_text(config.language))}"
             "</p></header><main>")
-    body = "".join((page.actions(), page.findings(), page.satisfaction(), page.trend(), page.pareto(),
-                    page.on_time(), page.documents(), page.runs()))
+    body = "".join((page.actions(), page.findings(), page.satisfaction(), page.documents(), page.trend(),
+                    page.pareto(), page.on_time(), page.runs()))
     foot = f'</main><footer class="muted" style="padding:0 24px 16px">{page.e("footer", now=stamp)}</footer></body></html>\n'
     return head + body + foot
