@@ -16,6 +16,8 @@ import datetime as dt
 import email
 import hashlib
 import json
+import shutil
+import subprocess
 import zipfile
 from email import policy
 from pathlib import Path
@@ -365,6 +367,39 @@ def test_charts_are_native_and_point_at_their_tables(workbook: Path) -> None:
     pie = book["满意度"]._charts[1]
     assert _refs(pie) == ["'满意度'!$B$9:$D$9"]  # the total row
     assert [book["满意度"].cell(row=9, column=c).value for c in (1, 2, 3, 4)] == ["合计", 10, 3, 2]
+
+
+def test_every_sheet_prints_landscape_one_page_wide(workbook: Path) -> None:
+    book = load_workbook(workbook)
+    for ws in book.worksheets:
+        setup = ws.page_setup
+        assert (setup.orientation, setup.paperSize, setup.fitToWidth) == ("landscape", 9, 1), ws.title
+        assert ws.oddFooter.right.text == "第 &P 页，共 &N 页" and ws.oddFooter.left.text == "&A"
+        # A figure sheet (table + chart) is one page; the summary runs on with its list header repeated.
+        assert setup.fitToHeight == (0 if ws.title == "汇总" else 1)
+    summary = book["汇总"]
+    header = next(r for r in range(1, summary.max_row + 1) if summary.cell(row=r, column=1).value == "单元格")
+    assert summary.print_title_rows == f"${header}:${header}"
+    # The left-out rows are as tall as their wrapped problems.
+    row = next(r for r in range(1, summary.max_row + 1) if summary.cell(row=r, column=2).value == "KS-2604-05")
+    assert summary.row_dimensions[row].height >= 3 * 15
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdfinfo") is None,
+                    reason="LibreOffice or poppler-utils is not installed")
+def test_workbook_prints_one_page_per_sheet(workbook: Path, tmp_path: Path) -> None:
+    subprocess.run(["soffice", f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}", "--headless",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(workbook)],
+                   check=True, capture_output=True, timeout=300)
+    pdf = tmp_path / "stats.pdf"
+    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "99", str(pdf)], check=True, capture_output=True,
+                          text=True).stdout
+    sizes = [line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("Page") and "size" in line]
+    assert sizes == ["841.89 x 595.304 pts (A4)"] * 9  # nine sheets, nine landscape pages
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout.split("\f")
+    assert "第 1 页，共 9 页" in text[0] and "KS-2604-05" in text[0]
+    assert "月度趋势" in text[1] and "第 2 页，共 9 页" in text[1]
 
 
 def test_english_labels(stats: Statistics, tmp_path: Path) -> None:
