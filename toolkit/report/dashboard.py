@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,7 +296,7 @@ class _Page:
         style = Style(**{**self.style_options, **({"colors": colors} if colors else {})})
         # No script (js=[]): pygal would otherwise load its tooltip script from the web.
         settings = {"width": 640, "height": 330, "legend_at_bottom": True, "print_values": True,
-                    "print_zeroes": False, "margin": 12, **options}
+                    "print_zeroes": False, "margin": 12, "margin_right": 30, **options}
         return kind(style=style, js=[], disable_xml_declaration=True, **settings)
 
     @staticmethod
@@ -416,10 +417,12 @@ class _Page:
         if not s.category_pareto:
             return parts[0] + f'<p class="muted">{self.e("no_data")}</p></section>'
         rows = list(reversed(s.category_pareto))  # a horizontal bar chart draws from the bottom
+        labels = [self.t("pareto.label", value=p.value, cumulative=f"{p.cumulative_share:.0%}") for p in rows]
+        # pygal sizes the label margin for Latin text; a Chinese character is about twice as wide.
+        wide = max(sum(1 for ch in label if unicodedata.east_asian_width(ch) in "WF") for label in labels)
         chart = self.chart(pygal.HorizontalBar, title=self.t("pareto"), show_legend=False, truncate_label=-1,
-                           width=900, height=max(240, 40 * len(rows) + 90))
-        chart.x_labels = [self.t("pareto.label", value=p.value, cumulative=f"{p.cumulative_share:.0%}")
-                          for p in rows]
+                           width=900, height=max(240, 40 * len(rows) + 90), margin_left=12 + 7 * wide)
+        chart.x_labels = labels
         chart.add(self.t("series.count"), [p.count for p in rows])
         parts.append(self.svg(chart) + "</section>")
         return "".join(parts)
@@ -430,7 +433,7 @@ class _Page:
                  f'<p>{self.e("on_time.headline", reply=show_number(s.headline["reply_on_time_rate"]), followup=show_number(s.totals["followup_on_time_rate"]))}</p>']
         rows = [r for r in s.on_time_by_month if r.reply_due or r.followup_due]
         if rows:
-            chart = self.chart(pygal.Line, title=self.t("on_time"), range=(0, 100), dots_size=4,
+            chart = self.chart(pygal.Line, title=self.t("on_time"), range=(0, 100), dots_size=4, width=440,
                                value_formatter=lambda v: f"{v:.0f}%")
             chart.x_labels = [r.key for r in rows]
             chart.add(self.t("series.reply"), [None if r.reply_rate is None else r.reply_rate * 100 for r in rows])
