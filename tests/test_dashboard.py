@@ -235,6 +235,18 @@ def test_run_writes_the_dashboard_every_time(browser: object, tmp_path: Path,
         assert page.inner_text("#findings-count") == "7"  # type: ignore[attr-defined]
     finally:
         page.close()  # type: ignore[attr-defined]
+    # Another day: the figures kept beside the page are not reused, the findings workbook is new.
+    assert (tmp_path / "output" / ".dashboard-figures.pickle").exists()
+    assert main(["run", "--config", str(config), "--today", "2026-04-13", "-q"]) == 0
+    assert findings.stat().st_mtime_ns != first[1]
+    page, _ = _open(browser, page_path)
+    try:
+        assert "统计日：2026-04-13" in page.inner_text("header")  # type: ignore[attr-defined]
+        # KS-2604-02's reply is now 2 working days overdue (due 04-09; 04-10 and 04-13 have passed).
+        rows = {(r[2], r[3]): r[5] for r in _rows(page, "#action-table")}
+        assert rows[("KS-2604-02", "答复")] == "2"
+    finally:
+        page.close()  # type: ignore[attr-defined]
 
 
 def test_report_html_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -284,13 +284,10 @@ def _dashboard(config: Config, result: JobResult, *, today: dt.date, now: dt.dat
     reg = result.details.get("register")
     if reg is None:
         return  # nothing was read: the history (`complaint-toolkit history`) says why
-    from .report import compute_statistics, default_dashboard_path, write_dashboard
+    from .report.dashboard import write_daily_dashboard
 
-    report = result.details.get("validation")
     try:
-        stats = compute_statistics(reg, report, config, today=today)
-        path = write_dashboard(stats, config, default_dashboard_path(config), today=today, report=report,
-                               register=reg, now=now, reuse_findings=True)
+        path = write_daily_dashboard(config, reg, result.details.get("validation"), today=today, now=now)
     except Exception as exc:  # a page is a courtesy; the run's work is done
         log.warning("dashboard not written: %s", exc, exc_info=not isinstance(exc, ToolkitError))
         result.notes.append(t("dashboard-failed", error=exc))

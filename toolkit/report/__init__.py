@@ -24,7 +24,7 @@ _NAMES = {
                 "overdue_now", "percentile_nearest_rank"),
     "workbook": ("build_workbook", "default_out_path", "write_workbook"),
     "dashboard": ("DashboardInputs", "build_dashboard", "default_dashboard_path", "dashboard_inputs",
-                  "write_dashboard"),
+                  "write_daily_dashboard", "write_dashboard"),
     "weekly": ("WeeklyDigest", "build_weekly_mail", "compose_weekly", "last_weekly_slot", "parse_weekly",
                "weekly_report_due"),
 }

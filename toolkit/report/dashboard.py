@@ -16,10 +16,12 @@ folder can be shared or copied. Chinese text is drawn by the browser's own fonts
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import json
 import logging
 import os
+import pickle
 import re
 import unicodedata
 from collections import defaultdict
@@ -37,7 +39,7 @@ from ..fields import SATISFACTIONS, SEVERITIES, display_value
 from ..fsutil import atomic_write_bytes, ensure_folder, same_file
 from ..history import RunHistory, RunRecord
 from ..i18n import Messages, translate
-from .figures import FIGURES, ActionItem, Statistics, show_number
+from .figures import FIGURES, ActionItem, Statistics, compute_statistics, show_number
 from .figures import MESSAGES as FIGURE_MESSAGES
 
 log = logging.getLogger(__name__)
@@ -146,6 +148,8 @@ _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _FINDINGS_NAME = {"zh": "台账检查报告.xlsx", "en": "register-findings.xlsx"}
 #: What the findings workbook beside the page was written from (register bytes, day, language).
 _FINDINGS_STAMP = ".dashboard-findings.json"
+#: The figures of the last daily page, for a rerun on the same inputs.
+_FIGURES_CACHE = ".dashboard-figures.pickle"
 
 
 @dataclass(slots=True)
@@ -198,6 +202,13 @@ def _filed_since(folder: Path, start: dt.date) -> tuple[list[FiledDocument], int
     since = dt.datetime.combine(start, dt.time()).timestamp()
     found = []
     for root, _dirs, files in os.walk(folder):
+        # Documents are written to a temporary name and renamed, which stamps their folder: a
+        # folder untouched since Monday holds no document of this week (100k files not stat-ed).
+        try:
+            if os.stat(root).st_mtime < since:
+                continue
+        except OSError:
+            continue
         for name in files:
             if not name.lower().endswith(_DOCUMENT_SUFFIXES) or name.startswith((".", "~$")):
                 continue
@@ -249,6 +260,54 @@ def write_dashboard(stats: Statistics, config: Config, path: str | Path, *, toda
         raise ConfigError(translate(MESSAGES, "err.write", language, path=target, error=exc.strerror or exc)) from exc
     log.info("dashboard written to %s", target)
     return target
+
+
+def write_daily_dashboard(config: Config, register: Any, report: Any, *, today: dt.date,
+                          now: dt.datetime | None = None) -> Path:
+    """The daily job's page, ``<output.dir>/dashboard.html``. A rerun on the same register bytes,
+    day, settings and code reuses the figures computed last time (kept beside the page), since
+    only the runs and documents on the page change between such runs."""
+    path = default_dashboard_path(config)
+    cache = path.with_name(_FIGURES_CACHE)
+    key = _figures_key(config, register, today)
+    stats = _load_figures(cache, key)
+    if stats is None:
+        stats = compute_statistics(register, report, config, today=today)
+        ensure_folder(path.parent, config.language)
+        try:
+            atomic_write_bytes(cache, pickle.dumps((key, stats), protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError as exc:  # the cache only saves time
+            log.warning("could not keep the dashboard figures in %s: %s", cache, exc)
+    return write_dashboard(stats, config, path, today=today, report=report, register=register, now=now,
+                           reuse_findings=True)
+
+
+def _figures_key(config: Config, register: Any, today: dt.date) -> str:
+    """What the figures depend on: the register's bytes, the day, every setting, the code that
+    reads, validates, plans and counts, and the holiday calendar's version."""
+    import holidays
+
+    from .. import fields, model, reminders, validate, workdays
+    from .. import register as register_module
+    from . import figures
+
+    digest = hashlib.sha256()
+    for part in (register.sha256, str(register.path), today.isoformat(), repr(config), holidays.__version__):
+        digest.update(part.encode("utf-8") + b"\0")
+    for module in (figures, reminders, workdays, validate, fields, model, register_module):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()
+
+
+def _load_figures(path: Path, key: str) -> Statistics | None:
+    try:
+        stored_key, stats = pickle.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # damaged or from another version: compute again
+        log.info("dashboard figures cache %s not used: %s", path, exc)
+        return None
+    return stats if stored_key == key and isinstance(stats, Statistics) else None
 
 
 # -- the page ---------------------------------------------------------------------------------

@@ -337,7 +337,7 @@ class _Usable:
         self.register = register
         self.language = language
         self.errors: dict[tuple[str, int], dict[str, list[Finding]]] = defaultdict(dict)
-        self.columns: set[tuple[str, str]] = {(s.name, name) for s in register.sheets for name in s.columns}
+        self.columns: dict[str, frozenset[str]] = {s.name: frozenset(s.columns) for s in register.sheets}
         for f in getattr(report, "findings", ()) or ():
             if f.severity == ERROR and f.row is not None and f.field:
                 self.errors[(f.sheet, f.row)].setdefault(f.field, []).append(f)
@@ -347,13 +347,19 @@ class _Usable:
 
     def bad(self, record: Record, name: str, blank_ok: bool = False) -> str | None:
         """Why ``name`` cannot be used on this record (None: it can)."""
-        found = self.errors.get((record.sheet, record.row), {}).get(name)
-        if found:
-            return found[0].message
-        if (record.sheet, name) not in self.columns:
+        # Called a dozen times per record: the common case (no error, column present, a value)
+        # is three dictionary lookups.
+        errors = self.errors.get((record.sheet, record.row))
+        if errors is not None:
+            found = errors.get(name)
+            if found:
+                return found[0].message
+        if name not in self.columns.get(record.sheet, ()):
             return translate(MESSAGES, "why.no_column", self.language, header=_header(name, self.language))
-        if not blank_ok and record.values.get(name) in (None, ""):
-            return translate(MESSAGES, "why.blank", self.language, header=_header(name, self.language))
+        if not blank_ok:
+            value = record.values.get(name)
+            if value is None or value == "":
+                return translate(MESSAGES, "why.blank", self.language, header=_header(name, self.language))
         return None
 
     def ok(self, record: Record, figure: str, *names: str, blank_ok: bool = False) -> bool:
@@ -475,8 +481,8 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
     dues = {id(r): _judged_dues(r, config, calendar, use) for r in with_status}
     judged = [r for r in with_status if dues[id(r)] != _NO_DUES]
     totals_row = _on_time_row("", judged, dues, today)
-    on_time_by_month = [_on_time_row(m, [r for r in judged if _month(r.get("received_on")) == m], dues, today)
-                        for m in months] if months else []
+    judged_by_month = _by_month(judged, "received_on")
+    on_time_by_month = [_on_time_row(m, judged_by_month.get(m, []), dues, today) for m in months]
     if months:
         for r in judged:
             if use.bad(r, "received_on") is not None:
@@ -492,8 +498,8 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
     rated = [r for r in closed if use.ok(r, SATISFACTION, "satisfaction")]
     satisfaction_total = _satisfaction_row("", rated)
     rated_dated = [r for r in rated if use.ok(r, SATISFACTION, "closed_on")]
-    satisfaction_by_month = [_satisfaction_row(m, [r for r in rated_dated if _month(r.get("closed_on")) == m])
-                             for m in months]
+    rated_by_month = _by_month(rated_dated, "closed_on")
+    satisfaction_by_month = [_satisfaction_row(m, rated_by_month.get(m, [])) for m in months]
 
     # Special complaints and the nature mix.
     with_special = [r for r in counted if use.ok(r, MIX, "special", blank_ok=True)]
@@ -501,8 +507,8 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
     for r in counted:
         if use.bad(r, "received_on") is not None:
             use.ok(r, MIX, "received_on")
-    mix_by_month = [_mix_row(m, [r for r in with_special if _month(r.get("received_on")) == m],
-                             [r for r in with_nature if _month(r.get("received_on")) == m]) for m in months]
+    special_by_month, nature_by_month = _by_month(with_special, "received_on"), _by_month(with_nature, "received_on")
+    mix_by_month = [_mix_row(m, special_by_month.get(m, []), nature_by_month.get(m, [])) for m in months]
 
     # Time to close: closed, both dates usable; the class split needs a usable class.
     timed = [r for r in closed if use.ok(r, DURATION, "received_on", "closed_on")]
@@ -618,6 +624,14 @@ def _date(value: Any) -> dt.date | None:
 def _month(value: Any) -> str:
     day = _date(value)
     return f"{day.year:04d}-{day.month:02d}" if day else ""
+
+
+def _by_month(records: Iterable[Record], name: str) -> dict[str, list[Record]]:
+    """Records grouped by the month of a date field (one pass, not one per month)."""
+    groups: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        groups[_month(r.values.get(name))].append(r)
+    return groups
 
 
 def _months(received: Sequence[Record], closed: Sequence[Record], date_from: dt.date | None,
