@@ -149,7 +149,11 @@ def test_findings_count_links_to_the_findings_workbook(shown: tuple[object, list
     target = Path(unquote(urlparse(page.eval_on_selector("#findings-link a", "a => a.href")).path))  # type: ignore[attr-defined]
     assert href == "%E5%8F%B0%E8%B4%A6%E6%A3%80%E6%9F%A5%E6%8A%A5%E5%91%8A.xlsx"  # relative: 台账检查报告.xlsx
     assert target == path.with_name("台账检查报告.xlsx") and target.exists()
-    assert load_workbook(target).sheetnames[0] == "问题清单"
+    book = load_workbook(target)
+    assert book.sheetnames[0] == "问题清单"
+    # The rows to fix, at their own addresses (the links land on the cell); the others are left out.
+    assert book["台账"]["A6"].value == "KS-2601-03" and book["台账"]["N6"].value == "陈静@example.com"
+    assert book["台账"]["A4"].value is None  # KS-2601-01 has no finding
     page.click("#left-out summary")  # type: ignore[attr-defined]
     left = page.inner_text("#left-out")  # type: ignore[attr-defined]
     assert "未计入统计的投诉：3 件" in left and "月度趋势：3 件" in left and "台账!AA23" in left

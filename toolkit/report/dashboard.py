@@ -15,6 +15,7 @@ folder can be shared or copied. Chinese text is drawn by the browser's own fonts
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import html
@@ -250,7 +251,12 @@ def write_dashboard(stats: Statistics, config: Config, path: str | Path, *, toda
         fresh = reuse_findings and findings_workbook.exists() and stamp_path.exists() \
             and stamp_path.read_text(encoding="utf-8") == stamp
         if not fresh:
-            write_validation_workbook(report, register, findings_workbook, today)
+            # Only the rows with findings, at their own addresses (the links still land on the cell):
+            # copying a 100k-row register into a workbook would cost the daily job a minute.
+            # `validate --report` writes the whole register.
+            rows = {(f.sheet, f.row) for f in report.findings if f.row is not None}
+            to_fix = dataclasses.replace(register, records=[r for r in register.records if (r.sheet, r.row) in rows])
+            write_validation_workbook(report, to_fix, findings_workbook, today)
             atomic_write_bytes(stamp_path, stamp.encode("utf-8"))
     inputs = dashboard_inputs(config, today=today, report=report, findings_workbook=findings_workbook)
     page = build_dashboard(stats, config, inputs, folder=target.parent, now=now)
