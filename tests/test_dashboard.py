@@ -273,3 +273,22 @@ def test_figures_module_imports_no_openpyxl_nor_pygal() -> None:
             "print(sorted(m for m in ('openpyxl', 'pygal') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_an_unreadable_register_replaces_the_page_with_a_warning(browser: object, tmp_path: Path) -> None:
+    register = tmp_path / "register.xlsx"
+    shutil.copy(FIXTURE, register)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[register]\npath = "{register.as_posix()}"\n[output]\ndir = "output"\n', encoding="utf-8")
+    assert main(["run", "--config", str(config), "--today", "2026-04-10", "-q"]) == 0
+    register.write_bytes(b"not a workbook")  # staff saved something else under the name
+    assert main(["run", "--config", str(config), "--today", "2026-04-13", "-q"]) == 2
+    page, _ = _open(browser, tmp_path / "output" / "dashboard.html")
+    try:
+        # Yesterday's figures are gone: the page says why there are none, and shows the runs.
+        assert page.locator("#action-table").count() == 0  # type: ignore[attr-defined]
+        assert page.inner_text("#action h2") == "台账未能读取，今天的统计无法生成"  # type: ignore[attr-defined]
+        assert "register.xlsx" in page.inner_text("#failed")  # type: ignore[attr-defined]
+        assert [r[1] for r in _rows(page, "#runs-table")] == ["失败", "完成"]
+    finally:
+        page.close()  # type: ignore[attr-defined]

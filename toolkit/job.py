@@ -281,13 +281,14 @@ def _dashboard(config: Config, result: JobResult, *, today: dt.date, now: dt.dat
                t: Callable[..., str]) -> None:
     """Write output/dashboard.html (and the findings workbook it links to). A page that cannot
     be written is a note: it never changes what the run did or its exit code."""
-    reg = result.details.get("register")
-    if reg is None:
-        return  # nothing was read: the history (`complaint-toolkit history`) says why
-    from .report.dashboard import write_daily_dashboard
+    from .report.dashboard import write_daily_dashboard, write_failed_dashboard
 
+    reg = result.details.get("register")
     try:
-        path = write_daily_dashboard(config, reg, result.details.get("validation"), today=today, now=now)
+        if reg is None:  # yesterday's page must not stand as today's: say the register was unreadable
+            path = write_failed_dashboard(config, today=today, now=now, error="; ".join(result.errors))
+        else:
+            path = write_daily_dashboard(config, reg, result.details.get("validation"), today=today, now=now)
     except Exception as exc:  # a page is a courtesy; the run's work is done
         log.warning("dashboard not written: %s", exc, exc_info=not isinstance(exc, ToolkitError))
         result.notes.append(t("dashboard-failed", error=exc))

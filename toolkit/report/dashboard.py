@@ -122,6 +122,11 @@ MESSAGES: Messages = {
     "run.failed": {"zh": "失败", "en": "failed"},
     "run.running": {"zh": "运行中", "en": "running"},
     "run.interrupted": {"zh": "已中断", "en": "interrupted"},
+    "failed": {"zh": "台账未能读取，今天的统计无法生成", "en": "The register could not be read: no figures today"},
+    "failed.why": {"zh": "原因：{error}", "en": "Why: {error}"},
+    "failed.fix": {"zh": "请按上面的提示处理后重新运行 complaint-toolkit run；在此之前，请勿依据旧的统计。",
+                   "en": "Fix what the message says and run complaint-toolkit run again; until then, do not rely "
+                         "on earlier figures."},
     "footer": {"zh": "由客诉工具生成于 {now}。本页不联网，可直接从共享盘打开。",
                "en": "Written by the complaint toolkit at {now}. This page needs no network; open it from "
                      "a shared drive."},
@@ -316,6 +321,27 @@ def _load_figures(path: Path, key: str) -> Statistics | None:
     return stats if stored_key == key and isinstance(stats, Statistics) else None
 
 
+def write_failed_dashboard(config: Config, *, today: dt.date, error: str, now: dt.datetime | None = None) -> Path:
+    """The daily job's page when the register could not be read: it says so (yesterday's page
+    must not stand as today's) and shows the last runs and this week's documents."""
+    path = default_dashboard_path(config)
+    ensure_folder(path.parent, config.language)
+    inputs = dashboard_inputs(config, today=today)
+    page = _Page(None, config, inputs, path.parent.resolve())
+    stamp = (now or dt.datetime.combine(today, dt.time())).strftime("%Y-%m-%d %H:%M")
+    body = (f'<section class="wide action" id="action"><h2>{page.e("failed")}</h2>'
+            f'<p class="bad" id="failed">{page.e("failed.why", error=error)}</p><p>{page.e("failed.fix")}</p></section>'
+            + page.documents() + page.runs())
+    text = _html_page(page, config.language, f"{page.e('title')} {today.isoformat()}",
+                      html.escape(today.isoformat()), body, stamp)
+    try:
+        atomic_write_bytes(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(translate(MESSAGES, "err.write", config.language, path=path,
+                                    error=exc.strerror or exc)) from exc
+    return path
+
+
 # -- the page ---------------------------------------------------------------------------------
 
 _CSS = """
@@ -337,8 +363,8 @@ a{color:#0b5cad}svg{width:100%;height:auto}ul{margin:4px 0;padding-left:20px}
 
 
 class _Page:
-    def __init__(self, stats: Statistics, config: Config, inputs: DashboardInputs, folder: Path) -> None:
-        self.stats = stats
+    def __init__(self, stats: Statistics | None, config: Config, inputs: DashboardInputs, folder: Path) -> None:
+        self.stats: Statistics = stats  # type: ignore[assignment]  # None only for the failure page
         self.inputs = inputs
         self.language = config.language
         self.folder = folder
@@ -575,15 +601,19 @@ def build_dashboard(stats: Statistics, config: Config, inputs: DashboardInputs |
                     folder: Path | None = None, now: dt.datetime | None = None) -> str:
     """The page as text; links are relative to ``folder`` (where the page will be written)."""
     page = _Page(stats, config, inputs or DashboardInputs(), (folder or Path.cwd()).resolve())
-    lang = "zh-CN" if config.language == "zh" else "en"
     stamp = (now or dt.datetime.combine(stats.today, dt.time())).strftime("%Y-%m-%d %H:%M")
-    head = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{page.e('title')} {stats.today.isoformat()}</title><style>{_CSS}</style></head><body>"
-            f"<header><h1>{page.e('title')}</h1><p>"
-            f"{page.e('subtitle', register=Path(stats.register_path).name, today=stats.today.isoformat(), period=stats.period_text(config.language))}"
-            "</p></header><main>")
+    subtitle = page.e("subtitle", register=Path(stats.register_path).name, today=stats.today.isoformat(),
+                      period=stats.period_text(config.language))
     body = "".join((page.actions(), page.findings(), page.satisfaction(), page.documents(), page.trend(),
                     page.pareto(), page.on_time(), page.runs()))
-    foot = f'</main><footer class="muted" style="padding:0 24px 16px">{page.e("footer", now=stamp)}</footer></body></html>\n'
-    return head + body + foot
+    return _html_page(page, config.language, f"{page.e('title')} {stats.today.isoformat()}", subtitle, body, stamp)
+
+
+def _html_page(page: _Page, language: str, title: str, subtitle: str, body: str, stamp: str) -> str:
+    lang = "zh-CN" if language == "zh" else "en"
+    return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{title}</title><style>{_CSS}</style></head><body>"
+            f"<header><h1>{page.e('title')}</h1><p>{subtitle}</p></header><main>{body}</main>"
+            f'<footer class="muted" style="padding:0 24px 16px">{page.e("footer", now=stamp)}</footer>'
+            "</body></html>\n")
