@@ -23,7 +23,7 @@ from lxml import etree
 
 from toolkit import documents
 from toolkit.cli import main
-from toolkit.config import Config
+from toolkit.config import Config, DocumentKindConfig
 from toolkit.documents import (
     CAPA,
     CREATED,
@@ -79,9 +79,13 @@ def register_of(*rows: dict[str, object]) -> Register:
     return Register("register.xlsx", "", 0, [SheetInfo("台账", 2, {}, [])], records)
 
 
-def config(language: str = "zh", **documents_options: object) -> Config:
+def config(language: str = "zh", acknowledgement: bool = False, **documents_options: object) -> Config:
+    """The default config; the acknowledgement letter is off unless asked for, so the tests of
+    feedback forms and CAPA sheets count only those (test_acknowledgement.py covers the letter)."""
     cfg = Config()
     cfg.register.language = language
+    if not acknowledgement:
+        cfg.documents.kinds["acknowledgement"] = DocumentKindConfig(when="false")
     for key, value in documents_options.items():
         setattr(cfg.documents, key, value)
     return cfg
@@ -196,13 +200,14 @@ def test_capa_sheet_for_valid_class_a_and_b_and_for_any_corrective_action(tmp_pa
     capa_path = result.documents[4].path
     assert Path(capa_path).name == "C-2_纠正预防措施单.docx"
     assert_clean(capa_path)
-    # one table row per line of the action (the {%tr for %} row repeated), with type, owner, due
+    # one table row per line of the action (the {%tr for %} row repeated), with type, owner, due;
+    # the numbers staff typed ("1. ", "2. ") are not printed a second time beside 序号
     table = Document(capa_path).tables[1]
     rows_text = [[c.text for c in row.cells] for row in table.rows]
     assert rows_text == [
         ["序号", "类别", "措施内容", "负责人", "完成期限"],
-        ["1", "纠正", "1. 维修仓库屋顶", "李明", "2026年12月15日"],
-        ["2", "预防", "2. 预防：每月检查仓储环境", "李明", "2026年12月15日"],
+        ["1", "纠正", "维修仓库屋顶", "李明", "2026年12月15日"],
+        ["2", "预防", "预防：每月检查仓储环境", "李明", "2026年12月15日"],
     ]
     assert "已完成" in docx_text(capa_path)
 
@@ -358,7 +363,7 @@ def test_unknown_name_in_a_file_pattern_is_a_config_error(tmp_path: Path) -> Non
 def test_shipped_templates_pass_the_preflight() -> None:
     for language in ("zh", "en"):
         checks = check_templates(config(language))
-        assert [c.kind for c in checks] == [FEEDBACK, CAPA]
+        assert [c.kind for c in checks] == [FEEDBACK, CAPA, "acknowledgement"]
         assert all(c.ok for c in checks)
         names = {p.name for p in checks[1].placeholders}
         assert {"company_name", "form_no", "complaint_id", "actions", "capa_owner", "capa_due"} <= names
@@ -426,7 +431,7 @@ def test_docxtpl_order_table_with_split_row_tags(tmp_path: Path, realfiles: Path
 def test_check_templates_command(capsys: pytest.CaptureFixture[str], data_dir: Path) -> None:
     assert main(["check-templates"]) == 0
     out = capsys.readouterr().out
-    assert "反馈单模板" in out and "complaint_id" in out and "全部占位符都有字段提供。" in out
+    assert "客诉反馈单：" in out and "complaint_id" in out and "全部占位符都有字段提供。" in out
     assert main(["check-templates", str(data_dir / "doc-unknown-placeholder.docx"), "--format", "json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert [u["name"] for u in data["templates"][0]["unknown"]] == ["customer_nmae", "vip_level"]
@@ -434,7 +439,8 @@ def test_check_templates_command(capsys: pytest.CaptureFixture[str], data_dir: P
 
 def _write_config(tmp_path: Path, extra: str = "") -> Path:
     path = tmp_path / "config.toml"
-    path.write_text(f'[documents]\ndir = "docs"\n{extra}\n', encoding="utf-8")
+    path.write_text(f'[documents]\ndir = "docs"\n{extra}\n[documents.kinds.acknowledgement]\nwhen = "false"\n',
+                    encoding="utf-8")
     return path
 
 
@@ -448,7 +454,7 @@ def test_generate_command_on_the_example_register(tmp_path: Path, example_regist
     skipped = [d for d in data["documents"] if d["status"] == SKIPPED]
     assert created and skipped and code == 1  # 1: some rows not filed because of register errors
     assert all(d["reason"] for d in skipped)
-    assert set(data["documents"][0]) == {"complaint_id", "kind", "path", "status", "reason"}
+    assert set(data["documents"][0]) == {"complaint_id", "kind", "path", "status", "reason", "blocked_by"}
     for doc in created:
         assert_clean(doc["path"])
     # the JSON the command prints is what the library returns
