@@ -57,10 +57,11 @@ MESSAGES: Messages = {
     "dollar": {"zh": "{text} 是 FreeMarker/Velocity 等引擎的写法，会原样印在文件上；请改为 {{{{ {name} }}}}。",
                "en": "{text} is FreeMarker/Velocity-style syntax and would be printed as it is; write "
                      "{{{{ {name} }}}} instead."},
-    "bracket": {"zh": "{text} 是 poi-tl 表格循环中的列字段写法，会原样印在文件上；请在 "
-                      "{{%tr for a in actions %}} 行中写 {{{{ a.{name} }}}}，或在表格外写 {{{{ {name} }}}}。",
+    "bracket": {"zh": "{text} 是 poi-tl 表格循环中的列字段写法，会原样印在文件上；请改为 {{{{ {name} }}}}"
+                      "（措施表格的行中用 {{%tr for a in actions %}} 与 a.no a.type a.text a.owner a.due）。",
                 "en": "{text} is a poi-tl loop-row column field and would be printed as it is; write "
-                      "{{{{ a.{name} }}}} inside a {{%tr for a in actions %}} row, or {{{{ {name} }}}} elsewhere."},
+                      "{{{{ {name} }}}} instead (in the actions table, a {{%tr for a in actions %}} row with "
+                      "a.no a.type a.text a.owner a.due)."},
     "guillemets": {"zh": "{text} 是手工输入的文字，不是合并域，会原样印在文件上；请在 Word 中用“邮件 → 插入合并域”"
                          "插入 {name}，或改写为 {{{{ {name} }}}}。",
                    "en": "{text} is typed text, not a merge field, and would be printed as it is; insert a real "

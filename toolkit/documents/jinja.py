@@ -289,6 +289,24 @@ class PreparedTemplate:
             texts.append(mailmerge.format_value(raw.get(key), shown, merge.switches, language))
         return texts
 
+    def merge(self, values: dict[str, Any], language: str = "zh") -> bytes:
+        """The document merged from ``values`` by MERGEFIELD and tag name, as Word merges a data
+        source row (any names, not only the register's): for templates from elsewhere."""
+        from .context import display
+
+        context: dict[str, Any] = {k: display(k, v, language) for k, v in values.items()}
+        context["_values"], context["_language"] = dict(values), language
+        texts = []
+        for merge in self.mergefields:
+            shown = context.get(merge.name, "")
+            texts.append(mailmerge.format_value(values.get(merge.name), shown, merge.switches, language))
+        return self._zip({**context, SLOTS: texts})
+
+    def _zip(self, context: dict[str, Any]) -> bytes:
+        rendered = {name: template.render(context).replace("\n<w:p", "<w:p").encode("utf-8")
+                    for name, template in self.templates.items()}
+        return zip_members([Member.of(p, rendered[p]) if isinstance(p, str) else p for p in self.parts])
+
     def render(self, context: dict[str, Any]) -> bytes:
         """The filled document as .docx bytes (deterministic: same context, same bytes).
         Only the rendered parts are compressed here; the others were compressed once."""
@@ -403,7 +421,8 @@ def _prepare(path: Path, data: bytes, digest: str, language: str) -> PreparedTem
                 seen.add(placeholder.name)
                 placeholders.append(placeholder)
         parts.append(name)
-    for merge in merges:
+    order = {name: i for i, (name, _) in enumerate(raw)}
+    for merge in sorted(merges, key=lambda m: (order.get(m.part, 0), m.paragraph)):
         placeholders.append(Placeholder(merge.name, merge.part, merge.paragraph, merge.instruction, "mergefield"))
     return PreparedTemplate(path, digest, parts, templates, placeholders, merges,
                             [check.context_key(m.name) for m in merges], problems)

@@ -1,8 +1,8 @@
-"""Build ``doc-mailmerge-feedback-form.docx``: a 客诉反馈单 made for Word's mail merge (邮件合并).
+"""Build the .docx fixtures of the template tests (LibreOffice opens and converts each).
 
-    python tests/data/make_mailmerge_fixture.py
+    python tests/data/make_doc_fixtures.py
 
-What it holds, as Word writes it: MERGEFIELDs with Chinese field names as complex fields (one
+``doc-mailmerge-feedback-form.docx`` is a 客诉反馈单 made for Word's mail merge (邮件合并). What it holds, as Word writes it: MERGEFIELDs with Chinese field names as complex fields (one
 with its instruction split over three runs, one with a ``\\@ "yyyy年M月d日"`` date switch, one
 ``\\# "0.00"`` number switch, one ``\\* Upper``), a ``w:fldSimple`` in the body and one in the
 footer, a complex field in the header, and settings that still link the data source Word merged
@@ -51,7 +51,7 @@ def add_fields(paragraph, label: str, pieces: list[str]) -> None:  # type: ignor
         paragraph._p.append(parse_xml(xml))
 
 
-def main() -> None:
+def mailmerge_form() -> None:
     doc = Document()
     section = doc.sections[0]
     add_fields(section.header.paragraphs[0], "编号：", complex_field([" MERGEFIELD 投诉编号 "], "«投诉编号»"))
@@ -63,7 +63,7 @@ def main() -> None:
         ("投诉编号", complex_field([" MERGE", "FIELD 投诉", "编号 \\* MERGEFORMAT "], "«投诉编号»")),
         ("受理日期", complex_field([' MERGEFIELD 受理日期 \\@ "yyyy年M月d日" '], "«受理日期»")),
         ("客户名称", [simple_field(" MERGEFIELD 客户名称 ", "«客户名称»")]),
-        ("赔偿金额", complex_field([' MERGEFIELD 赔偿金额 \\# "0.00" '], "«赔偿金额»")),
+        ("赔付金额", complex_field([' MERGEFIELD 赔付金额 \\# "0.00" '], "«赔付金额»")),
         ("客户邮箱", complex_field([" MERGEFIELD customer_email \\* Upper "], "«customer_email»")),
         ("投诉内容", complex_field([' MERGEFIELD "投诉内容" '], "«投诉内容»")),
     ]
@@ -80,6 +80,56 @@ def main() -> None:
         f'<w:dataSource r:id="{rid}"/></w:mailMerge>'))
     doc.save(TARGET)
     print(f"wrote {TARGET}")
+
+
+def _save(doc, name: str) -> None:  # type: ignore[no-untyped-def]
+    doc.save(HERE / name)
+    print(f"wrote {HERE / name}")
+
+
+def checks() -> None:
+    """One small template per check-templates case."""
+    doc = Document()
+    doc.add_heading("客诉反馈单", level=1)
+    doc.add_paragraph("投诉编号：____________  客户名称：____________")
+    _save(doc, "doc-no-placeholder.docx")
+
+    doc = Document()
+    doc.add_paragraph("投诉编号：{{ 投诉编号 }}")
+    p = doc.add_paragraph("客户名称：")
+    for xml in complex_field([" FORMTEXT "], "     "):
+        p._p.append(parse_xml(xml))
+    p = doc.add_paragraph("已回访：")
+    for xml in complex_field([" FORMCHECKBOX "], ""):
+        p._p.append(parse_xml(xml))
+    _save(doc, "doc-form-fields.docx")
+
+    doc = Document()
+    doc.add_paragraph("编号：{{#order}} {{/order}}")
+    doc.add_paragraph("头像：{{@photo}}")
+    doc.add_paragraph("客户：${customer_name}")
+    doc.add_paragraph("内容：[description]")
+    doc.add_paragraph("日期：«受理日期»")
+    doc.add_paragraph("编号：{{ 投诉编号 }}")
+    _save(doc, "doc-other-engines.docx")
+
+    doc = Document()
+    doc.add_paragraph("{%p for a in actions %}")
+    doc.add_paragraph("{{ a.no }} {{ a.desc }} {{ a.owner }}")
+    doc.add_paragraph("{%p endfor %}")
+    _save(doc, "doc-loop-attribute.docx")
+
+    doc = Document()
+    doc.add_paragraph("编号：{{ 投诉编号 ) }}")
+    doc.add_paragraph("客户：{{ CUSTOMER_NAME }}")
+    doc.add_paragraph("日期：{{ received_on | | }}")
+    doc.add_paragraph("内容：{{ description }}")
+    _save(doc, "doc-two-syntax-errors.docx")
+
+
+def main() -> None:
+    mailmerge_form()
+    checks()
 
 
 if __name__ == "__main__":
