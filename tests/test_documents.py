@@ -548,3 +548,31 @@ def test_check_templates_suggests_and_lists_names(tmp_path: Path, data_dir: Path
     assert "customer_nmae" in out and "是否应为 customer_name" in out
     assert "  complaint_id / 投诉编号" in out
     assert "  product / 产品服务" in out
+
+
+def test_only_a_documents_own_content_blocks_it(tmp_path: Path) -> None:
+    """A Chinese-character handler e-mail stops that row's reminders, not the customer's form;
+    the skipped list says which finding blocked which document."""
+    bad_mail = Finding("bad-email", ERROR, "台账", 3, "R", "台账!R3", "handler_email", "A", "李明@example.com",
+                       "负责人邮箱不是邮箱地址")
+    bad_phone = Finding("bad-phone", ERROR, "台账", 4, "F", "台账!F4", "customer_phone", "B", "12", "联系电话不对")
+    result = run(tmp_path, register_of(values(complaint_id="A"), values(complaint_id="B")),
+                 report=report_of([bad_mail, bad_phone]))
+    assert [(d.complaint_id, d.status) for d in result.documents] == [("A", CREATED), ("B", SKIPPED)]
+    assert result.documents[1].blocked_by == ["bad-phone 台账!F4"]
+    assert "台账!F4: 联系电话不对" in result.documents[1].reason
+
+
+def test_validate_marks_the_address_rule_as_not_blocking_documents(example_register: Path) -> None:
+    from toolkit.config import Config as _Config
+    from toolkit.register import read_register
+    from toolkit.validate import RULES, blocks_documents, validate
+
+    assert {r.name for r in RULES if not r.blocks_documents} == {"addresses"}
+    cfg = _Config()
+    cfg.register.path = str(example_register)
+    report = validate(read_register(cfg), cfg, TODAY)
+    errors = [f for found in report.errors_by_row().values() for f in found]
+    kept = [f for found in report.document_errors_by_row().values() for f in found]
+    assert kept == [f for f in errors if blocks_documents(f, report.non_blocking)]
+    assert not any(f.field in ("handler_email", "capa_owner_email") for f in kept)
