@@ -576,3 +576,22 @@ def test_validate_marks_the_address_rule_as_not_blocking_documents(example_regis
     kept = [f for found in report.document_errors_by_row().values() for f in found]
     assert kept == [f for f in errors if blocks_documents(f, report.non_blocking)]
     assert not any(f.field in ("handler_email", "capa_owner_email") for f in kept)
+
+
+def test_a_rerun_on_the_same_register_bytes_trusts_the_last_run_only_while_its_files_are_there(
+        tmp_path: Path) -> None:
+    rows = [values(complaint_id="A"), values(complaint_id="B", nature="有效投诉", severity="A")]
+    register = register_of(*rows)
+    register.sha256 = "ab" * 32  # the same bytes as last time
+    bad = report_of([error(4, "联系电话不对", "台账!F4")])
+    first = run(tmp_path, register, report=bad)
+    assert (tmp_path / "docs" / documents.manifest.SNAPSHOT_NAME).exists()
+    again = run(tmp_path, register, report=bad)
+    assert [(d.complaint_id, d.kind, d.status) for d in again.documents] == [
+        (d.complaint_id, d.kind, UNCHANGED if d.status == CREATED else d.status) for d in first.documents]
+    assert again.documents[1].blocked_by == first.documents[1].blocked_by
+    # a deleted file is recreated, a finding gone means the row's documents are filed
+    Path(first.documents[0].path).unlink()
+    assert run(tmp_path, register, report=bad).counts[CREATED] == 1
+    fixed = run(tmp_path, register)
+    assert fixed.counts[SKIPPED] == 0 and fixed.counts[CREATED] == 2

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 #: Bump when rendering changes in a way that should rewrite every document.
 ENGINE_VERSION = "5"  # 5: MERGEFIELDs, computed due dates, CAPA numbering, document kinds
 MANIFEST_NAME = ".toolkit-manifest.json"
+#: The outcome of the last complete run, for a rerun on the same register bytes.
+SNAPSHOT_NAME = ".toolkit-last-run.json"
 MANIFEST_VERSION = 2
 
 MESSAGES: Messages = {
@@ -143,6 +145,22 @@ def save_manifest(path: Path, documents: dict[str, str]) -> None:
     atomic_write_bytes(path, json.dumps(data, ensure_ascii=False, indent=0).encode("utf-8"))
 
 
+def load_snapshot(path: Path, key: str) -> list[list[Any]] | None:
+    """The documents of the last run if it was made under ``key``, else None."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # no snapshot, or a damaged one: the full check runs
+    if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("documents"), list):
+        return None
+    return data["documents"]
+
+
+def save_snapshot(path: Path, key: str, documents: list[list[Any]]) -> None:
+    data = {"key": key, "documents": documents}
+    atomic_write_bytes(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
 class ExistingFiles:
     """Which documents exist, one directory listing per folder instead of a stat per file."""
 
@@ -182,15 +200,24 @@ class InputHasher:
         static = {"engine": ENGINE_VERSION, "company": asdict(config.company), "language": config.language,
                   "rules": asdict(config.rules), "calendar": asdict(config.calendar),
                   "folder": config.documents.folder_pattern}
-        self._prefix = {}
+        self._prefix: dict[str, Any] = {}
         for key, t in templates.items():
             kind = by_key.get(key)
             described = {"name": kind.file_pattern(config.language), "form_no": kind.form_no,
                          "when": kind.when} if kind else {}
-            self._prefix[key] = json.dumps({**static, "kind": key, "template": t.sha256, **described},
-                                           ensure_ascii=False, sort_keys=True, default=str).encode()
+            prefix = json.dumps({**static, "kind": key, "template": t.sha256, **described},
+                                ensure_ascii=False, sort_keys=True, default=str).encode()
+            # The prefix (a kilobyte of config) is hashed once; each document copies that state.
+            self._prefix[key] = hashlib.sha256(prefix + b"\x00")
         self._record: Record | None = None
         self._values = b""
+
+    def static_digest(self) -> str:
+        """One hash of everything but the rows: config, templates, kinds, language."""
+        combined = hashlib.sha256()
+        for key in sorted(self._prefix):
+            combined.update(key.encode() + b"\x00" + self._prefix[key].digest())
+        return combined.hexdigest()
 
     def digest(self, record: Record, kind: str) -> str:
         if record is not self._record:
@@ -199,4 +226,6 @@ class InputHasher:
             self._values = repr(tuple(map(record.values.get, FIELD_NAMES))).encode()
             self._record = record
         # 128 bits are plenty to notice a change, and keep the manifest small.
-        return hashlib.sha256(self._prefix[kind] + b"\x00" + self._values).hexdigest()[:32]
+        state = self._prefix[kind].copy()
+        state.update(self._values)
+        return state.hexdigest()[:32]

@@ -2,8 +2,8 @@
 
 LibreOffice converts one file after another in one process. Several processes, each with its
 own profile (``-env:UserInstallation``), convert on several cores at once; the profiles are kept
-in the documents folder's ``.toolkit-lo-profiles/`` between runs, because creating a profile is
-a large part of a short conversion's time.
+in ``<output.dir>/cache/libreoffice/`` between runs, because creating a profile costs about half
+a second per process.
 
 >>> made = convert_to_pdf([Path("a.docx"), Path("b.docx")], soffice="soffice", workers=2)
 """
@@ -26,7 +26,6 @@ from ..i18n import Messages, translate
 if TYPE_CHECKING:
     from .stage import GenerateResult
 
-PROFILES_DIR = ".toolkit-lo-profiles"
 #: Below this many files a further LibreOffice process costs more (its start) than it saves.
 _FILES_PER_PROCESS = 4
 
@@ -146,7 +145,7 @@ def convert_to_pdf(sources: Sequence[Path], *, soffice: str, workers: int = 0,
 
 
 def make_pdfs(result: GenerateResult, docs_dir: Path, today: dt.date, language: str, batch: bool,
-              workers: int = 0) -> None:
+              workers: int = 0, profiles: Path | None = None) -> None:
     """PDFs of the documents written (and of unchanged ones without a PDF), then the print batch."""
     from .stage import UNCHANGED
 
@@ -161,7 +160,6 @@ def make_pdfs(result: GenerateResult, docs_dir: Path, today: dt.date, language: 
     # An unchanged document whose PDF is missing (deleted, or first run with --pdf) gets one too.
     missing = [Path(d.path) for d in result.documents
                if d.status == UNCHANGED and not Path(d.path).with_suffix(".pdf").exists()]
-    profiles = docs_dir / PROFILES_DIR
     try:
         made = convert_to_pdf(written + missing, soffice=soffice, workers=workers, profiles=profiles)
     except PdfError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -312,7 +313,6 @@ def generate(
     docs_dir = Path(out_dir) if out_dir else config.documents_dir
     manifest_path = docs_dir / manifest.MANIFEST_NAME
     ensure_folder(docs_dir, language)  # a file in the way stops the stage with a clear message
-    recorded = manifest.load_manifest(manifest_path)
     blocking = report.column_errors()
     # Only a document's own content blocks it: a bad handler e-mail stops reminders, not forms.
     by_row = getattr(report, "document_errors_by_row", report.errors_by_row)()
@@ -322,10 +322,26 @@ def generate(
     namer = manifest.Namer(config, kinds_)
     hasher = manifest.InputHasher(config, templates, kinds_)
     due = DueDates(config)
-    by_digest = {digest: relpath for relpath, digest in recorded.items()}
     docs_root = str(docs_dir)
-    taken: dict[str, str] = {}  # casefolded relative path -> the row whose document it is
     existing = manifest.ExistingFiles(docs_root)
+    # A rerun on the same register bytes, config, templates and findings: the last run's outcome
+    # holds, once every file it names is still there (a deleted one sends us the long way).
+    snapshot_path = docs_dir / manifest.SNAPSHOT_NAME
+    snapshot_key = ""
+    if not force and wanted is None and register.sha256:
+        snapshot_key = _snapshot_key(register, hasher, blocking, by_row)
+        restored = _restore(manifest.load_snapshot(snapshot_path, snapshot_key), existing, docs_root)
+        if restored is not None:
+            result = GenerateResult(restored, _counts(restored), str(docs_dir), notes=notes)
+            if pdf or print_batch:
+                from .pdf import make_pdfs
+
+                make_pdfs(result, docs_dir, today, language, print_batch, config.documents.pdf_workers,
+                          profiles=config.output_dir / "cache" / "libreoffice")
+            return result
+    recorded = manifest.load_manifest(manifest_path)
+    by_digest = {digest: relpath for relpath, digest in recorded.items()}
+    taken: dict[str, str] = {}  # casefolded relative path -> the row whose document it is
     documents: list[DocumentResult] = []
     jobs: list[_Job] = []
     hashes: dict[int, tuple[str, str]] = {}  # index -> (relpath, hash)
@@ -408,13 +424,51 @@ def generate(
         recorded[relpath] = digest
     if hashes:
         manifest.save_manifest(manifest_path, recorded)
+    if snapshot_key and not errors:
+        prefix = docs_root + os.sep
+        manifest.save_snapshot(snapshot_path, snapshot_key, [
+            [d.complaint_id, d.kind, d.path[len(prefix):] if d.path.startswith(prefix) else d.path,
+             SKIPPED if d.status == SKIPPED else UNCHANGED, d.reason, d.blocked_by] for d in documents])
 
     result = GenerateResult(documents, _counts(documents), str(docs_dir), notes=notes)
     if pdf or print_batch:
         from .pdf import make_pdfs
 
-        make_pdfs(result, docs_dir, today, language, print_batch, config.documents.pdf_workers)
+        make_pdfs(result, docs_dir, today, language, print_batch, config.documents.pdf_workers,
+                  profiles=config.output_dir / "cache" / "libreoffice")
     return result
+
+
+def _snapshot_key(register: Register, hasher: manifest.InputHasher, blocking: Sequence[Finding],
+                  by_row: dict[tuple[str, int], list[Finding]]) -> str:
+    """Everything a run's outcome depends on: the register's bytes, the config and templates, and
+    the findings that block documents (they change with the day, e.g. a date now in the past)."""
+    state = hashlib.sha256(f"{register.sha256}\x00{hasher.static_digest()}\x00".encode())
+    for f in blocking:
+        state.update(repr((f.code, f.field, f.cell, f.message)).encode())
+    for key in sorted(by_row):
+        state.update(repr((key, [(f.code, f.field, f.cell, f.message) for f in by_row[key]])).encode())
+    return state.hexdigest()
+
+
+def _restore(saved: list[list[Any]] | None, existing: manifest.ExistingFiles,
+             docs_root: str) -> list[DocumentResult] | None:
+    if saved is None:
+        return None
+    documents = []
+    prefix = docs_root + os.sep  # what os.path.join(docs_root, relpath) gives, without its cost
+    contains = existing.__contains__
+    try:
+        for cid, kind, relpath, status, reason, blocked_by in saved:
+            if status == SKIPPED:
+                documents.append(DocumentResult(cid, kind, relpath, SKIPPED, reason, list(blocked_by)))
+            elif contains(relpath):
+                documents.append(DocumentResult(cid, kind, prefix + relpath, UNCHANGED))
+            else:
+                return None
+    except (TypeError, ValueError):
+        return None  # a snapshot of another shape
+    return documents
 
 
 def _counts(documents: Sequence[DocumentResult]) -> dict[str, int]:
