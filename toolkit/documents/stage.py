@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import jinja2
 
 from ..config import Config
-from ..errors import TemplateError
+from ..errors import ConfigError, TemplateError
 from ..fsutil import atomic_write_bytes, ensure_folder
 from ..i18n import Messages, translate
 from ..model import Finding, Register
@@ -156,7 +156,7 @@ def check_templates(config: Config) -> list[TemplateCheck]:
     for kind in document_kinds(config):
         try:
             path = kind.template_path(config)
-        except Exception as exc:  # a config kind without a template
+        except ConfigError as exc:  # a kind from config without a template
             checks.append(TemplateCheck(kind.key, "", fatal=str(exc)))
             continue
         result = check_template(path, kind.key, config.language)
