@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 import python_calamine
 
-from toolkit import register as register_module
+from toolkit.register import formats as register_module
 from toolkit.config import Config, config_from_dict
 from toolkit.errors import RegisterError
 from toolkit.register import (
@@ -444,13 +444,13 @@ def test_large_files_scan_formulas_in_a_worker_process_with_the_same_result(data
     monkeypatch.setattr(register_module, "PARALLEL_SCAN_BYTES", 0)
     monkeypatch.setattr(register_module.os, "cpu_count", lambda: 2)
     results = []
-    original = register_module._FormulaScan.result
+    original = register_module.FormulaScan.result
 
     def spy(self):
         results.append(original(self))
         return results[-1]
 
-    monkeypatch.setattr(register_module._FormulaScan, "result", spy)
+    monkeypatch.setattr(register_module.FormulaScan, "result", spy)
     parallel = read_register(cfg(), path)
     assert results and results[0] is not None and results[0]["台账"]  # the worker's answer was used
     assert parallel.records == inline.records
@@ -610,7 +610,6 @@ def test_empty_file(tmp_path):
 
 
 @pytest.mark.parametrize(("name", "expected"), [
-    ("reg-old-xls-renamed.xlsx", "old Excel 97-2003 workbook (.xls)"),
     ("reg-encrypted.xlsx", "password-protected and cannot be read. Remove the password in Excel: "
                            "File > Info > Protect Workbook"),
     ("reg-csv-renamed.xlsx", "is a text file (CSV or similar)"),
@@ -643,7 +642,7 @@ def test_no_header_lists_searched_sheets_and_expected_headers(data_dir):
 def test_binary_junk_is_not_excel(tmp_path):
     path = tmp_path / "r.xlsx"
     path.write_bytes(bytes(range(256)) * 8)
-    with pytest.raises(RegisterError, match="is not an Excel workbook"):
+    with pytest.raises(RegisterError, match=r"is not a spreadsheet \(\.xlsx, \.xlsm, \.xls, \.xlsb and \.ods"):
         read_register(cfg(language="en"), path)
 
 
@@ -653,7 +652,7 @@ def test_zip_that_is_not_a_workbook(tmp_path):
     path = tmp_path / "r.xlsx"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("readme.txt", "hello")
-    with pytest.raises(RegisterError, match="is not an Excel workbook"):
+    with pytest.raises(RegisterError, match=r"is not a spreadsheet \(\.xlsx, \.xlsm, \.xls, \.xlsb and \.ods"):
         read_register(cfg(language="en"), path)
 
 

@@ -73,7 +73,7 @@ CASES = [
     ("missing-required", {"received_on": None}, "received_on", "error"),
     ("missing-required", {"respondent": None}, "respondent", "error"),
     ("missing-required", {"customer_phone": None, "customer_email": None}, "customer_phone", "error"),
-    ("not-in-list", {"channel": "微信"}, "channel", "error"),
+    ("not-in-list", {"channel": "抖音私信"}, "channel", "error"),
     ("not-in-list", {"department": "仓储部"}, "department", "error"),
     ("not-in-list", {"severity": "D"}, "severity", "error"),
     ("not-in-list", {"special": "是"}, "special", "error"),

@@ -143,7 +143,7 @@ def test_new_register_has_headers_lists_formats_and_instructions(tmp_path: Path)
     for i in list_cols:
         dv = validations[f"{ws.cell(row=2, column=i + 1).column_letter}2"]
         assert dv.type == "list"
-    assert validations["C2"].formula1 == '"电话,来访,信函,电子邮件,网站,监管部门转办,消协转办,12315"'
+    assert validations["C2"].formula1 == '"电话,来访,信函,电子邮件,网站,监管部门转办,消协转办,12315,12345 市民热线,微信,媒体"'
     assert validations["O2"].formula1 == '"客服部,质量部,生产部,物流部,销售部,市场部,财务部"'
     assert validations["B2"].type == "date"
     assert validations["V2"].type == "decimal"
