@@ -218,6 +218,13 @@ def best_candidate(sheet: str, rows: list[list[Any]], merges: list[Merge],
             unknown = [grid.filled[index][c] for c in range(grid.width)
                        if grid.filled[index][c] and c not in columns]
             best = Candidate(sheet, index, list(columns.values()), list(dict.fromkeys(unknown)))
+    if best is None:
+        # No known header anywhere: the row with the most texts (own, not merged over) is
+        # what a reader would take for the header.
+        counts = [(sum(1 for text in row if text and not _META.search(text)), -i) for i, row in enumerate(grid.own)]
+        if counts and max(counts)[0] >= MIN_HEADER_FIELDS:
+            index = -max(counts)[1]
+            best = Candidate(sheet, index, [], list(dict.fromkeys(t for t in grid.own[index] if t)))
     return best
 
 

@@ -93,6 +93,14 @@ _MESSAGES: Messages = {
         "en": "The closest was sheet \"{sheet}\" row {row}: it has {found} but no \"{missing}\". If "
               "\"{suggest}\" is the complaint number, add to config.toml: {alias_line}. ",
     },
+    "closest-no-id-column": {
+        "zh": "最接近的是工作表“{sheet}”第 {row} 行：识别出 {found}，但该行没有“{missing}”列：请在该行添加"
+              "“{missing}”列；如果编号在别的列名下，请在 config.toml 中加入 "
+              "[columns.complaint_id] aliases = [\"<列名>\"]。",
+        "en": "The closest was sheet \"{sheet}\" row {row}: it has {found} but no \"{missing}\" column: add "
+              "one to that row; if the number is under another header, add [columns.complaint_id] aliases = "
+              "[\"<header>\"] to config.toml. ",
+    },
     "closest-few": {
         "zh": "最接近的是工作表“{sheet}”第 {row} 行：只识别出 {found}（需要至少 {need} 个）。"
               "未识别的列名有 {unknown}；请为其中的台账字段加别名，例如：{alias_line}。",
@@ -101,6 +109,13 @@ _MESSAGES: Messages = {
               "them, e.g.: {alias_line}. ",
     },
     "closest-nothing": {"zh": "（无）", "en": "(none)"},
+    "closest-unknown": {
+        "zh": "没有一列的表头是已知列名；看起来最像表头的是工作表“{sheet}”第 {row} 行：{unknown}。"
+              "如果这就是台账，请为各列加别名，先从投诉编号开始：{alias_line}。",
+        "en": "No column has a known header; the row that looks most like a header is sheet \"{sheet}\" "
+              "row {row}: {unknown}. If this is the register, add aliases for its columns, starting with "
+              "the complaint number: {alias_line}. ",
+    },
 }
 
 #: Fields whose value is one thing (a date, a number, a list value, an address): different
@@ -276,10 +291,15 @@ def _closest(candidate: Candidate | None, language: str) -> str:
     if candidate is None:
         return ""
     found = _join((FIELD_BY_NAME[n].header(language) for n in candidate.fields), language)
+    if not candidate.fields:
+        suggest = suggest_alias(candidate)
+        return translate(_MESSAGES, "closest-unknown", language, sheet=candidate.sheet, row=candidate.row + 1,
+                         unknown=_join(candidate.unknown[:10], language),
+                         alias_line=f'[columns.complaint_id] aliases = ["{suggest}"]')
     if "complaint_id" not in candidate.fields:
-        suggest = suggest_alias(candidate) or ("你们的编号列名" if language == "zh" else "your number header")
+        suggest = suggest_alias(candidate)
         line = f'[columns.complaint_id] aliases = ["{suggest}"]'
-        return translate(_MESSAGES, "closest-no-id", language, sheet=candidate.sheet, row=candidate.row + 1,
+        return translate(_MESSAGES, "closest-no-id" if suggest else "closest-no-id-column", language, sheet=candidate.sheet, row=candidate.row + 1,
                          found=found, missing=FIELD_BY_NAME["complaint_id"].header(language),
                          suggest=suggest, alias_line=line)
     unknown = candidate.unknown[0] if candidate.unknown else ("列名" if language == "zh" else "header")
