@@ -231,10 +231,11 @@ def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive:
         try:
             sheet = workbook.get_sheet_by_name(name)
             rows = sheet.to_python(skip_empty_area=False)
+            merges: list[Merge] = (other_merges.get(name, []) if other_merges is not None
+                                   else list(sheet.merged_cell_ranges or ()))
         except Exception as exc:  # calamine's XmlError/ZipError, and panics on odd files
             raise fail("corrupt", path, language, reason=f"{name}: {exc}") from exc
-        merges: list[Merge] = (other_merges.get(name, []) if other_merges is not None
-                               else list(sheet.merged_cell_ranges or ()))
+        del sheet  # calamine's own copy of the cells: freed before ours are converted
         any_data = any_data or bool(rows)
         block = find_header(rows, merges, aliases)
         if block is None:
