@@ -16,6 +16,8 @@ The registers are built with openpyxl and then opened and saved by LibreOffice
 - ``lay-merged.xlsb``: python-calamine's own test file ``tests/any_sheets.xlsb`` (MIT) with
   two merged ranges added to its first sheet (no program here writes .xlsb; the records are
   added by hand, as Excel writes them). Needs ``--calamine-xlsb`` naming that file.
+- ``docs/two-row-header-register.png``: the README's picture of ``lay-two-row-header.xlsx``,
+  rendered by LibreOffice to PDF and by pdftoppm to PNG (``--screenshot``).
 - ``lay-bomb-sheet.xlsx`` (a 4 MB file whose sheet unpacks to 1.1 GB) and
   ``lay-bomb-cell.xlsx`` (1 MB, one 1.1 GB cell): hostile workbooks, written directly.
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
+import re
 import shutil
 import struct
 import subprocess
@@ -247,10 +250,53 @@ def bombs() -> None:
           b"</t></is></c></row></sheetData></worksheet>")
 
 
+def screenshot(target: Path) -> None:
+    """Render the two-row-header register as the README's picture: one landscape page, gridlines."""
+    from openpyxl import load_workbook
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        wb = load_workbook(HERE / "lay-two-row-header.xlsx")
+        ws = wb.active
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 1
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_options.gridLines = True
+        for letter, width in zip("ABCDEFGHIJKLMNOPQR", (9, 10, 13, 7, 13, 8, 13, 8, 8, 5, 7, 9, 22, 15, 9, 11, 7, 9),
+                                 strict=True):
+            ws.column_dimensions[letter].width = width
+        for row in ws.iter_rows(min_row=5):
+            for cell in row:
+                cell.alignment = Alignment(wrap_text=True, vertical="center")
+        wb.save(work / "shot.xlsx")
+        convert(work / "shot.xlsx", work / "shot.pdf")
+        # Crop to the printed words (pdftotext -bbox, in points) plus a margin.
+        boxes = subprocess.run(["pdftotext", "-bbox", str(work / "shot.pdf"), "-"], check=True,
+                               capture_output=True, text=True, timeout=120).stdout
+        found = [tuple(map(float, m)) for m in re.findall(
+            r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)"', boxes)]
+        dpi, margin = 150, 14
+        x0 = min(b[0] for b in found) - margin
+        y0 = min(b[1] for b in found) - margin
+        x1 = max(b[2] for b in found) + margin
+        y1 = max(b[3] for b in found) + margin
+        scale = dpi / 72
+        subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-singlefile", "-x", str(int(x0 * scale)),
+                        "-y", str(int(y0 * scale)), "-W", str(int((x1 - x0) * scale)),
+                        "-H", str(int((y1 - y0) * scale)), str(work / "shot.pdf"), str(work / "shot")],
+                       check=True, capture_output=True, timeout=120)
+        shutil.copyfile(work / "shot.png", target)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calamine-xlsb", type=Path, help="python-calamine's tests/any_sheets.xlsb")
+    parser.add_argument("--screenshot", action="store_true", help="only render docs/two-row-header-register.png")
     args = parser.parse_args()
+    if args.screenshot:
+        screenshot(HERE.parent.parent / "docs" / "two-row-header-register.png")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         flat(work / "lay-flat.xlsx")
