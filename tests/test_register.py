@@ -460,6 +460,20 @@ def test_large_files_scan_formulas_in_a_worker_process_with_the_same_result(data
     assert by_id(parallel)["TS003"].bad["received_on"] == ("formula-no-value", "=TODAY()")
 
 
+def test_a_failed_worker_scan_is_done_again_here_on_the_same_bytes(data_dir, monkeypatch, tmp_path):
+    path = tmp_path / "r.xlsx"
+    shutil.copyfile(data_dir / "reg-formula-no-value.xlsx", path)
+    monkeypatch.setattr(register_module, "PARALLEL_SCAN_BYTES", 0)
+    monkeypatch.setattr(register_module.os, "cpu_count", lambda: 2)
+
+    def broken(data):
+        raise OSError("worker died")
+
+    monkeypatch.setattr(register_module, "scan_formulas", broken)  # in the (forked) worker only
+    register = read_register(cfg(), path)
+    assert by_id(register)["TS003"].bad["received_on"] == ("formula-no-value", "=TODAY()")
+
+
 def test_formula_cells_from_sheet_xml():
     xml = (b'<worksheet><sheetData><row r="2">'
            b'<c r="A2"><f>SUM(B2:C2)</f><v>3</v></c>'

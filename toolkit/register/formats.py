@@ -399,6 +399,8 @@ class FormulaScan:
         self._future = self._pool.submit(scan_formulas, data)
         self._result: dict[str, FormulaCells] | None = None
         self._done = False
+        #: Scans in this process when the worker fails (set by a reader that let go of the bytes).
+        self.fallback: Callable[[], dict[str, FormulaCells]] | None = None
 
     @classmethod
     def start(cls, data: bytes) -> FormulaScan | None:
@@ -419,6 +421,9 @@ class FormulaScan:
                 self._result = self._future.result()
             except Exception as exc:  # a damaged part, a killed worker: the inline scan says what
                 log.debug("parallel formula scan failed (%s); scanning inline", exc)
+                self._pool.shutdown(wait=True)
+                if self.fallback is not None:
+                    self._result = self.fallback()
             finally:
                 self._pool.shutdown(wait=True)
         return self._result

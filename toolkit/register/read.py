@@ -49,6 +49,7 @@ from .formats import (
     lock_notes,
     ods_merges,
     read_stable_bytes,
+    scan_formulas,
     sheet_parts,
     xlsb_merges,
 )
@@ -151,15 +152,25 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
         sheets, records = cached
         return Register(path=str(target), sha256=sha256, size=len(data), sheets=sheets, records=records,
                         notes=notes)
+    size = len(data)
     kind, archive = identify(data, target, language, _limits(config))
+    parts = sheet_parts(archive) if kind == XLSX and archive is not None else {}
     scan = FormulaScan.start(data) if kind == XLSX else None
     try:
         try:
             workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         except Exception as exc:  # calamine raises its own and also plain errors on bad files
             raise _open_error(exc, target, language) from exc
+        if scan is not None and archive is not None:
+            # The worker and calamine each hold a copy of the bytes: ours can go before the
+            # sheets are parsed (it is the peak). Should the worker fail, the file is read again
+            # and scanned here, if it still has the same bytes.
+            archive.close()
+            archive = None
+            del data
+            scan.fallback = lambda: _rescan(target, sha256, language)
         with workbook, archive or contextlib.nullcontext(), _gc_paused():
-            sheets, records = _read_sheets(workbook, kind, archive, config, target, scan)
+            sheets, records = _read_sheets(workbook, kind, archive, config, target, scan, parts)
     finally:
         if scan is not None:
             scan.close()
@@ -167,7 +178,7 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
             archive.close()
     if cache and readcache.should_save(readcache.cache_path(config), key):
         readcache.save(readcache.cache_path(config), key, sheets, records)
-    return Register(path=str(target), sha256=sha256, size=len(data), sheets=sheets, records=records,
+    return Register(path=str(target), sha256=sha256, size=size, sheets=sheets, records=records,
                     notes=notes)
 
 
@@ -207,9 +218,17 @@ def _open_error(exc: Exception, path: Path, language: str) -> RegisterError:
 # -- sheets -----------------------------------------------------------------------------------
 
 
+def _rescan(path: Path, sha256: str, language: str) -> dict[str, FormulaCells]:
+    """The formula scan in this process, on the file read again; it must hold the same bytes."""
+    data = read_stable_bytes(path, language)
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise fail("changing", path, language)
+    return scan_formulas(data)
+
+
 def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive: zipfile.ZipFile | None,
                  config: Config, path: Path, scan: FormulaScan | None = None,
-                 ) -> tuple[list[SheetInfo], list[Record]]:
+                 parts: dict[str, str] | None = None) -> tuple[list[SheetInfo], list[Record]]:
     language = config.language
     aliases = header_aliases(config.column_aliases)
     metadata = workbook.sheets_metadata
@@ -221,7 +240,8 @@ def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive:
             raise fail("sheet-missing", path, language, sheet=name, sheets=_join(all_names, language))
         if name not in worksheets:
             raise fail("sheet-not-worksheet", path, language, sheet=name)
-    parts = sheet_parts(archive) if kind == XLSX and archive is not None else {}
+    if parts is None:
+        parts = sheet_parts(archive) if kind == XLSX and archive is not None else {}
     other_merges = _other_merges(kind, archive)
     infos: list[SheetInfo] = []
     records: list[Record] = []
@@ -524,6 +544,9 @@ class _SheetReader:
         scanned = self.scanned()
         if scanned is not None and self.name in scanned:
             return scanned[self.name]
+        if self.archive is None:  # the bytes were let go for the worker's scan, which has no such sheet
+            log.warning("sheet %s: formula check skipped (not in the scan)", self.name)
+            return {}
         try:
             if not _has_formulas(self.archive, self.part):
                 return {}
