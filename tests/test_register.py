@@ -848,6 +848,19 @@ def test_header_row_merged_down_alone_is_still_found(tmp_path):
     assert [r.row for r in register.records] == [3]
 
 
+def test_a_header_cell_merged_into_the_first_data_row_does_not_eat_it(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["投诉编号", "受理日期", "客户名称", "备注"])
+    ws.append(["K1", dt.date(2026, 11, 2), "王", None])
+    ws.merge_cells("D1:D2")  # a slip: the 备注 header merged over the first complaint's cell
+    ws.append(["K2", dt.date(2026, 11, 3), "李", "x"])
+    path = tmp_path / "r.xlsx"
+    wb.save(path)
+    register = read_register(cfg(), path)
+    assert [r.complaint_id for r in register.records] == ["K1", "K2"]
+
+
 # -- hostile workbooks ----------------------------------------------------------------------
 
 

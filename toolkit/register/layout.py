@@ -172,12 +172,18 @@ def find_header(rows: list[list[Any]], merges: list[Merge], aliases: dict[str, s
                 best = (index, columns)
     if best is None:
         return None
-    index = best[0]
+    index, found = best
     bottom = index
     for (r0, c0), (r1, _) in grid.origins.items():
         # A header cell of this row merged down: the rows it covers are header too.
         if r0 == index and r1 > bottom and grid.own[r0][c0]:
             bottom = min(r1, index + MAX_BLOCK_ROWS - 1)
+    key_col = next(col for col, name in found.items() if name == "complaint_id")
+    for row in range(index + 1, bottom + 1):
+        if row >= grid.depth or grid.own[row][key_col]:
+            # A complaint number of its own: that row is data, whatever is merged beside it.
+            bottom = row - 1
+            break
     top = index
     header_cols = {c for c in range(grid.width) if grid.filled[index][c]}
     width = len(header_cols)
