@@ -508,7 +508,8 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
         overdue_by_department=_overdue(overdue_items, departments),
         satisfaction_by_month=satisfaction_by_month,
         satisfaction_total=satisfaction_total,
-        mix_by_month=[_mix_row(m, [r for r in counted if _month(r.get("received_on")) == m]) for m in months],
+        mix_by_month=[_mix_row(m, [r for r in counted if _month(r.get("received_on")) == m],
+                               [s for s in config.list_values("specials") if is_special(s)]) for m in months],
         duration_by_class=_durations(closed, calendar),
         left_out=left_out,
         first_received=min((_date(r.get("received_on")) for r in counted), default=None),
@@ -630,10 +631,10 @@ def _satisfaction(closed: Sequence[Record], months: Sequence[str]) -> list[Satis
     return [_satisfaction_row(m, [r for r in closed if _month(r.get("closed_on")) == m]) for m in months]
 
 
-def _mix_row(month: str, records: Sequence[Record]) -> MixRow:
+def _mix_row(month: str, records: Sequence[Record], kinds: Sequence[str] = SPECIAL_KINDS) -> MixRow:
     special = Counter(r.get("special") for r in records)
     nature = Counter(r.get("nature") for r in records)
-    by_special = {s: special[s] for s in SPECIAL_KINDS}
+    by_special = {s: special[s] for s in kinds}  # [lists] specials: an office's own kinds too
     by_nature = {n: nature[n] for n in NATURES}
     communication = sum(by_nature[n] for n in NATURES[1:])
     return MixRow(month, by_special, sum(by_special.values()), by_nature, by_nature[VALID_COMPLAINT],
@@ -1036,10 +1037,11 @@ class _Writer:
     def mix(self, ws: Worksheet) -> None:
         s = self.stats
         self.title(ws, "chart.special")
-        headers = [self.t("col.month"), *(self.show("special", v) for v in SPECIAL_KINDS),
+        kinds = list(s.mix_by_month[0].special) if s.mix_by_month else list(SPECIAL_KINDS)
+        headers = [self.t("col.month"), *(self.show("special", v) for v in kinds),
                    self.t("col.special_total"), *(self.show("nature", v) for v in NATURES),
                    self.t("col.communication")]
-        rows = [[m.month, *(m.special[v] for v in SPECIAL_KINDS), m.special_total,
+        rows = [[m.month, *(m.special[v] for v in kinds), m.special_total,
                  *(m.nature[v] for v in NATURES), m.communication] for m in s.mix_by_month]
         last = self.table(ws, 3, headers, rows)
         self.notes(ws, last + 2, self.t("note.mix"))
