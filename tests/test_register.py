@@ -734,11 +734,15 @@ def test_value_merged_down_over_several_complaints_belongs_to_each(data_dir):
     assert [f.row for f in report.findings if f.code == "not-in-list"] == [8, 9, 10]
 
 
-@pytest.mark.parametrize("suffix", [".xls", ".ods"])
-def test_every_format_gives_the_same_findings_and_cells(data_dir, suffix):
+@pytest.mark.parametrize("suffix", [".xls", ".ods", ".xlsm"])
+def test_every_format_gives_the_same_findings_and_cells(data_dir, suffix, tmp_path):
     config = cfg()
     expected = validate(read_register(config, data_dir / "lay-two-row-header.xlsx"), config, TODAY).to_dict()
-    got = validate(read_register(config, data_dir / f"lay-two-row-header{suffix}"), config, TODAY).to_dict()
+    source = data_dir / f"lay-two-row-header{suffix}"
+    if suffix == ".xlsm":  # the same package under a macro workbook's name (its parts are the same)
+        source = tmp_path / "台账.xlsm"
+        shutil.copyfile(data_dir / "lay-two-row-header.xlsx", source)
+    got = validate(read_register(config, source), config, TODAY).to_dict()
     assert got["findings"] == expected["findings"] and got["counts"] == expected["counts"]
     assert any(f["code"] == "bad-date" and f["cell"] == "台账!B11" for f in got["findings"])
 
