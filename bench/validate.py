@@ -62,14 +62,16 @@ def run_command(path: Path, today: dt.date) -> tuple[float, float]:
     """Wall seconds and peak MB of ``python -m toolkit validate`` on ``path``, in a child process."""
     argv = [sys.executable, "-m", "toolkit", "validate", "--register", str(path), "--today", today.isoformat(),
             "--format", "json"]
-    start = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             cwd=tempfile.gettempdir())
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode not in (0, 1):
-        raise SystemExit(f"validate exited {child.returncode} on {path}")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(argv, stdout=out, stderr=err, cwd=tempfile.gettempdir())
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        # Exit 1 is "findings of severity error", but also Python's for a crash: the JSON says which.
+        if os.waitstatus_to_exitcode(status) not in (0, 1) or out.read(1) != b"{":
+            raise SystemExit(f"validate failed on {path}: {err.read()[-2000:].decode(errors='replace')}")
     peak = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
     return seconds, peak
 
