@@ -852,6 +852,32 @@ def test_header_row_merged_down_alone_is_still_found(tmp_path):
     assert [r.row for r in register.records] == [3]
 
 
+def test_three_row_header_block(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for col, header in enumerate(("投诉编号", "受理日期", "客户名称"), start=1):
+        ws.cell(1, col, header)
+        ws.merge_cells(start_row=1, start_column=col, end_row=3, end_column=col)
+    ws["D1"] = "处理情况"
+    ws.merge_cells("D1:G1")
+    ws["D2"] = "处理结果"
+    ws.merge_cells("D2:D3")
+    ws["E2"] = "纠正预防措施"
+    ws.merge_cells("E2:G2")
+    for col, header in zip("EFG", ("措施内容", "负责人", "完成期限"), strict=True):
+        ws[f"{col}3"] = header
+    ws.append(["K1", dt.date(2026, 11, 2), "王", "已调换", "加强巡查", "赵敏", dt.date(2026, 11, 30)])
+    path = tmp_path / "r.xlsx"
+    wb.save(path)
+    register = read_register(cfg(), path)
+    (info,) = register.sheets
+    assert (info.header_top, info.header_row) == (1, 3)
+    assert info.columns == {"complaint_id": 0, "received_on": 1, "customer_name": 2, "resolution": 3,
+                            "corrective_action": 4, "capa_owner": 5, "capa_due": 6}
+    (record,) = register.records
+    assert record.row == 4 and record.values["capa_owner"] == "赵敏"
+
+
 def test_a_header_cell_merged_into_the_first_data_row_does_not_eat_it(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
