@@ -962,3 +962,21 @@ def test_synonym_must_point_to_a_list_value():
 
     with pytest.raises(ConfigError, match=r'\[lists.synonyms\]\."已办结" points to "已完结"'):
         config_from_dict({"register": {"language": "en"}, "lists": {"synonyms": {"已办结": "已完结"}}})
+
+
+def test_two_row_complaint_gets_a_capa_sheet_with_two_actions(data_dir, tmp_path):
+    """The issue's acceptance: the complaint spread over two rows is one CAPA sheet, one action a line."""
+    import subprocess
+    import sys
+
+    import docx
+
+    (tmp_path / "config.toml").write_text(
+        f'[register]\npath = "{data_dir / "lay-two-row-header.xlsx"}"\n[output]\ndir = "out"\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "toolkit", "generate", "--only", "KS-002", "--today", "2026-11-23"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stderr
+    (sheet,) = (tmp_path / "out").rglob("KS-002_纠正预防措施单.docx")
+    rows = [[c.text for c in row.cells] for table in docx.Document(sheet).tables for row in table.rows]
+    assert ["1", "纠正", "调整配送线路", "孙涛", "2026年11月28日"] in rows
+    assert ["2", "纠正", "增加周末班次", "孙涛", "2026年11月28日"] in rows
