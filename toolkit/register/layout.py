@@ -13,6 +13,7 @@ Staff's registers are laid out in more ways than one header row over one row per
 - **"Same as above".** A value merged down over several complaints belongs to each of them
   (:func:`fill_merged`).
 
+>>> from toolkit.fields import header_aliases
 >>> block = find_header([["投诉编号", "受理日期", "客户名称"], ["K1", "2026-01-01", "王"]], [], header_aliases())
 >>> block.bottom, block.columns
 (0, {0: 'complaint_id', 1: 'received_on', 2: 'customer_name'})
@@ -204,8 +205,7 @@ def _candidate_columns(grid: _Grid, top: int, index: int, aliases: dict[str, str
         own = grid.filled[index][col]
         if not own:
             continue
-        texts = [t for t in grid.stack(top, index, col)]
-        name, _ = _match(texts if texts and texts[-1] == own else [own], aliases)
+        name, _ = _match(grid.stack(top, index, col), aliases)  # its last text is ``own``
         if name and name not in seen:
             seen.add(name)
             columns[col] = name
