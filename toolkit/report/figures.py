@@ -520,7 +520,8 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
         if use.bad(r, "received_on") is not None:
             use.ok(r, MIX, "received_on")
     special_by_month, nature_by_month = _by_month(with_special, "received_on"), _by_month(with_nature, "received_on")
-    mix_by_month = [_mix_row(m, special_by_month.get(m, []), nature_by_month.get(m, [])) for m in months]
+    kinds = [s for s in config.list_values("specials") if is_special(s)]  # [lists] specials, as configured
+    mix_by_month = [_mix_row(m, special_by_month.get(m, []), nature_by_month.get(m, []), kinds) for m in months]
 
     # Time to close: closed, both dates usable; the class split needs a usable class.
     timed = [r for r in closed if use.ok(r, DURATION, "received_on", "closed_on")]
@@ -746,10 +747,11 @@ def _satisfaction_row(key: str, rated: Sequence[Record]) -> SatisfactionRow:
     return SatisfactionRow(key, by_value, total, shares, _rate(sum(by_value[s] for s in SATISFIED), total))
 
 
-def _mix_row(month: str, with_special: Sequence[Record], with_nature: Sequence[Record]) -> MixRow:
+def _mix_row(month: str, with_special: Sequence[Record], with_nature: Sequence[Record],
+             kinds: Sequence[str] = SPECIAL_KINDS) -> MixRow:
     special = Counter(r.get("special") for r in with_special)
     nature = Counter(r.get("nature") for r in with_nature)
-    by_special = {s: special[s] for s in SPECIAL_KINDS}
+    by_special = {s: special[s] for s in kinds}
     by_nature = {n: nature[n] for n in NATURES}
     communication = sum(by_nature[n] for n in NATURES[1:])
     return MixRow(month, by_special, sum(by_special.values()), by_nature, by_nature[VALID_COMPLAINT],
