@@ -368,7 +368,7 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
 
 def _reminders(config: Config, reg: Any, *, today: dt.date, now: dt.datetime, result: JobResult,
                fail: Callable[[str, BaseException], None], t: Callable[..., str]) -> None:
-    from . import mail, reminders
+    from . import notify, reminders
 
     try:
         plan = reminders.plan_reminders(reg.records, config, today)
@@ -377,7 +377,7 @@ def _reminders(config: Config, reg: Any, *, today: dt.date, now: dt.datetime, re
         return
     result.notes.extend(plan.warnings)
     try:
-        sent = mail.send_reminders(plan, config, now=now)
+        sent = notify.send_reminders(plan, config, now=now)
     except MailError as exc:
         fail(REMINDERS, exc)
         result.errors[-1] = t("mail-down", error=exc)
@@ -386,7 +386,7 @@ def _reminders(config: Config, reg: Any, *, today: dt.date, now: dt.datetime, re
         # Nothing went out: count what should have (a dry run asks the ledger), so the summary
         # and the audit trail show the undelivered digests instead of zeros.
         try:
-            due = mail.send_reminders(plan, config, now=now, dry_run=True)
+            due = notify.send_reminders(plan, config, now=now, dry_run=True)
         except Exception:  # counting is a courtesy; the failure above is what matters
             log.debug("could not count the undelivered digests", exc_info=True)
         else:
@@ -403,6 +403,7 @@ def _reminders(config: Config, reg: Any, *, today: dt.date, now: dt.datetime, re
     tally["cannot-remind"] = len(plan.cannot_remind)
     result.reminders = tally
     result.details["reminders"] = sent
+    result.notes.extend(w for w in sent.warnings if w not in plan.warnings)
     if tally["failed"]:
         result.errors.append(t("undelivered", count=tally["failed"]))
         failed = [m for m in sent.messages if m.status == "failed"]
@@ -419,10 +420,8 @@ def _weekly(config: Config, reg: Any, report: Any, *, today: dt.date, now: dt.da
     True when the stage ran (sent or failed)."""
     if not config.reports.weekly.strip():
         return False
-    from email.utils import getaddresses
-
-    from . import mail
     from . import report as reports
+    from .notify import deliver, email
 
     store = history.RunHistory(config.state_path)
     try:
@@ -431,16 +430,11 @@ def _weekly(config: Config, reg: Any, report: Any, *, today: dt.date, now: dt.da
         stats = reports.compute_statistics(reg, report, config, today=today)
         workbook = reports.write_workbook(stats, config, reports.default_out_path(config))
         msg = reports.build_weekly_mail(stats, config, workbook, now=now)
-        sender = getaddresses([str(msg["From"])])[0][1]
-        to = [address for _, address in getaddresses([str(msg["To"])])]
-        transport = mail.make_transport(config, now)
-        transport.open()
-        try:
-            refused = transport.send(sender, to, msg.as_bytes(), "weekly-report")
-        finally:
-            transport.close()
-        if refused:
-            raise MailError("; ".join(f"{a}: {why}" for a, why in refused.items()))
+        out = email.weekly_outgoing(msg, config)
+        to = out.to
+        # The same delivery stage as the reminders, with its retries: a server that fails for
+        # a moment is retried; one that stays down is "undelivered" (exit 3), sent next run.
+        deliver.deliver_one(email.EmailChannel(config, now), out, config.language)
         store.record_weekly(sent_at=now, recipient=", ".join(to), run_id=result.run_id)
     except Exception as exc:
         fail(WEEKLY, exc)

@@ -158,7 +158,11 @@ FIELD_HELP: dict[str, tuple[str, str, str, str]] = {
     "reply_due": ("承诺答复客户的日期。", "Date a reply was promised by.",
                   "可空：空白时按等级自动计算（A 1 个、B 2 个、C 3 个工作日）。",
                   "May be blank: then computed from the class (A 1, B 2, C 3 working days)."),
-    "corrective_action": ("纠正预防措施：防止再次发生的措施。", "Corrective and preventive action.",
+    "corrective_action": ("纠正预防措施：防止再次发生的措施。每行一项（措施单上每行一条，编号自动生成，"
+                          "行首的 1. 2、(1) 不会重复编号）；以“预防”开头的一行计为预防措施，其余为纠正措施。",
+                          "Corrective and preventive action, one per line (numbered on the CAPA sheet; a "
+                          "typed 1. 2. (1) is not numbered twice); a line starting with Preventive counts "
+                          "as preventive, any other as corrective.",
                           "A、B 类有效投诉结案时必填。", "Required to close a valid class A or B complaint."),
     "capa_owner": ("纠正预防措施的负责人。", "Person responsible for the corrective action.",
                    "填写了纠正预防措施时必填。", "Required when a corrective action is set."),
