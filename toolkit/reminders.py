@@ -33,10 +33,11 @@ Choices the spec leaves open, made here once:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .addresses import is_sendable
 from .fields import CLOSED, FIELD_BY_NAME, PENDING, is_special
@@ -73,11 +74,11 @@ class Person:
     email: str = ""
     mobile: str = ""
     feishu_user_id: str = ""
+    #: One person, however their address is capitalised (set from the fields above).
+    key: str = field(default="", compare=False, repr=False)
 
-    @property
-    def key(self) -> str:
-        """One person, however their address is capitalised."""
-        return self.email.casefold() if self.email else f"name:{self.name}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", self.email.casefold() if self.email else f"name:{self.name}")
 
     @property
     def label(self) -> str:
@@ -260,15 +261,20 @@ def plan_reminders(
     needs_address = "email" in config.notify.channels
     qm = people.by_ref(rem.quality_manager) if rem.quality_manager.strip() else None
     for record in records:
+        values = record.values
         # A blank or repeated complaint id (the validator reports both) must not make two
         # complaints one in the ledger, or the second one's reminders would count as sent.
-        cid = record.complaint_id.strip()
+        raw_id = values.get("complaint_id")
+        cid = "" if raw_id is None else (raw_id if raw_id.__class__ is str else str(raw_id)).strip()
         duplicate = not cid or cid in seen_ids
         seen_ids.add(cid)
-        kinds = _open_kinds(record)
-        if not kinds:  # most rows of a large register are closed: nothing more to look at
+        # Most rows of a large register are closed with no corrective action open: nothing to
+        # plan, so not even the rest of _open_kinds is asked.
+        if values.get("status") == CLOSED and values.get("corrective_action") is None:
             continue
-        values = record.values
+        kinds = _open_kinds(record)
+        if not kinds:
+            continue
         ledger_id = f"{cid}@{record.sheet}!{record.row}" if duplicate else cid
         special = is_special(values.get("special"))
         for kind in kinds:
@@ -307,6 +313,7 @@ def plan_reminders(
             items.append(item)
             for role, person in roles:
                 boxes.add(person, role, item)
+    items.sort(key=urgency)
 
     warnings: list[str] = []
     if cannot and qm is not None:
@@ -315,7 +322,6 @@ def plan_reminders(
         count = sum(1 for i in items if i.level >= 3) + len(cannot)
         if count:
             warnings.append(translate(MESSAGES, "no-quality-manager", language, count=count))
-    items.sort(key=urgency)
     return ReminderPlan(
         today=today,
         items=items,
@@ -325,9 +331,12 @@ def plan_reminders(
     )
 
 
+_KIND_ORDER = {kind: i for i, kind in enumerate(KINDS)}
+
+
 def urgency(item: ReminderItem) -> tuple[int, int, dt.date, str, int]:
     """Sort key: highest level first, then most overdue, then earliest due."""
-    return (-item.level, -item.days_overdue, item.due, item.complaint_id, KINDS.index(item.kind))
+    return (-item.level, -item.days_overdue, item.due, item.complaint_id, _KIND_ORDER[item.kind])
 
 
 def mask_phone(value: Value) -> str:
@@ -339,6 +348,8 @@ def mask_phone(value: Value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).strip()
+    if len(text) == 11 and text.isdigit():  # a mobile number, by far the most common form
+        return f"{text[:3]}****{text[7:]}"
     # A landline keeps its area code, an international number its country code: the reader can
     # tell where the customer is without seeing the number (an extension is left out).
     prefixed = _PREFIXED_PHONE.match(text)
@@ -364,7 +375,7 @@ class _People:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._by_ref: dict[str, Person] = {}
-        self._by_email: dict[str, tuple[str, Any]] = {}
+        self._named: dict[tuple[str, str], Person] = {}
 
     def by_ref(self, ref: str) -> Person:
         """A head or quality manager from config: ``"zhang@example.com"`` or ``"张经理"``."""
@@ -382,6 +393,13 @@ class _People:
 
     def named(self, name: str, email: str) -> Person:
         """A person named in the register, with the register's address (if sendable)."""
+        # Registers repeat the same few handlers: make each person once.
+        person = self._named.get((name, email))
+        if person is None:
+            person = self._named[(name, email)] = self._make(name, email)
+        return person
+
+    def _make(self, name: str, email: str) -> Person:
         entry = self.config.people.get(name)
         if entry is None:
             return Person(name, email)
@@ -397,7 +415,7 @@ class _Boxes:
 
     def __init__(self) -> None:
         self._boxes: dict[str, Digest] = {}
-        self._seen: dict[str, set[tuple[str, int, str]]] = {}
+        self._seen: dict[str, set[int]] = {}
 
     def _box(self, person: Person, role: str) -> Digest:
         key = person.key
@@ -411,9 +429,10 @@ class _Boxes:
         return box
 
     def add(self, person: Person, role: str, item: ReminderItem) -> None:
+        """Add ``item`` (one item object per row and kind)."""
         box = self._box(person, role)
         seen = self._seen[person.key]
-        ident = (item.sheet, item.row, item.kind)
+        ident = id(item)  # the plan holds every item, so ids are not reused meanwhile
         if ident not in seen:
             seen.add(ident)
             box.items.append(item)
@@ -506,6 +525,7 @@ def _handler(record: Record, kind: str, people: _People) -> tuple[Person | None,
                             email_header=_header(email_field, language))
 
 
+@functools.lru_cache(maxsize=4096)  # a large register repeats few (department, kind, days)
 def _no_head(department: str, kind: str, days: int, language: str) -> str:
     label = translate(MESSAGES, f"kind-{kind}", language)
     if not department:
@@ -565,6 +585,8 @@ def _filled(record: Record, name: str) -> bool:
 
 
 def _text(value: Value) -> str:
+    if value.__class__ is str:
+        return value.strip()  # type: ignore[union-attr]
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
