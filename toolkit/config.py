@@ -104,6 +104,21 @@ class OutputConfig:
 
 
 @dataclass
+class DocumentKindConfig:
+    """``[documents.kinds."赔付审批单"]``: a document kind of the office's own, or settings of a
+    built-in one (feedback, capa, acknowledgement)."""
+
+    template: str = ""
+    #: File-name pattern; empty = "{complaint_id}_<kind>.docx".
+    name: str = ""
+    form_no: str = ""
+    #: When a complaint needs it: a sandboxed expression over the row's fields, e.g.
+    #: "compensation > 0"; empty = every complaint (built-ins: their own rule).
+    when: str = ""
+    title: str = ""
+
+
+@dataclass
 class DocumentsConfig:
     #: Where documents go; empty = <output.dir>/documents.
     dir: str = ""
@@ -118,6 +133,9 @@ class DocumentsConfig:
     capa_name: str = ""
     #: Worker processes for rendering; 0 = one per CPU core.
     workers: int = 0
+    #: LibreOffice processes for --pdf; 0 = one per CPU core.
+    pdf_workers: int = 0
+    kinds: dict[str, DocumentKindConfig] = field(default_factory=dict)
 
 
 @dataclass
