@@ -161,6 +161,7 @@ class ReminderPlan:
 
 HANDLER, DEPARTMENT_HEAD, QUALITY_MANAGER = "handler", "department_head", "quality_manager"
 ROLES = (HANDLER, DEPARTMENT_HEAD, QUALITY_MANAGER)
+_ROLE_RANK = {role: i for i, role in enumerate(ROLES)}
 
 #: For each kind: the explicit due-date field and the done field ("" = status decides).
 _DUE_FIELD = {REPLY: "reply_due", FOLLOWUP: "followup_due", CAPA: "capa_due"}
@@ -309,10 +310,9 @@ def plan_reminders(
                                           language, ledger_id, fix="config" if department else "register"))
             if level >= 3 and qm is not None:
                 roles.append((QUALITY_MANAGER, qm))
-            item = _item(record, kind, due, days, level, special, ledger_id, tuple(roles))
-            items.append(item)
+            items.append(_item(record, kind, due, days, level, special, ledger_id, tuple(roles)))
             for role, person in roles:
-                boxes.add(person, role, item)
+                boxes.touch(person, role)  # a digest keeps the first spelling met in the register
     items.sort(key=urgency)
 
     warnings: list[str] = []
@@ -325,7 +325,7 @@ def plan_reminders(
     return ReminderPlan(
         today=today,
         items=items,
-        digests=boxes.digests(),
+        digests=boxes.digests(items),
         cannot_remind=cannot,
         warnings=[*calendar.warnings, *warnings],
     )
@@ -415,35 +415,34 @@ class _Boxes:
 
     def __init__(self) -> None:
         self._boxes: dict[str, Digest] = {}
-        self._seen: dict[str, set[int]] = {}
 
-    def _box(self, person: Person, role: str) -> Digest:
+    def touch(self, person: Person, role: str) -> Digest:
+        """The person's digest (made at first sight); their highest role names it."""
         key = person.key
         box = self._boxes.get(key)
         if box is None:
             box = Digest(person=person, role=role, items=[])
             self._boxes[key] = box
-            self._seen[key] = set()
-        elif ROLES.index(role) > ROLES.index(box.role):
+        elif _ROLE_RANK[role] > _ROLE_RANK[box.role]:
             box.role = role
         return box
 
-    def add(self, person: Person, role: str, item: ReminderItem) -> None:
-        """Add ``item`` (one item object per row and kind)."""
-        box = self._box(person, role)
-        seen = self._seen[person.key]
-        ident = id(item)  # the plan holds every item, so ids are not reused meanwhile
-        if ident not in seen:
-            seen.add(ident)
-            box.items.append(item)
-
     def add_cannot(self, person: Person, cannot: list[CannotRemind]) -> None:
-        self._box(person, QUALITY_MANAGER).cannot_remind.extend(cannot)
+        self.touch(person, QUALITY_MANAGER).cannot_remind.extend(cannot)
 
-    def digests(self) -> list[Digest]:
-        result = list(self._boxes.values())
-        for box in result:
-            box.items.sort(key=urgency)
+    def digests(self, items: list[ReminderItem]) -> list[Digest]:
+        """Every digest, its items taken from ``items`` (most urgent first) in that order: one
+        pass instead of a sort per digest."""
+        boxes = self._boxes
+        for item in items:
+            people = item.people
+            if len(people) == 1:
+                boxes[people[0][1].key].items.append(item)
+                continue
+            keys = {person.key for _, person in people}  # a head who is also the handler: once
+            for key in keys:
+                boxes[key].items.append(item)
+        result = list(boxes.values())
         result.sort(key=lambda d: (ROLES.index(d.role), d.person.email.casefold() or d.person.name))
         return result
 
