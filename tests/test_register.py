@@ -992,5 +992,5 @@ def test_parts_too_large_together(tmp_path, data_dir):
         for n in range(3):  # three parts of 0.6 MB each: none too big alone; over 1 MB by the second
             dst.writestr(f"xl/media/pad{n}.bin", b"\0" * 600_000)
     config = config_from_dict({"register": {"language": "en"}, "limits": {"unpacked_mb": 1}})
-    with pytest.raises(RegisterError, match=r"parts of the register .* unpack to 1\.7 MB together, over the limit"):
+    with pytest.raises(RegisterError, match=r"parts of the register .* unpack to 1\.2 MB together, over the limit"):
         read_register(config, path)
