@@ -362,6 +362,12 @@ class _Usable:
                 return translate(MESSAGES, "why.blank", self.language, header=_header(name, self.language))
         return None
 
+    def error(self, record: Record, name: str) -> str | None:
+        """The message of an error finding on this field, if any."""
+        errors = self.errors.get((record.sheet, record.row))
+        found = errors.get(name) if errors is not None else None
+        return found[0].message if found else None
+
     def ok(self, record: Record, figure: str, *names: str, blank_ok: bool = False) -> bool:
         """True when every field in ``names`` is usable; else the record is listed as left out of
         ``figure`` with the first unusable field's cell and problem."""
@@ -462,6 +468,12 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
         use.leave_out(record, OVERDUE, register.cell(record, due_field), reason)
 
     with_status = [r for r in counted if use.ok(r, COUNTS, "status")]
+    if len(with_status) < len(counted):
+        # No usable status: whether it was answered or closed is unknown, so it is in none of these.
+        for r in counted:
+            if use.bad(r, "status") is not None:
+                for figure in (ON_TIME, SATISFACTION, DURATION):
+                    use.ok(r, figure, "status")
     closed = [r for r in with_status if r.get("status") == CLOSED]
     closed_dated = [r for r in closed if use.ok(r, TREND, "closed_on")]
     months = _months(dated, closed_dated, date_from, end)
@@ -577,8 +589,11 @@ def _judged_dues(record: Record, config: Config, calendar: WorkCalendar, use: _U
     result = []
     for kind, explicit in (("reply", "reply_due"), ("followup", "followup_due")):
         value = getattr(due, kind)
-        if use.bad(record, explicit, blank_ok=True) is not None:
-            use.ok(record, ON_TIME, explicit, blank_ok=True)
+        # The register's own due date is optional (no column = blank = counted from the class);
+        # only an error in it (an unreadable date) makes it unusable.
+        wrong = use.error(record, explicit)
+        if wrong is not None:
+            use.leave_out(record, ON_TIME, use.register.cell(record, explicit), wrong)
             value = None
         elif record.values.get(explicit) in (None, ""):
             # Counted from the class: both inputs must be real, not the planner's safe guess.
