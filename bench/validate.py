@@ -3,6 +3,7 @@
     python bench/validate.py              # 10k and 100k rows
     python bench/validate.py 100000 --repeat 3
     python bench/validate.py --libreoffice     # the same registers re-saved by LibreOffice
+    python bench/validate.py --merged          # laid out as WPS exports them (two-row header, merged rows)
 
 For each size, a synthetic register (bench/make_register.py) is generated into /tmp if it is
 not there yet, then measured in this one process: the *floor* (python-calamine opening the
@@ -41,12 +42,12 @@ from toolkit.validate import validate
 BENCH_DIR = Path(os.environ.get("TOOLKIT_BENCH_DIR") or Path(tempfile.gettempdir()) / "complaint-toolkit-bench")
 
 
-def register_file(rows: int, libreoffice: bool = False) -> Path:
+def register_file(rows: int, libreoffice: bool = False, merged: bool = False) -> Path:
     """The synthetic register with ``rows`` rows, generated on first use."""
-    path = BENCH_DIR / f"register-{rows}.xlsx"
+    path = BENCH_DIR / (f"register-merged-{rows}.xlsx" if merged else f"register-{rows}.xlsx")
     if not path.exists():
         print(f"generating {path} ...", file=sys.stderr)
-        make_register(rows, path)
+        make_register(rows, path, merged=merged)
     if not libreoffice:
         return path
     saved = BENCH_DIR / "libreoffice" / path.name
@@ -76,8 +77,9 @@ def run_command(path: Path, today: dt.date) -> tuple[float, float]:
     return seconds, peak
 
 
-def measure(rows: int, repeat: int, today: dt.date, libreoffice: bool = False) -> dict[str, float]:
-    path = register_file(rows, libreoffice)
+def measure(rows: int, repeat: int, today: dt.date, libreoffice: bool = False,
+            merged: bool = False) -> dict[str, float]:
+    path = register_file(rows, libreoffice, merged)
     config = Config()
     floor = read = check = command = float("inf")
     command_mb = 0.0
@@ -106,11 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per figure; the best is shown")
     parser.add_argument("--libreoffice", action="store_true",
                         help="measure the registers re-saved by LibreOffice (needs soffice)")
+    parser.add_argument("--merged", action="store_true",
+                        help="the same complaints laid out as WPS exports them: two-row header, every tenth "
+                             "complaint over two merged rows (what merge handling costs)")
     args = parser.parse_args(argv)
     print(f"{'rows':>8} {'floor s':>8} {'read s':>8} {'valid. s':>8} {'total s':>8} "
           f"{'read/fl':>8} {'tot/fl':>8} {'rows/s':>9} {'peak MB':>8} {'cmd s':>7} {'cmd/fl':>7} {'cmd MB':>7}")
     for size in args.sizes:
-        m = measure(size, max(1, args.repeat), TODAY, args.libreoffice)
+        m = measure(size, max(1, args.repeat), TODAY, args.libreoffice, args.merged)
         print(f"{m['rows']:>8,.0f} {m['floor']:>8.2f} {m['read']:>8.2f} {m['validate']:>8.2f} "
               f"{m['total']:>8.2f} {m['read_ratio']:>7.2f}x {m['ratio']:>7.2f}x {m['rows_s']:>9,.0f} "
               f"{m['rss']:>8.0f} {m['command']:>7.2f} {m['command_ratio']:>6.2f}x {m['command_mb']:>7.0f}",

@@ -17,13 +17,14 @@ ROOT = Path(__file__).resolve().parent.parent
     "args",
     [
         ["bench/validate.py", "300"],
+        ["bench/validate.py", "300", "--merged"],
         ["bench/generate.py", "30"],
         ["bench/remind.py", "--complaints", "300", "--handlers", "20", "--groups", "20", "--rows", "300",
          "--rounds", "1"],
         ["bench/run.py", "300", "--repeat", "1"],
         ["bench/pdf.py", "--limit", "3"],
     ],
-    ids=["validate", "generate", "remind", "run", "pdf"],
+    ids=["validate", "validate-merged", "generate", "remind", "run", "pdf"],
 )
 def test_bench_script_runs(args: list[str], tmp_path: Path) -> None:
     if args[0] == "bench/run.py":

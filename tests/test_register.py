@@ -980,3 +980,17 @@ def test_two_row_complaint_gets_a_capa_sheet_with_two_actions(data_dir, tmp_path
     rows = [[c.text for c in row.cells] for table in docx.Document(sheet).tables for row in table.rows]
     assert ["1", "纠正", "调整配送线路", "孙涛", "2026年11月28日"] in rows
     assert ["2", "纠正", "增加周末班次", "孙涛", "2026年11月28日"] in rows
+
+
+def test_parts_too_large_together(tmp_path, data_dir):
+    import zipfile
+
+    path = tmp_path / "r.xlsx"
+    with zipfile.ZipFile(data_dir / "reg-offset-b3.xlsx") as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item.filename))
+        for n in range(3):  # three parts of 0.6 MB each: none too big alone; over 1 MB by the second
+            dst.writestr(f"xl/media/pad{n}.bin", b"\0" * 600_000)
+    config = config_from_dict({"register": {"language": "en"}, "limits": {"unpacked_mb": 1}})
+    with pytest.raises(RegisterError, match=r"parts of the register .* unpack to 1\.2 MB together, over the limit"):
+        read_register(config, path)

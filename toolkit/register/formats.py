@@ -112,6 +112,13 @@ _MESSAGES: Messages = {
               "exhausting memory. Real registers are far smaller; if this one really is that large, "
               "raise the limit.",
     },
+    "too-big-total": {
+        "zh": "台账 {path} 的各部分解压后共有 {unpacked} MB，超过上限 {limit} MB（config.toml 的 [limits] "
+              "unpacked_mb）：为防止“压缩炸弹”耗尽内存，未读取此文件。如确为正常的超大台账，请调高该上限。",
+        "en": "the parts of the register {path} unpack to {unpacked} MB together, over the limit of {limit} MB "
+              "([limits] unpacked_mb in config.toml): the file was not read, to keep a zip bomb from "
+              "exhausting memory. If it really is that large a register, raise the limit.",
+    },
     "too-packed": {
         "zh": "台账 {path} 中的 {member} 压缩比为 {ratio}:1（{packed} MB 解压为 {unpacked} MB），超过上限 "
               "{limit}:1（config.toml 的 [limits] compression_ratio）：这是“压缩炸弹”的特征，未读取此文件。"
@@ -290,10 +297,11 @@ def check_limits(infos: list[zipfile.ZipInfo], path: Path, language: str, limits
     total = 0
     for info in infos:
         total += info.file_size
-        if info.file_size > limit or total > limit:
-            raise fail("too-big", path, language, member=info.filename,
-                       unpacked=_mb(total if info.file_size <= limit else info.file_size),
+        if info.file_size > limit:
+            raise fail("too-big", path, language, member=info.filename, unpacked=_mb(info.file_size),
                        limit=limits.unpacked_mb)
+        if total > limit:
+            raise fail("too-big-total", path, language, unpacked=_mb(total), limit=limits.unpacked_mb)
         if info.file_size > _RATIO_FLOOR_BYTES:
             ratio = info.file_size / max(info.compress_size, 1)
             if ratio > limits.compression_ratio:
