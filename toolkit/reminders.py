@@ -32,10 +32,12 @@ Choices the spec leaves open, made here once:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import gc
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -243,7 +245,27 @@ def plan_reminders(
 ) -> ReminderPlan:
     """Everything to remind on ``today``: items, one digest per recipient, what cannot be
     reminded, and calendar warnings. Pure: nothing is sent or stored."""
-    today = _date(today)
+    # The planner makes tens of thousands of small acyclic objects while 100k records are alive:
+    # the cyclic collector would walk all of them several times for nothing (a third of the
+    # planning time at 100k rows). Paused here only, and resumed however planning ends.
+    with paused_gc():
+        return _plan(records, config, _date(today), calendar)
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a stretch that makes many acyclic objects."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _plan(records: Iterable[Record], config: Config, today: dt.date,
+          calendar: WorkCalendar | None) -> ReminderPlan:
     if calendar is None:
         calendar = WorkCalendar.from_config(config)
     counter = _counter(config, calendar)
@@ -261,6 +283,9 @@ def plan_reminders(
     # A missing address stops only the e-mail channel; a group channel reaches everyone.
     needs_address = "email" in config.notify.channels
     qm = people.by_ref(rem.quality_manager) if rem.quality_manager.strip() else None
+    # A register names the same few handlers on thousands of rows: who gets level 1 (and why
+    # not, in words) is worked out once per distinct name/address cells and kind.
+    handlers: dict[tuple[object, ...], tuple[Person | None, str]] = {}
     for record in records:
         values = record.values
         # A blank or repeated complaint id (the validator reports both) must not make two
@@ -294,7 +319,12 @@ def plan_reminders(
                 days, level = -counter.workdays_between(today, due), 0
             else:
                 continue
-            handler, problem = _handler(record, kind, people)
+            hkey = (kind, values.get("handler"), values.get("handler_email"),
+                    values.get("capa_owner"), values.get("capa_owner_email"))
+            found = handlers.get(hkey)
+            if found is None:
+                found = handlers[hkey] = _handler(record, kind, people)
+            handler, problem = found
             roles: list[tuple[str, Person]] = []
             if handler is not None and (handler.email or not needs_address):
                 roles.append((HANDLER, handler))

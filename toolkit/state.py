@@ -138,7 +138,12 @@ class Ledger:
         rise is new.
         """
         seen = self._seen(channel, destination, today, repeat_every_days)
-        return [item for item in items if item_key(item) not in seen]
+        if not seen:
+            return list(items)
+        # item_key inlined: a run with nothing to send asks this for every planned item.
+        return [item for item in items
+                if (item.ledger_id or item.complaint_id, item.kind, item.due.isoformat(), item.level)
+                not in seen]
 
     def unsent_cannot_remind(self, channel: str, destination: str, rows: Sequence[CannotRemind],
                              today: dt.date, repeat_every_days: int) -> list[CannotRemind]:
@@ -159,30 +164,26 @@ class Ledger:
 
     def _load(self, channel: str, today: dt.date, repeat_every_days: int) -> dict[str, set[Key]]:
         assert self._conn is not None
-        if self._unmigrated:
-            if channel != self.legacy_channel:
-                return {}
-            column = "'' AS channel"
-        else:
-            column = "channel"
+        if self._unmigrated and channel != self.legacy_channel:
+            return {}
+        # An unmigrated ledger (a dry run reads it as it is) has no channel column: every row
+        # is the legacy channel's.
         where = "1 = 1" if self._unmigrated else "channel = ?"
         args: tuple[str, ...] = () if self._unmigrated else (channel,)
         try:
-            if repeat_every_days <= 0:
-                rows = self._conn.execute(
-                    f"SELECT recipient, complaint_id, kind, due, level, {column} FROM sent_reminders "
-                    f"WHERE {where}", args)
-            else:
-                cutoff = (today - dt.timedelta(days=repeat_every_days)).isoformat()
-                rows = self._conn.execute(
-                    f"SELECT recipient, complaint_id, kind, due, level, {column} FROM sent_reminders "
-                    f"WHERE {where} AND (sent_day > ? OR level = 0)", (*args, cutoff))
+            sql = f"SELECT recipient, complaint_id, kind, due, level FROM sent_reminders WHERE {where}"
+            if repeat_every_days > 0:
+                sql += " AND (sent_day > ? OR level = 0)"
+                args = (*args, (today - dt.timedelta(days=repeat_every_days)).isoformat())
             out: dict[str, set[Key]] = {}
-            for who, c, k, d, lv, _ in rows.fetchall():
+            # Rows come grouped by nothing in particular; one dict look-up per row, the key
+            # tuple sliced off the row (the fewest Python objects per row).
+            for row in self._conn.execute(sql, args).fetchall():
+                who = row[0]
                 seen = out.get(who)
                 if seen is None:
                     seen = out[who] = set()
-                seen.add((c, k, d, lv))
+                seen.add(row[1:])
             return out
         except sqlite3.Error as exc:
             raise StateError(f"cannot read the state file {self.path}: {exc}") from exc

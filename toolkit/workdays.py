@@ -125,6 +125,11 @@ class WorkCalendar:
         self._config_years = {dt.date.fromordinal(o).year for o in self._extra_off | self._extra_on}
         self._last_announced = self._find_last_announced(sample)
         self._years: dict[int, _Year] = {}
+        # A large register asks the same few (date, n) and (a, b) questions thousands of times
+        # (received_on + the class's days; due date vs today): answer each once. The answers
+        # never change, and a year's warning was given when it was first built.
+        self._added: dict[tuple[dt.date, int], dt.date] = {}
+        self._between: dict[tuple[dt.date, dt.date], int] = {}
         self.warnings: list[str] = []
 
     @classmethod
@@ -146,7 +151,13 @@ class WorkCalendar:
     def add_workdays(self, d: dt.date, n: int) -> dt.date:
         """The ``n``-th working day after ``d`` (``d`` itself not counted); ``n < 0`` goes back,
         ``n == 0`` returns ``d``."""
-        d = _day(d)
+        key = (d, n)
+        found = self._added.get(key)
+        if found is None:
+            found = self._added[key] = self._add_workdays(_day(d), n)
+        return found
+
+    def _add_workdays(self, d: dt.date, n: int) -> dt.date:
         if n == 0:
             return d
         ordinal, year = d.toordinal(), d.year
@@ -170,7 +181,13 @@ class WorkCalendar:
 
     def workdays_between(self, a: dt.date, b: dt.date) -> int:
         """Working days in ``(a, b]``; negative (minus those in ``(b, a]``) when ``b < a``."""
-        a, b = _day(a), _day(b)
+        key = (a, b)
+        found = self._between.get(key)
+        if found is None:
+            found = self._between[key] = self._workdays_between(_day(a), _day(b))
+        return found
+
+    def _workdays_between(self, a: dt.date, b: dt.date) -> int:
         if b < a:
             return -self.workdays_between(b, a)
         count = 0

@@ -28,7 +28,7 @@ from typing import Protocol
 from ..config import Config
 from ..errors import MailError, ToolkitError
 from ..i18n import Messages, translate
-from ..reminders import ReminderPlan
+from ..reminders import ReminderPlan, paused_gc
 from ..state import Ledger
 from .message import (
     ALREADY_SENT,
@@ -135,7 +135,10 @@ def send_reminders(plan: ReminderPlan, config: Config, *, now: dt.datetime, dry_
             down = ""  # the channel went away for the rest of this run
             held: dict[str, str] = {}  # destination -> why it takes nothing more this run
             try:
-                outgoing = list(channel.outgoing(plan, ledger, repeat))
+                # Asking the ledger about every digest makes many small acyclic objects (its
+                # sent set, the keys): no cyclic collection over the run's records meanwhile.
+                with paused_gc():
+                    outgoing = list(channel.outgoing(plan, ledger, repeat))
             except ToolkitError as exc:  # e.g. a bad sender address: nothing of this channel goes
                 start_errors.append(exc)
                 notes.append(str(exc))
