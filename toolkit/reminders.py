@@ -340,7 +340,8 @@ def _plan(records: Iterable[Record], config: Config, today: dt.date,
                                           language, ledger_id, fix="config" if department else "register"))
             if level >= 3 and qm is not None:
                 roles.append((QUALITY_MANAGER, qm))
-            items.append(_item(record, kind, due, days, level, special, ledger_id, tuple(roles)))
+            items.append(_item(record, kind, due, days, level, special, ledger_id, tuple(roles),
+                               department))
             for role, person in roles:
                 boxes.touch(person, role)  # a digest keeps the first spelling met in the register
     items.sort(key=urgency)
@@ -583,13 +584,15 @@ def _cannot(record: Record, kind: str, reason: str, language: str, ledger_id: st
 
 
 def _item(record: Record, kind: str, due: dt.date, days: int, level: int, special: bool,
-          ledger_id: str = "", people: tuple[tuple[str, Person], ...] = ()) -> ReminderItem:
+          ledger_id: str = "", people: tuple[tuple[str, Person], ...] = (),
+          department: str | None = None) -> ReminderItem:
     values = record.values
     person = _text(values.get("handler"))
     if kind == CAPA:
         person = _text(values.get("capa_owner")) or person
+    complaint_id = record.complaint_id
     return ReminderItem(
-        complaint_id=record.complaint_id,
+        complaint_id=complaint_id,
         kind=kind,
         due=due,
         days_overdue=days,
@@ -599,9 +602,9 @@ def _item(record: Record, kind: str, due: dt.date, days: int, level: int, specia
         customer=_text(values.get("customer_name")),
         phone_masked=mask_phone(values.get("customer_phone")),
         handler=person,
-        department=_text(values.get("department")),
+        department=_text(values.get("department")) if department is None else department,
         special=special,
-        ledger_id=ledger_id or record.complaint_id,
+        ledger_id=ledger_id or complaint_id,
         respondent=_text(values.get("respondent")),
         description=_text(values.get("description")),
         people=people,
