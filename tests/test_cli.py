@@ -75,7 +75,7 @@ def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 def test_no_config_found_is_said(tmp_path: Path) -> None:
     done = cli("validate", cwd=tmp_path)
     assert done.returncode == 2
-    assert "no config file found (--config, $TOOLKIT_CONFIG or ./config.toml)" in done.stderr
+    assert "找不到配置文件（--config、$TOOLKIT_CONFIG 或 ./config.toml）：使用默认设置" in done.stderr
     assert done.stderr.splitlines()[-1].startswith("错误：找不到台账文件")  # Chinese is the default
 
 

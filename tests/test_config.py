@@ -57,7 +57,8 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
 
 def test_unknown_key_is_a_warning_naming_it(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, '[register]\npaht = "x.xlsx"\n[registr]\n'))
-    assert f"{tmp_path / 'config.toml'}: 未知的配置项 [register].paht 已忽略：请检查拼写。" in cfg.warnings
+    assert f"{tmp_path / 'config.toml'}: 未知的配置项 [register].paht 已忽略：请检查拼写。是否应为 [register].path？" \
+        in cfg.warnings
     assert any("[registr]" in w for w in cfg.warnings)
 
 

@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import os
 import sqlite3
-import sys
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StateError
+from .fsutil import pid_alive
 from .i18n import Messages, translate
 
 OK, PARTIAL, FAILED, RUNNING, INTERRUPTED = "ok", "partial", "failed", "running", "interrupted"
@@ -199,30 +199,6 @@ class RunHistory:
             if _comparable(record.started_at, since) >= since:
                 return record
         return None
-
-
-def pid_alive(pid: int) -> bool:
-    """True when a process with this id exists (it may belong to another user)."""
-    if pid <= 0:
-        return False
-    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-        import ctypes
-
-        kernel32 = ctypes.windll.kernel32
-        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return False
-        code = ctypes.c_ulong()
-        kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-        kernel32.CloseHandle(handle)
-        return code.value == 259  # STILL_ACTIVE
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _comparable(value: dt.datetime, other: dt.datetime) -> dt.datetime:

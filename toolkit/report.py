@@ -34,7 +34,6 @@ import datetime as dt
 import io
 import logging
 import math
-import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -55,7 +54,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .addresses import AddressError, check_address
-from .config import Config
+from .config import Config, parse_weekly  # parse_weekly: re-exported, it lives with the config
 from .errors import ConfigError
 from .fields import (
     CLOSED,
@@ -263,12 +262,6 @@ M: Messages = {
               "或用 --to 指定结束日期。",
         "en": "--from {start} is after {end}, the end of the period when --to is not given (--today): "
               "give an earlier --from, or an end date with --to.",
-    },
-    "err.weekly": {
-        "zh": "[reports].weekly 为 \"{value}\"；请写成 \"星期 时:分\"，如 \"mon 09:00\"（mon tue wed thu fri sat sun），"
-              "或留空以关闭周报。",
-        "en": "[reports].weekly is \"{value}\"; write it as \"DAY HH:MM\", e.g. \"mon 09:00\" "
-              "(mon tue wed thu fri sat sun), or leave it empty to turn the weekly digest off.",
     },
     "err.write": {
         "zh": "无法写入报表 {path}：{error}。请确认文件夹可写、文件未在 Excel 中打开。",
@@ -1141,21 +1134,6 @@ def _width(value: Any) -> int:
 
 
 # -- the weekly digest ---------------------------------------------------------------------
-
-_DAYS_OF_WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_WEEKLY = re.compile(r"\s*(mon|tue|wed|thu|fri|sat|sun)[a-z]*\s+([01]?\d|2[0-3]):([0-5]\d)\s*", re.IGNORECASE)
-
-
-def parse_weekly(text: str, language: str = "zh") -> tuple[int, dt.time] | None:
-    """``"mon 09:00"`` -> (0, 09:00); empty -> None (weekly digest off)."""
-    if not text.strip():
-        return None
-    match = _WEEKLY.fullmatch(text)
-    if not match:
-        raise ConfigError(translate(M, "err.weekly", language, value=text))
-    day = _DAYS_OF_WEEK.index(match.group(1)[:3].lower())
-    return day, dt.time(int(match.group(2)), int(match.group(3)))
-
 
 def last_weekly_slot(config: Config, now: dt.datetime) -> dt.datetime | None:
     """The latest scheduled weekly time at or before ``now`` (None when the digest is off)."""

@@ -14,8 +14,6 @@ from ..reminders import plan_reminders
 from . import _common
 
 NAME = "remind"
-HELP = "send reminder digests about overdue replies, follow-ups and corrective actions"
-ORDER = 40
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _common.add_register(parser)
     _common.add_today(parser)
     parser.add_argument("--dry-run", action="store_true",
-                        help="show what would be sent; send, write and record nothing")
+                        help=_common.say("只显示将发送什么；不发送、不写入、不记录", "show what would be sent; send, write and record nothing"))
     _common.add_format(parser)
 
 

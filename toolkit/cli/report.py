@@ -13,20 +13,19 @@ from ..validate import validate
 from . import _common
 
 NAME = "report"
-HELP = "write the statistics workbook: trends, Pareto charts, on-time and satisfaction rates"
-ORDER = 60
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     _common.add_register(parser)
     _common.add_today(parser)
     parser.add_argument("--from", dest="date_from", type=_common.parse_date, metavar="YYYY-MM-DD",
-                        help="first day received to count (default: the first record)")
+                        help=_common.say("统计的第一个受理日期（默认：最早的记录）", "first day received to count (default: the first record)"))
     parser.add_argument("--to", dest="date_to", type=_common.parse_date, metavar="YYYY-MM-DD",
-                        help="last day received to count (default: --today)")
+                        help=_common.say("统计的最后一个受理日期（默认：--today）", "last day received to count (default: --today)"))
     parser.add_argument("--out", metavar="PATH.xlsx",
-                        help="workbook to write (default: [reports].out, else "
-                             "<output.dir>/reports/complaint-statistics.xlsx)")
+                        help=_common.say("要写入的工作簿（默认：[reports].out，否则 <output.dir>/reports/complaint-statistics.xlsx）",
+                                     "workbook to write (default: [reports].out, else "
+                                     "<output.dir>/reports/complaint-statistics.xlsx)"))
     _common.add_format(parser)
 
 
