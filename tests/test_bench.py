@@ -20,8 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
         ["bench/generate.py", "30"],
         ["bench/remind.py", "--complaints", "300", "--handlers", "20", "--rounds", "1"],
         ["bench/run.py", "300", "--repeat", "1"],
+        ["bench/startup.py", "--repeat", "1"],
+        ["bench/crash.py", "--rows", "60", "--rounds", "1"],
     ],
-    ids=["validate", "generate", "remind", "run"],
+    ids=["validate", "generate", "remind", "run", "startup", "crash"],
 )
 def test_bench_script_runs(args: list[str], tmp_path: Path) -> None:
     if args[0] == "bench/run.py":

@@ -305,11 +305,11 @@ MESSAGES: Messages = {
                   "（记事本：文件 → 另存为 → 编码选“UTF-8”），然后重试。",
             "en": "config file {path} is not UTF-8 (it looks like GBK, Notepad's \"ANSI\"): save it as UTF-8 "
                   "(Notepad: File → Save As → Encoding \"UTF-8\") and try again."},
-    "backslash": {"zh": "{path} 第 {line} 行：{key} = \"{value}\" 是带反斜杠 \\ 的 Windows 路径，而在双引号里 \\ "
-                        "是转义符（\\n 会变成换行）。请改用单引号：{key} = '{value}'，或写成 {slashed}。",
-                  "en": "{path} line {line}: {key} = \"{value}\" is a Windows path with backslashes, but inside "
+    "backslash": {"zh": "{path} 第 {line} 行：{name} = \"{value}\" 是带反斜杠 \\ 的 Windows 路径，而在双引号里 \\ "
+                        "是转义符（\\n 会变成换行）。请改用单引号：{name} = '{value}'，或写成 {slashed}。",
+                  "en": "{path} line {line}: {name} = \"{value}\" is a Windows path with backslashes, but inside "
                         "double quotes \\ starts an escape (\\n becomes a line break). Use single quotes: "
-                        "{key} = '{value}', or write {slashed}."},
+                        "{name} = '{value}', or write {slashed}."},
     "weekly": {
         "zh": "[reports].weekly 为 \"{value}\"；请写成 \"星期 时:分\"，如 \"mon 09:00\"（mon tue wed thu fri sat sun），"
               "或留空以关闭周报。",
@@ -413,7 +413,7 @@ def _check_backslashes(text: str, path: Path, language: str, *, parsed: bool) ->
         if (not parsed and bad_escape) or windows_path:
             line = text.count("\n", 0, match.start(2)) + 1
             slashed = '"' + value.replace("\\", "/") + '"'
-            raise _error(translate(MESSAGES, "backslash", language, path=path, line=line, key=key.strip('"'),
+            raise _error(translate(MESSAGES, "backslash", language, path=path, line=line, name=key.strip('"'),
                                    value=value, slashed=slashed), language)
 
 

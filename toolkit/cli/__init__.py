@@ -335,7 +335,7 @@ def _main(argv: list[str]) -> int:
             if args.debug:
                 traceback.print_exc()
             language = exc.language or language
-            print(f"{_t('error', language)}{exc}", file=sys.stderr)
+            print(f"{_t('error', language)}{exc.text(language)}", file=sys.stderr)
             code = exc.exit_code
         except KeyboardInterrupt:
             print(_t("interrupted", language), file=sys.stderr)
