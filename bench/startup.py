@@ -5,8 +5,8 @@
 
 Times, each in a fresh process: a bare interpreter (the floor), ``complaint-toolkit --help``
 (target ≤ 0.3 s) and ``validate`` on the shipped example register (target ≤ 0.5 s), and prints
-the ratio of each to the floor. Then ``python -X importtime`` of ``import toolkit.config``: how
-many modules loading the config pulls in, and whether any stage or heavy library is among them
+the ratio of each to the floor. Then ``python -X importtime`` of loading the shipped config: how
+many modules that pulls in, and whether any stage or heavy library is among them
 (the config must import nothing above it).
 """
 
@@ -26,21 +26,21 @@ HEAVY = ("openpyxl", "holidays", "smtplib", "docx", "docxtpl", "jinja2", "python
          "toolkit.report", "toolkit.scheduler", "toolkit.register", "toolkit.mail", "toolkit.documents")
 
 
-def best(command: list[str], repeat: int) -> float:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def best(command: list[str], repeat: int, tree: Path = ROOT) -> float:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
     env.pop("TOOLKIT_CONFIG", None)
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(command, cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         times.append(time.perf_counter() - start)
     return min(times)
 
 
-def imported_by(statement: str) -> list[tuple[str, int]]:
+def imported_by(statement: str, tree: Path = ROOT) -> list[tuple[str, int]]:
     """(module, cumulative microseconds) for each module ``statement`` imports."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", statement], cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", statement], cwd=tree,
+                          env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True, text=True, check=True)
     out = []
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--before", type=Path, metavar="TREE",
+                        help="also time another source tree (e.g. `git archive OLD | tar -x -C TREE`), same run")
     args = parser.parse_args(argv)
     python = sys.executable
     floor = best([python, "-c", "pass"], args.repeat)
@@ -65,6 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         "validate": best([*cli, "validate", "--config", config, "--today", "2026-11-23"], args.repeat),
     }
     print(f"bare interpreter (floor): {floor:.3f} s  (machine shared, 2 cores; best of {args.repeat})")
+    if args.before:
+        old = args.before.resolve()
+        for name, command in (("--help", [*cli, "--help"]),
+                              ("validate", [*cli, "validate", "--config", str(old / "config.toml"), "--today",
+                                            "2026-11-23"])):
+            seconds = best(command, args.repeat, old)
+            print(f"before ({old}): complaint-toolkit {name:9s} {seconds:.3f} s = {seconds / floor:.1f}x the floor")
     ok = True
     for name, seconds in figures.items():
         target = TARGETS[name]
@@ -72,16 +81,18 @@ def main(argv: list[str] | None = None) -> int:
         ok &= seconds <= target
         print(f"complaint-toolkit {name:9s} {seconds:.3f} s = {seconds / floor:.1f}x the floor; target ≤ {target} s: "
               f"{verdict}")
-    modules = imported_by("import toolkit.config")
-    names = {name for name, _ in modules}
-    heavy = sorted(n for n in names if n.split(".")[0] in HEAVY or n in HEAVY)
-    total = max((us for name, us in modules if name == "toolkit.config"), default=0)
-    print(f"import toolkit.config: {len(modules)} modules, {total / 1000:.0f} ms cumulative; stages or heavy "
-          f"libraries among them: {', '.join(heavy) or 'none'}")
+    load = "import toolkit.config as c; c.load_config('config.toml')"
+    trees = [("before", args.before.resolve())] if args.before else []
+    for label, tree in [*trees, ("now", ROOT)]:
+        modules = imported_by(load, tree)
+        names = {name for name, _ in modules}
+        heavy = sorted({n for n in names if n in HEAVY} | {n.split(".")[0] for n in names if n.split(".")[0] in HEAVY})
+        print(f"{label}: loading the config imports {len(modules)} modules; stages or heavy libraries among "
+              f"them: {', '.join(heavy) or 'none'}")
     ok &= not heavy
     slowest = sorted((m for m in imported_by("import toolkit.cli.validate") if m[0].startswith("toolkit")),
                      key=lambda m: -m[1])[:5]
-    print("validate command imports (cumulative): "
+    print("now, validate command imports (cumulative): "
           + ", ".join(f"{name} {us / 1000:.0f} ms" for name, us in slowest))
     return 0 if ok or not args.strict else 1
 
