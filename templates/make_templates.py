@@ -1,6 +1,6 @@
 """Build the shipped document templates with python-docx.
 
-    python templates/make_templates.py          # writes the four .docx files beside this script
+    python templates/make_templates.py          # writes the six .docx files beside this script
 
 The templates are ordinary Word files: staff may edit them in Word or WPS (a placeholder Word
 splits across runs still works). Placeholders use the register's field names
@@ -60,6 +60,24 @@ def set_fonts(run, lang: Lang, *, title: bool = False, size: float | None = None
 
 def add_text(paragraph, text: str, lang: Lang, **kw) -> None:
     set_fonts(paragraph.add_run(text), lang, **kw)
+
+
+BOX = "□"
+
+
+def add_choices(paragraph, text: str, lang: Lang, size: float = 10.5) -> None:
+    """Text with check boxes: every □ in its own run, in the East Asian font at one size (Word
+    would otherwise draw it in the Latin font in English text, at another size)."""
+    for number, piece in enumerate(text.split(BOX)):
+        if number:
+            run = paragraph.add_run(BOX)
+            set_fonts(run, lang, size=size)
+            fonts = run._element.get_or_add_rPr().get_or_add_rFonts()
+            for key in ("ascii", "hAnsi", "eastAsia"):
+                fonts.set(qn(f"w:{key}"), lang.body)
+            fonts.set(qn("w:hint"), "eastAsia")
+        if piece:
+            add_text(paragraph, piece, lang, size=size)
 
 
 def shade(cell: _Cell, fill: str) -> None:
@@ -374,10 +392,92 @@ def capa_sheet(lang: Lang) -> Document:
     fill_cell(cells[0], t["verification"], lang, label=True)
     merged = cells[1].merge(cells[3])
     lines = t["verification_text"].split("\n")
-    fill_cell(merged, lines[0], lang)
+    first = merged.paragraphs[0]
+    first.paragraph_format.space_before = Pt(2)
+    add_choices(first, lines[0], lang)
     for line in lines[1:]:
-        add_text(merged.add_paragraph(), line, lang)
+        add_choices(merged.add_paragraph(), line, lang)
     signatures(doc, lang, t["capa_signs"])
+    return doc
+
+
+ACK = {
+    "zh": {
+        "title": "投诉受理告知书", "form_no": "表单编号：{{ form_no }}", "number": "受理编号：{{ 投诉编号 }}",
+        "footer": ("第 ", " 页 / 共 ", " 页"),
+        "greeting": "尊敬的{{ 客户名称 }}：",
+        # The number early in the sentence: LibreOffice may break a Latin number at a line end.
+        "opening": "您好！您的投诉（受理编号 {{ 投诉编号 }}）已于 {{ 受理日期 }} 由我公司正式受理。您通过"
+                   "{{ 投诉渠道 }}反映的问题，我们将认真调查、及时处理。感谢您的反馈。",
+        "facts_heading": "受理内容",
+        "facts": [("投诉编号", "{{ 投诉编号 }}", "受理日期", "{{ 受理日期 }}"),
+                  ("产品/服务", "{{ 产品服务 }}", "投诉类别", "{{ 投诉类别 }}"),
+                  ("责任部门", "{{ 责任部门 }}", "首问负责人", "{{ 首问负责人 }}")],
+        "description": ("投诉内容", "{{ 投诉内容 }}"),
+        "next_heading": "后续处理",
+        "next": ["我们将在 {{ 承诺答复日期 }} 前将调查和处理结果答复您；",
+                 "{{ 责任部门 }}负责调查原因，首问负责人{{ 首问负责人 }}全程跟进您的投诉；",
+                 "处理完毕后，我们将在 {{ 回访期限 }} 前回访，了解您对处理结果是否满意；",
+                 "如需补充情况或查询进度，请告知受理编号 {{ 投诉编号 }}。"],
+        "closing": "特此告知。",
+        "sign": ["{{ 公司名称 }}", "{{ 受理日期 }}"],
+    },
+    "en": {
+        "title": "Complaint Acknowledgement", "form_no": "Form No. {{ form_no }}",
+        "number": "Complaint No. {{ complaint_id }}", "footer": ("Page ", " of ", ""),
+        "greeting": "Dear {{ customer_name }},",
+        "opening": "Thank you for contacting us on {{ received_on }} ({{ channel }}). We have registered your "
+                   "complaint under number {{ complaint_id }} and will look into it carefully.",
+        "facts_heading": "What we registered",
+        "facts": [("Complaint No.", "{{ complaint_id }}", "Date Received", "{{ received_on }}"),
+                  ("Product / Service", "{{ product }}", "Category", "{{ category }}"),
+                  ("Department", "{{ department }}", "Handler", "{{ handler }}")],
+        "description": ("Description", "{{ description }}"),
+        "next_heading": "What happens next",
+        "next": ["We will reply with the outcome of our investigation by {{ reply_due }}.",
+                 "{{ department }} investigates the cause; {{ handler }} follows your complaint throughout.",
+                 "Once it is resolved, we will call you by {{ followup_due }} to ask whether you are satisfied.",
+                 "To add information or ask about progress, please quote complaint number {{ complaint_id }}."],
+        "closing": "Yours sincerely,",
+        "sign": ["{{ company_name }}", "{{ received_on }}"],
+    },
+}
+
+
+def acknowledgement(lang: Lang) -> Document:
+    """投诉受理告知书 (ISO 10002 7.3): the complaint number, what happens next, the reply date."""
+    t = ACK[lang.code]
+    doc = new_document(lang, t["title"], "{{ company_name }}", t["form_no"], t["footer"])
+    number_line(doc, lang, t["number"])
+    for key in ("greeting", "opening"):
+        paragraph = doc.add_paragraph()
+        paragraph.paragraph_format.space_after = Pt(6)
+        paragraph.paragraph_format.line_spacing = 1.3
+        if key == "opening" and lang.code == "zh":
+            paragraph.paragraph_format.first_line_indent = Pt(21)
+        add_text(paragraph, t[key], lang, size=11)
+    section_heading(doc, lang, t["facts_heading"])
+    facts = new_table(doc, [3.0, 5.5, 3.0, 5.5])
+    for l1, v1, l2, v2 in t["facts"]:
+        pair_row(facts, lang, l1, v1, l2, v2)
+    wide_row(facts, lang, t["description"][0], t["description"][1], 1.6)
+    section_heading(doc, lang, t["next_heading"])
+    for number, line in enumerate(t["next"], 1):
+        paragraph = doc.add_paragraph()
+        paragraph.paragraph_format.space_after = Pt(3)
+        paragraph.paragraph_format.line_spacing = 1.3
+        paragraph.paragraph_format.left_indent = Cm(0.6)
+        paragraph.paragraph_format.first_line_indent = Cm(-0.6)
+        add_text(paragraph, f"{number}. " if lang.code == "en" else f"{number}．", lang, size=11)
+        add_text(paragraph, line, lang, size=11)
+    closing = doc.add_paragraph()
+    closing.paragraph_format.space_before = Pt(10)
+    add_text(closing, t["closing"], lang, size=11)
+    for line in t["sign"]:
+        paragraph = doc.add_paragraph()
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        paragraph.paragraph_format.space_before = Pt(8)
+        add_text(paragraph, line, lang, size=11)
     return doc
 
 
@@ -391,17 +491,24 @@ def _deterministic(doc) -> bytes:
         for info in source.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(fixed, source.read(info))
+            content = source.read(info)
+            if info.filename == "word/settings.xml":
+                # python-docx's default declares ja-JP East Asian theme fonts, so LibreOffice
+                # picks the Japanese face for theme text: declare Simplified Chinese.
+                content = content.replace(b'w:eastAsia="ja-JP"', b'w:eastAsia="zh-CN"')
+            target.writestr(fixed, content)
     return out.getvalue()
 
 
 def build(out_dir: Path = HERE) -> list[Path]:
     written = []
     for lang, suffix in ((ZH, ""), (EN, ".en")):
-        for stem, make in (("feedback-form", feedback_form), ("capa-sheet", capa_sheet)):
+        for stem, make in (("feedback-form", feedback_form), ("capa-sheet", capa_sheet),
+                           ("acknowledgement", acknowledgement)):
             path = out_dir / f"{stem}{suffix}.docx"
             doc = make(lang)
-            doc.core_properties.title = T[lang.code][f"{stem.split('-')[0]}_title"]
+            doc.core_properties.title = (ACK[lang.code]["title"] if stem == "acknowledgement"
+                                         else T[lang.code][f"{stem.split('-')[0]}_title"])
             doc.core_properties.author = "complaint-toolkit"
             doc.core_properties.last_modified_by = "complaint-toolkit"
             doc.core_properties.created = doc.core_properties.modified = FIXED_TIME

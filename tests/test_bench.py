@@ -18,12 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
     [
         ["bench/validate.py", "300"],
         ["bench/generate.py", "30"],
-        ["bench/remind.py", "--complaints", "300", "--handlers", "20", "--rounds", "1"],
+        ["bench/remind.py", "--complaints", "300", "--handlers", "20", "--groups", "20", "--rows", "300",
+         "--rounds", "1"],
         ["bench/run.py", "300", "--repeat", "1"],
+        ["bench/pdf.py", "--limit", "3"],
         ["bench/startup.py", "--repeat", "1"],
         ["bench/crash.py", "--rows", "60", "--rounds", "1"],
     ],
-    ids=["validate", "generate", "remind", "run", "startup", "crash"],
+    ids=["validate", "generate", "remind", "run", "pdf", "startup", "crash"],
 )
 def test_bench_script_runs(args: list[str], tmp_path: Path) -> None:
     if args[0] == "bench/run.py":

@@ -13,7 +13,7 @@ from smtp_server import RecordingHandler, SmtpServer
 from toolkit.cli import main
 from toolkit.config import load_config
 from toolkit.lock import StateLock
-from toolkit.mail import send_reminders
+from toolkit.notify import send_reminders
 from toolkit.register import read_register
 from toolkit.reminders import plan_reminders
 
@@ -84,7 +84,8 @@ def test_smtp_run_delivers_each_digest_once(tmp_path: Path, example_register: Pa
     assert all(len(messages) == 1 for messages in got.values())
     qm = got["qm@example.com"][0].message
     text = qm.get_body(("plain",)).get_content()
-    assert "KS-2026-036 | 台账!39 | 答复 | 首问负责人“王芳”没有可用的邮箱地址" in text
+    assert "KS-2026-036 | 台账!39 | 答复 | 在台账中改正 | 首问负责人“王芳”没有可用的邮箱地址" in text
+    assert "KS-2026-037 | 台账!40 | 答复 | 在 config.toml 中改正 | 答复已逾期 11 个工作日" in text
 
 
 def test_undeliverable_recipient_exits_3_and_is_named(tmp_path: Path, example_register: Path,

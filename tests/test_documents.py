@@ -23,7 +23,7 @@ from lxml import etree
 
 from toolkit import documents
 from toolkit.cli import main
-from toolkit.config import Config
+from toolkit.config import Config, DocumentKindConfig
 from toolkit.documents import (
     CAPA,
     CREATED,
@@ -79,9 +79,13 @@ def register_of(*rows: dict[str, object]) -> Register:
     return Register("register.xlsx", "", 0, [SheetInfo("台账", 2, {}, [])], records)
 
 
-def config(language: str = "zh", **documents_options: object) -> Config:
+def config(language: str = "zh", acknowledgement: bool = False, **documents_options: object) -> Config:
+    """The default config; the acknowledgement letter is off unless asked for, so the tests of
+    feedback forms and CAPA sheets count only those (test_acknowledgement.py covers the letter)."""
     cfg = Config()
     cfg.register.language = language
+    if not acknowledgement:
+        cfg.documents.kinds["acknowledgement"] = DocumentKindConfig(when="false")
     for key, value in documents_options.items():
         setattr(cfg.documents, key, value)
     return cfg
@@ -196,13 +200,14 @@ def test_capa_sheet_for_valid_class_a_and_b_and_for_any_corrective_action(tmp_pa
     capa_path = result.documents[4].path
     assert Path(capa_path).name == "C-2_纠正预防措施单.docx"
     assert_clean(capa_path)
-    # one table row per line of the action (the {%tr for %} row repeated), with type, owner, due
+    # one table row per line of the action (the {%tr for %} row repeated), with type, owner, due;
+    # the numbers staff typed ("1. ", "2. ") are not printed a second time beside 序号
     table = Document(capa_path).tables[1]
     rows_text = [[c.text for c in row.cells] for row in table.rows]
     assert rows_text == [
         ["序号", "类别", "措施内容", "负责人", "完成期限"],
-        ["1", "纠正", "1. 维修仓库屋顶", "李明", "2026年12月15日"],
-        ["2", "预防", "2. 预防：每月检查仓储环境", "李明", "2026年12月15日"],
+        ["1", "纠正", "维修仓库屋顶", "李明", "2026年12月15日"],
+        ["2", "预防", "预防：每月检查仓储环境", "李明", "2026年12月15日"],
     ]
     assert "已完成" in docx_text(capa_path)
 
@@ -358,7 +363,7 @@ def test_unknown_name_in_a_file_pattern_is_a_config_error(tmp_path: Path) -> Non
 def test_shipped_templates_pass_the_preflight() -> None:
     for language in ("zh", "en"):
         checks = check_templates(config(language))
-        assert [c.kind for c in checks] == [FEEDBACK, CAPA]
+        assert [c.kind for c in checks] == [FEEDBACK, CAPA, "acknowledgement"]
         assert all(c.ok for c in checks)
         names = {p.name for p in checks[1].placeholders}
         assert {"company_name", "form_no", "complaint_id", "actions", "capa_owner", "capa_due"} <= names
@@ -426,7 +431,7 @@ def test_docxtpl_order_table_with_split_row_tags(tmp_path: Path, realfiles: Path
 def test_check_templates_command(capsys: pytest.CaptureFixture[str], data_dir: Path) -> None:
     assert main(["check-templates"]) == 0
     out = capsys.readouterr().out
-    assert "反馈单模板" in out and "complaint_id" in out and "全部占位符都有字段提供。" in out
+    assert "客诉反馈单：" in out and "complaint_id" in out and "全部占位符都有字段提供。" in out
     assert main(["check-templates", str(data_dir / "doc-unknown-placeholder.docx"), "--format", "json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert [u["name"] for u in data["templates"][0]["unknown"]] == ["customer_nmae", "vip_level"]
@@ -434,7 +439,8 @@ def test_check_templates_command(capsys: pytest.CaptureFixture[str], data_dir: P
 
 def _write_config(tmp_path: Path, extra: str = "") -> Path:
     path = tmp_path / "config.toml"
-    path.write_text(f'[documents]\ndir = "docs"\n{extra}\n', encoding="utf-8")
+    path.write_text(f'[documents]\ndir = "docs"\n{extra}\n[documents.kinds.acknowledgement]\nwhen = "false"\n',
+                    encoding="utf-8")
     return path
 
 
@@ -448,7 +454,7 @@ def test_generate_command_on_the_example_register(tmp_path: Path, example_regist
     skipped = [d for d in data["documents"] if d["status"] == SKIPPED]
     assert created and skipped and code == 1  # 1: some rows not filed because of register errors
     assert all(d["reason"] for d in skipped)
-    assert set(data["documents"][0]) == {"complaint_id", "kind", "path", "status", "reason"}
+    assert set(data["documents"][0]) == {"complaint_id", "kind", "path", "status", "reason", "blocked_by"}
     for doc in created:
         assert_clean(doc["path"])
     # the JSON the command prints is what the library returns
@@ -542,3 +548,50 @@ def test_check_templates_suggests_and_lists_names(tmp_path: Path, data_dir: Path
     assert "customer_nmae" in out and "是否应为 customer_name" in out
     assert "  complaint_id / 投诉编号" in out
     assert "  product / 产品服务" in out
+
+
+def test_only_a_documents_own_content_blocks_it(tmp_path: Path) -> None:
+    """A Chinese-character handler e-mail stops that row's reminders, not the customer's form;
+    the skipped list says which finding blocked which document."""
+    bad_mail = Finding("bad-email", ERROR, "台账", 3, "R", "台账!R3", "handler_email", "A", "李明@example.com",
+                       "负责人邮箱不是邮箱地址")
+    bad_phone = Finding("bad-phone", ERROR, "台账", 4, "F", "台账!F4", "customer_phone", "B", "12", "联系电话不对")
+    result = run(tmp_path, register_of(values(complaint_id="A"), values(complaint_id="B")),
+                 report=report_of([bad_mail, bad_phone]))
+    assert [(d.complaint_id, d.status) for d in result.documents] == [("A", CREATED), ("B", SKIPPED)]
+    assert result.documents[1].blocked_by == ["bad-phone 台账!F4"]
+    assert "台账!F4: 联系电话不对" in result.documents[1].reason
+
+
+def test_validate_marks_the_address_rule_as_not_blocking_documents(example_register: Path) -> None:
+    from toolkit.config import Config as _Config
+    from toolkit.register import read_register
+    from toolkit.validate import RULES, blocks_documents, validate
+
+    assert {r.name for r in RULES if not r.blocks_documents} == {"addresses"}
+    cfg = _Config()
+    cfg.register.path = str(example_register)
+    report = validate(read_register(cfg), cfg, TODAY)
+    errors = [f for found in report.errors_by_row().values() for f in found]
+    kept = [f for found in report.document_errors_by_row().values() for f in found]
+    assert kept == [f for f in errors if blocks_documents(f, report.non_blocking)]
+    assert not any(f.field in ("handler_email", "capa_owner_email") for f in kept)
+
+
+def test_a_rerun_on_the_same_register_bytes_trusts_the_last_run_only_while_its_files_are_there(
+        tmp_path: Path) -> None:
+    rows = [values(complaint_id="A"), values(complaint_id="B", nature="有效投诉", severity="A")]
+    register = register_of(*rows)
+    register.sha256 = "ab" * 32  # the same bytes as last time
+    bad = report_of([error(4, "联系电话不对", "台账!F4")])
+    first = run(tmp_path, register, report=bad)
+    assert (tmp_path / "docs" / documents.manifest.SNAPSHOT_NAME).exists()
+    again = run(tmp_path, register, report=bad)
+    assert [(d.complaint_id, d.kind, d.status) for d in again.documents] == [
+        (d.complaint_id, d.kind, UNCHANGED if d.status == CREATED else d.status) for d in first.documents]
+    assert again.documents[1].blocked_by == first.documents[1].blocked_by
+    # a deleted file is recreated, a finding gone means the row's documents are filed
+    Path(first.documents[0].path).unlink()
+    assert run(tmp_path, register, report=bad).counts[CREATED] == 1
+    fixed = run(tmp_path, register)
+    assert fixed.counts[SKIPPED] == 0 and fixed.counts[CREATED] == 2

@@ -88,7 +88,7 @@ def test_history_shares_the_state_file_with_the_ledger(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     item = ReminderItem("KS-1", "reply", DAY, 1, 1, "台账", 3, "客户", "138****8000", "李明", "客服部", False)
     with Ledger(path) as ledger:
-        ledger.record("li@example.com", [item], DAY, D(2026, 11, 20, 9, 0))
+        ledger.record("email", "li@example.com", [item], DAY, D(2026, 11, 20, 9, 0))
     store = RunHistory(path)
     finished_run(store, D(2026, 11, 20, 9, 0))
     with Ledger(path) as ledger:

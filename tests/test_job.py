@@ -182,7 +182,7 @@ def test_json_output_is_the_library_result_and_matches_the_run_record(tmp_path: 
     assert main(["run", "--config", str(config), "--today", "2026-11-20", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"run_id", "today", "started", "finished", "seconds", "trigger", "status",
-                         "exit_code", "register", "rows", "findings", "documents", "reminders", "weekly",
+                         "exit_code", "register", "rows", "findings", "documents", "reminders", "weekly", "dashboard",
                          "stages", "notes", "errors"}
     assert data["status"] == "ok" and data["exit_code"] == 0 and data["trigger"] == "run"
     record = RunHistory(tmp_path / "output" / "state.sqlite").get(data["run_id"])

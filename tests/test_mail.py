@@ -16,8 +16,10 @@ from smtp_server import RecordingHandler, SmtpServer, make_certificate
 
 from toolkit.config import Config, config_from_dict
 from toolkit.errors import MailError
-from toolkit.mail import send_reminders, subject_for
-from toolkit.reminders import CannotRemind, Digest, ReminderItem, ReminderPlan
+from toolkit.notify import send_reminders
+from toolkit.notify.email import subject_for
+from toolkit.notify.message import message_id
+from toolkit.reminders import CannotRemind, Digest, Person, ReminderItem, ReminderPlan
 from toolkit.state import Ledger
 
 TODAY = dt.date(2026, 11, 23)  # a Monday
@@ -28,12 +30,13 @@ def item(cid: str, *, kind: str = "reply", level: int = 1, days: int = 1, handle
          customer: str = "王先生", special: bool = False) -> ReminderItem:
     due = TODAY + dt.timedelta(days=1) if level == 0 else TODAY - dt.timedelta(days=days)
     return ReminderItem(cid, kind, due, -1 if level == 0 else days, level, "台账", 3, customer,
-                        "138****8000", handler, "客服部", special)
+                        "138****8000", handler, "客服部", special, respondent="人民路店",
+                        description="烟支破损，包装内有碎屑，客户要求更换并道歉，否则向烟草专卖局投诉")
 
 
 def digest(to: str, items: list[ReminderItem], role: str = "handler",
            cannot: list[CannotRemind] | None = None) -> Digest:
-    return Digest(to, role, [to], [], items, cannot or [])
+    return Digest(Person("", to), role, items, cannot or [])
 
 
 def plan_of(*digests: Digest) -> ReminderPlan:
@@ -83,15 +86,25 @@ def test_digests_arrive_with_recipients_levels_and_content(tmp_path: Path) -> No
     text = msg.get_body(("plain",)).get_content()
     # Grouped by urgency: level 3 first, heads-up last.
     assert text.index("三级") < text.index("一级") < text.index("即将到期")
-    assert "KS-002 | 王先生 | 138****8000 | 纠正预防措施 | 2026-11-14 | 9 | 3 (特殊客诉) | 李明" in text
-    assert "KS-003 | 王先生 | 138****8000 | 回访 | 2026-11-24 | - | - | 李明" in text
+    # 被投诉方 and a one-line summary of 投诉内容 (at most 40 characters, "…" when shortened).
+    summary = "烟支破损，包装内有碎屑，客户要求更换并道歉，否则向烟草专卖局投诉"
+    assert len(summary) <= 40
+    assert f"KS-002 | 王先生 | 138****8000 | 人民路店 | {summary} | 纠正预防措施 | 2026-11-14 | 9 | " \
+           "3 (特殊客诉) | 李明" in text
+    assert f"KS-003 | 王先生 | 138****8000 | 人民路店 | {summary} | 回访 | 2026-11-24 | - | - | 李明" in text
     page = msg.get_body(("html",)).get_content()
-    assert "<td>KS-001</td><td>王先生</td><td>138****8000</td><td>答复</td>" in page
+    assert f"<td>KS-001</td><td>王先生</td><td>138****8000</td><td>人民路店</td><td>{summary}</td>" \
+           "<td>答复</td>" in page
+    # A stable identity: the same reminders on the same day give the same Message-ID, so a
+    # mail repeated after a crash is recognisable.
+    ident = message_id("email", "liming@example.com", TODAY, handler_digest.items)
+    assert msg["Message-ID"] == f"<reminder.{ident}@example.com>"
+    assert result.messages[0].message_id == ident
 
     qm = by_rcpt["qm@example.com"][0].message
     assert qm["Subject"] == "【投诉升级提醒·质量经理】1 项逾期，1 条无法提醒"
     qm_text = qm.get_body(("plain",)).get_content()
-    assert "KS-036 | 台账!39 | 答复 | 首问负责人“王芳”没有邮箱" in qm_text
+    assert "KS-036 | 台账!39 | 答复 | 在台账中改正 | 首问负责人“王芳”没有邮箱" in qm_text
 
 
 def test_subjects_in_english() -> None:
@@ -311,7 +324,8 @@ def test_server_gone_mid_run_fails_the_rest_and_names_it(tmp_path: Path) -> None
         handler.listener = server.controller.server
         result = send_reminders(plan, make_config(tmp_path, server, language="en", retries=1), now=NOW)
     assert [m.status for m in result.messages] == ["sent", "failed", "failed", "failed"]
-    assert f"the mail server 127.0.0.1:{server.port} went away during the run" in result.messages[1].error
+    assert "went away during the run" in result.messages[1].error
+    assert f"127.0.0.1:{server.port}" in result.messages[1].error
     assert result.messages[3].error == result.messages[1].error
     assert len(handler.received) == 1
 
@@ -325,12 +339,17 @@ def test_invalid_sender_stops_the_run(tmp_path: Path) -> None:
 def test_json_shape() -> None:
     plan = plan_of(digest("a@example.com", [item("KS-001", days=4, level=2)]))
     result = send_reminders(plan, make_config(Path("/nonexistent-never-written")), now=NOW, dry_run=True)
-    assert result.to_dict()["messages"] == [{
-        "to": ["a@example.com"], "cc": [], "subject": "【投诉跟进提醒】1 项逾期（1 项已升级）",
+    [message] = result.to_dict()["messages"]
+    preview = message.pop("preview")
+    assert message == {
+        "channel": "outbox", "to": ["a@example.com"], "cc": [],
+        "subject": "【投诉跟进提醒】1 项逾期（1 项已升级）", "message_id": result.messages[0].message_id,
         "items": [{"complaint_id": "KS-001", "kind": "reply", "due": "2026-11-19", "days_overdue": 4,
                    "level": 2}],
         "cannot_remind": [], "status": "dry-run", "error": "",
-    }]
+    }
+    assert re.fullmatch(r"[0-9a-f]{16}", message["message_id"])
+    assert "KS-001 | 王先生 | 138****8000 | 人民路店 |" in preview
 
 
 def test_a_second_complaint_with_the_same_number_is_still_reminded(tmp_path: Path) -> None:

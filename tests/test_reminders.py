@@ -287,7 +287,7 @@ def test_addresses_are_deduplicated_case_insensitively() -> None:
     assert recipients == ["liming@example.com", "KeFu.Head@Example.com"]
     head = digest(p, KEFU_HEAD)
     assert head.role == "department_head"
-    assert head.to == ["KeFu.Head@Example.com"] and head.cc == []
+    assert head.person.email == "KeFu.Head@Example.com"
     assert [(i.complaint_id, i.level) for i in head.items] == [("KS-004", 2), ("KS-003", 1)]
 
 
@@ -372,7 +372,7 @@ def test_digest_grouping_and_sorting() -> None:
         ("zl.head@example.com", "department_head", ["KS-006"], 0),
         (QM, "quality_manager", ["KS-004"], 2),
     ]
-    assert all(d.to == [d.recipient] and d.cc == [] for d in p.digests)
+    assert all(d.person.email == d.recipient for d in p.digests)
 
 
 def test_item_fields() -> None:

@@ -217,3 +217,89 @@ def test_libreoffice_opens_the_new_register(tmp_path: Path) -> None:
         check=True, capture_output=True, timeout=180)
     header = (outdir / "new-register.csv").read_text(encoding="utf-8").splitlines()[0]
     assert header.split(",")[:3] == ["投诉编号", "受理日期", "投诉渠道"]
+
+
+# -- printing ----------------------------------------------------------------------------------
+
+
+def _pdf_pages(path: Path, tmp_path: Path) -> list[tuple[float, float, str]]:
+    """Print ``path`` to PDF with LibreOffice: each page's size (points) and its text."""
+    outdir = tmp_path / "pdf"
+    subprocess.run(["soffice", f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}", "--headless",
+                    "--convert-to", "pdf", "--outdir", str(outdir), str(path)],
+                   check=True, capture_output=True, timeout=300)
+    pdf = outdir / (path.stem + ".pdf")
+    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "999", str(pdf)], check=True, capture_output=True,
+                          text=True).stdout
+    sizes = [tuple(float(v) for v in line.split(":", 1)[1].split("pts")[0].split(" x "))
+             for line in info.splitlines() if line.startswith("Page") and "size:" in line]
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout.split("\f")
+    return [(w, h, text[i]) for i, (w, h) in enumerate(sizes)]
+
+
+_PRINTS = pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdfinfo") is None,
+                             reason="LibreOffice or poppler-utils is not installed")
+
+
+def test_findings_report_page_setup(example: tuple[Path, Config], tmp_path: Path) -> None:
+    path, config = example
+    register = read_register(config, path)
+    report = validate(register, config, TODAY)
+    book = load_workbook(write_validation_workbook(report, register, tmp_path / "report.xlsx", TODAY))
+    findings = book.worksheets[0]
+    setup = findings.page_setup
+    assert (setup.orientation, setup.paperSize, setup.fitToWidth, setup.fitToHeight) == ("landscape", 9, 1, 0)
+    assert findings.sheet_properties.pageSetUpPr.fitToPage
+    assert findings.print_title_rows == "$2:$2"
+    assert findings.oddFooter.right.text == "第 &P 页，共 &N 页" and findings.oddFooter.left.text == "&A"
+    # A message that wraps gets a row tall enough for its lines (E38's runs to two lines at width 80).
+    row = next(r for r in range(3, findings.max_row + 1) if findings.cell(row=r, column=3).value == "台账!E38")
+    assert findings.row_dimensions[row].height >= 2 * 15
+    copy = book["台账"]
+    assert (copy.page_setup.orientation, copy.page_setup.paperSize, copy.page_setup.fitToWidth) == ("landscape", 8, 1)
+    header = register.sheets[0].header_row
+    assert header == 2 and copy.print_title_rows == "$2:$2"  # the register's own header row, below its title
+
+
+def test_new_register_page_setup(tmp_path: Path) -> None:
+    book = load_workbook(write_new_register(tmp_path / "new.xlsx", Config()))
+    register, help_ws = book.worksheets[0], book["填写说明"]
+    assert register.print_title_rows == "$1:$1" and register.page_setup.fitToWidth == 1
+    assert register.page_setup.orientation == "landscape"
+    assert help_ws.print_title_rows == "$4:$4"
+    assert (help_ws.page_setup.orientation, help_ws.page_setup.fitToWidth, help_ws.page_setup.fitToHeight) == (
+        "landscape", 1, 0)
+    phone = next(r for r in range(5, help_ws.max_row + 1) if help_ws.cell(row=r, column=1).value == "联系电话")
+    assert help_ws.row_dimensions[phone].height >= 2 * 15  # its rule wraps over two lines or more
+    assert help_ws.oddFooter.right.text == "第 &P 页，共 &N 页"
+
+
+def test_english_footer(tmp_path: Path) -> None:
+    book = load_workbook(write_new_register(tmp_path / "new.xlsx", config_from_dict({"register": {"language": "en"}})))
+    assert book["Instructions"].oddFooter.right.text == "Page &P of &N"
+
+
+@_PRINTS
+def test_findings_report_prints_one_page_wide(example: tuple[Path, Config], tmp_path: Path) -> None:
+    path, config = example
+    register = read_register(config, path)
+    report = validate(register, config, TODAY)
+    pages = _pdf_pages(write_validation_workbook(report, register, tmp_path / "report.xlsx", TODAY), tmp_path)
+    # Today: 12-13 portrait pages with columns split. Now: the findings on one A4 landscape page,
+    # the register copy (60 rows, 30-odd columns) on one A3 landscape page.
+    assert [(round(w), round(h)) for w, h, _ in pages] == [(842, 595), (1191, 842)]
+    first = pages[0][2]
+    assert "台账!E38" in first and "或以 + 开头的国际号码" in first  # the wrapped message is printed whole
+    assert "第 1 页，共 2 页" in first
+
+
+@_PRINTS
+def test_new_register_and_instructions_print(tmp_path: Path) -> None:
+    pages = _pdf_pages(write_new_register(tmp_path / "new.xlsx", Config()), tmp_path)
+    assert (round(pages[0][0]), round(pages[0][1])) == (1191, 842)  # the register: one A3 page
+    instructions = pages[1:]
+    assert instructions and all((round(w), round(h)) == (842, 595) for w, h, _ in instructions)
+    # The column table's header repeats on every page of the instructions, every column is on it.
+    assert all("列名" in text and "规则" in text for _, _, text in instructions)
+    assert "备注" in instructions[-1][2]

@@ -106,6 +106,21 @@ class OutputConfig:
 
 
 @dataclass
+class DocumentKindConfig:
+    """``[documents.kinds."赔付审批单"]``: a document kind of the office's own, or settings of a
+    built-in one (feedback, capa, acknowledgement)."""
+
+    template: str = ""
+    #: File-name pattern; empty = "{complaint_id}_<kind>.docx".
+    name: str = ""
+    form_no: str = ""
+    #: When a complaint needs it: a sandboxed expression over the row's fields, e.g.
+    #: "compensation > 0"; empty = every complaint (built-ins: their own rule).
+    when: str = ""
+    title: str = ""
+
+
+@dataclass
 class DocumentsConfig:
     #: Where documents go; empty = <output.dir>/documents.
     dir: str = ""
@@ -120,6 +135,9 @@ class DocumentsConfig:
     capa_name: str = ""
     #: Worker processes for rendering; 0 = one per CPU core.
     workers: int = 0
+    #: LibreOffice processes for --pdf; 0 = one per CPU core.
+    pdf_workers: int = 0
+    kinds: dict[str, DocumentKindConfig] = field(default_factory=dict)
 
 
 @dataclass
@@ -141,6 +159,9 @@ class MailConfig:
     #: CA certificate file (PEM) to verify the server's certificate with, for a server whose
     #: certificate is self-signed or from a company CA; empty = the system's CA store.
     ca_file: str = ""
+    #: Log in over an unencrypted connection (security = "none" with a username). Off: the
+    #: password would cross the network in clear, so the run stops and says so.
+    allow_plaintext_login: bool = False
 
 
 @dataclass
@@ -158,12 +179,56 @@ class RemindersConfig:
 
 @dataclass
 class DepartmentConfig:
+    #: The department head: an e-mail address, or the name of a person in [people].
     head: str = ""
+    #: The department's own group robot (names of environment variables, never the URL itself);
+    #: empty = the channel's default group.
+    wecom_webhook_env: str = ""
+    dingtalk_webhook_env: str = ""
+    dingtalk_secret_env: str = ""
+    feishu_webhook_env: str = ""
+    feishu_secret_env: str = ""
 
 
 @dataclass
 class PersonConfig:
     email: str = ""
+    #: Mobile number, to @-mention the person in WeCom and DingTalk groups.
+    mobile: str = ""
+    #: Feishu open_id / user_id (ou_...), to @-mention the person in Feishu groups (Feishu's
+    #: custom bots cannot mention by mobile number).
+    feishu_user_id: str = ""
+
+
+#: The delivery channels ``[notify] channels`` may name.
+CHANNELS = ("email", "wecom", "dingtalk", "feishu")
+
+
+@dataclass
+class NotifyConfig:
+    #: Where reminders go: any of "email", "wecom", "dingtalk", "feishu".
+    channels: list[str] = field(default_factory=lambda: ["email"])
+    #: Group robots: retries of a 5xx, timeout or dropped connection, with doubling backoff.
+    retries: int = 3
+    retry_delay: float = 2.0
+    timeout: float = 10.0
+    #: Seconds to wait when a robot says "too many messages" before trying again (up to
+    #: ``retries`` times); after that the message is left for the next run.
+    rate_limit_wait: float = 60.0
+
+
+@dataclass
+class RobotConfig:
+    """One group-robot channel's default group."""
+
+    #: Name of the environment variable holding the robot's webhook URL (its key is a secret).
+    webhook_env: str = ""
+    #: Name of the environment variable holding the signing secret (DingTalk 加签, Feishu 签名校验).
+    secret_env: str = ""
+    #: A keyword the robot requires (自定义关键词); put in every message.
+    keyword: str = ""
+    #: Messages a minute this toolkit posts to one robot (the APIs allow about 20; 0 = no pacing).
+    per_minute: int = 20
 
 
 @dataclass
@@ -201,6 +266,12 @@ class Config:
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     departments: dict[str, DepartmentConfig] = field(default_factory=dict)
     people: dict[str, PersonConfig] = field(default_factory=dict)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    wecom: RobotConfig = field(default_factory=lambda: RobotConfig(webhook_env="TOOLKIT_WECOM_WEBHOOK"))
+    dingtalk: RobotConfig = field(default_factory=lambda: RobotConfig(
+        webhook_env="TOOLKIT_DINGTALK_WEBHOOK", secret_env="TOOLKIT_DINGTALK_SECRET"))
+    feishu: RobotConfig = field(default_factory=lambda: RobotConfig(
+        webhook_env="TOOLKIT_FEISHU_WEBHOOK", secret_env="TOOLKIT_FEISHU_SECRET"))
     state: StateConfig = field(default_factory=StateConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     reports: ReportsConfig = field(default_factory=ReportsConfig)
@@ -256,6 +327,14 @@ class Config:
     def department_head(self, department: str | None) -> str:
         dept = self.departments.get(department or "")
         return dept.head if dept else ""
+
+    def person_by_email(self, address: str) -> tuple[str, PersonConfig | None]:
+        """The ``[people]`` entry whose e-mail is ``address`` (case-insensitive), if any."""
+        wanted = address.strip().casefold()
+        for name, person in self.people.items():
+            if person.email.strip().casefold() == wanted:
+                return name, person
+        return "", None
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -318,6 +397,11 @@ MESSAGES: Messages = {
     },
     "day": {"zh": "[schedule].days[{i}] 为 \"{value}\"：请用 mon、tue、wed、thu、fri、sat 或 sun。",
             "en": "[schedule].days[{i}] is \"{value}\"; use mon, tue, wed, thu, fri, sat or sun."},
+    "env-name": {"zh": "{option} 应是环境变量的名字（如 TOOLKIT_WECOM_WEBHOOK），而这里写的像是网址或密钥本身"
+                       "（内容不在此显示）：请把它放进环境变量，配置文件里只写变量名。",
+                 "en": "{option} must be the name of an environment variable (such as TOOLKIT_WECOM_WEBHOOK), "
+                       "but it looks like the URL or secret itself (not shown here): put that into the "
+                       "environment and write only the variable's name in the config file."},
 }
 _TYPES: dict[str, dict[str, str]] = {
     "table": {"zh": "一个表（[...] 段）", "en": "a table"},
@@ -492,6 +576,7 @@ def _check_values(cfg: Config, ctx: _Loading) -> None:
         "register.date_order": (cfg.register.date_order, ("", "mdy", "dmy")),
         "mail.transport": (cfg.mail.transport, ("outbox", "smtp")),
         "mail.security": (cfg.mail.security, ("none", "starttls", "ssl")),
+        **{f"notify.channels[{i}]": (c, CHANNELS) for i, c in enumerate(cfg.notify.channels)},
     }
     for path, (value, allowed) in choices.items():
         if value not in allowed:
@@ -514,6 +599,16 @@ def _check_values(cfg: Config, ctx: _Loading) -> None:
         parse_days(cfg.schedule.days, cfg.register.language)
     except ConfigError as exc:
         raise _error(f"{ctx.where}{exc}", ctx.language) from None
+    envs = [(f"{ch}.{k}", getattr(getattr(cfg, ch), k)) for ch in ("wecom", "dingtalk", "feishu")
+            for k in ("webhook_env", "secret_env")]
+    envs += [(f'departments."{name}".{k}', getattr(dept, k)) for name, dept in cfg.departments.items()
+             for k in ("wecom_webhook_env", "dingtalk_webhook_env", "dingtalk_secret_env",
+                       "feishu_webhook_env", "feishu_secret_env")]
+    envs.append(("mail.password_env", cfg.mail.password_env))
+    for path, value in envs:
+        # A secret pasted where its variable's name belongs must not be echoed into any message.
+        if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ctx.error("env-name", option=_show(path))
     _check_ranges(cfg, ctx)
 
 
@@ -547,6 +642,14 @@ RANGES: dict[str, Range] = {
     "rules.*.reply_days": Range(0),
     "rules.*.followup_days": Range(0),
     "documents.workers": Range(0, 256),
+    "documents.pdf_workers": Range(0, 256),
+    "notify.retries": Range(0, 100),
+    "notify.retry_delay": Range(0, 3600),
+    "notify.timeout": Range(0, 3600, positive=True),
+    "notify.rate_limit_wait": Range(0, 3600),
+    "wecom.per_minute": Range(0, 1000),
+    "dingtalk.per_minute": Range(0, 1000),
+    "feishu.per_minute": Range(0, 1000),
     "mail.port": Range(1, 65535),
     "mail.timeout": Range(0, 3600, positive=True),
     "mail.retries": Range(0, 100),
@@ -601,7 +704,7 @@ def _check_ranges(cfg: Config, ctx: _Loading) -> None:
         rng = range_for(pattern)
         if rng is not None and value not in rng:
             valid = rng.describe(ctx.language)
-            if path == "documents.workers":
+            if path in ("documents.workers", "documents.pdf_workers"):
                 valid += translate(MESSAGES, "range.workers", ctx.language)
             raise ctx.error("range", option=_show(path), value=_number(value), valid=valid)
 

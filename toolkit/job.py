@@ -58,6 +58,8 @@ _MESSAGES: Messages = {
                   "en": "Reminders: {sent} sent, {failed} failed, {already} already sent earlier, "
                         "{cannot} cannot be reminded"},
     "weekly": {"zh": "周报：{what}", "en": "Weekly report: {what}"},
+    "dashboard": {"zh": "看板：{path}", "en": "Dashboard: {path}"},
+    "dashboard-failed": {"zh": "看板未能写入：{error}", "en": "the dashboard could not be written: {error}"},
     "weekly-sent": {"zh": "已发给 {to}（统计表 {path}）", "en": "sent to {to} (workbook {path})"},
     "not-run": {"zh": "{stage}：未运行（{why}）", "en": "{stage}: not run ({why})"},
     "stage-failed": {"zh": "{stage}：失败（见下方问题）", "en": "{stage}: failed (see Problems below)"},
@@ -113,6 +115,8 @@ class JobResult:
     documents: dict[str, int] = field(default_factory=dict)
     reminders: dict[str, int] = field(default_factory=dict)
     weekly: str = ""
+    #: The dashboard page this run wrote ("" when it could not be written).
+    dashboard: str = ""
     #: Remarks that need no action now (register open in Excel, a year the calendar does not
     #: know, no LibreOffice for PDFs...).
     notes: list[str] = field(default_factory=list)
@@ -169,6 +173,7 @@ class JobResult:
             "documents": dict(self.documents),
             "reminders": dict(self.reminders),
             "weekly": self.weekly,
+            "dashboard": self.dashboard,
             "stages": [{"name": s.name, "status": s.status, "error": s.error, "reason": s.reason,
                         "seconds": round(s.seconds, 3)} for s in self.stages],
             "notes": list(self.notes),
@@ -205,6 +210,8 @@ class JobResult:
                    cannot=self.reminders.get("cannot-remind", 0))
         if self.weekly:
             lines.append(t("weekly", what=self.weekly))
+        if self.dashboard:
+            lines.append(t("dashboard", path=self.dashboard))
         if self.notes:
             lines.append(t("notes"))
             lines.extend(f"  - {note}" for note in self.notes)
@@ -265,7 +272,28 @@ def run_job(
                      register_size=result.register_size, counts=result.counts(), errors=result.errors)
         log.info("run #%s finished: %s (exit code %s); %s", run_id, result.status, result.exit_code,
                  ", ".join(f"{k} {v}" for k, v in result.counts().items() if v))
+    # After the run is recorded, so the page's "last runs" shows this one finished.
+    _dashboard(config, result, today=today, now=result.finished, t=t)
     return result
+
+
+def _dashboard(config: Config, result: JobResult, *, today: dt.date, now: dt.datetime,
+               t: Callable[..., str]) -> None:
+    """Write output/dashboard.html (and the findings workbook it links to). A page that cannot
+    be written is a note: it never changes what the run did or its exit code."""
+    from .report.dashboard import write_daily_dashboard, write_failed_dashboard
+
+    reg = result.details.get("register")
+    try:
+        if reg is None:  # yesterday's page must not stand as today's: say the register was unreadable
+            path = write_failed_dashboard(config, today=today, now=now, error="; ".join(result.errors))
+        else:
+            path = write_daily_dashboard(config, reg, result.details.get("validation"), today=today, now=now)
+    except Exception as exc:  # a page is a courtesy; the run's work is done
+        log.warning("dashboard not written: %s", exc, exc_info=not isinstance(exc, ToolkitError))
+        result.notes.append(t("dashboard-failed", error=exc))
+        return
+    result.dashboard = str(path)
 
 
 def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: JobResult,
@@ -340,7 +368,7 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
 
 def _reminders(config: Config, reg: Any, *, today: dt.date, now: dt.datetime, result: JobResult,
                fail: Callable[[str, BaseException], None], t: Callable[..., str]) -> None:
-    from . import mail, reminders
+    from . import notify, reminders
 
     try:
         plan = reminders.plan_reminders(reg.records, config, today)
@@ -349,7 +377,7 @@ def _reminders(config: Config, reg: Any, *, today: dt.date, now: dt.datetime, re
         return
     result.notes.extend(plan.warnings)
     try:
-        sent = mail.send_reminders(plan, config, now=now)
+        sent = notify.send_reminders(plan, config, now=now)
     except MailError as exc:
         fail(REMINDERS, exc)
         result.errors[-1] = t("mail-down", error=exc)
@@ -358,7 +386,7 @@ def _reminders(config: Config, reg: Any, *, today: dt.date, now: dt.datetime, re
         # Nothing went out: count what should have (a dry run asks the ledger), so the summary
         # and the audit trail show the undelivered digests instead of zeros.
         try:
-            due = mail.send_reminders(plan, config, now=now, dry_run=True)
+            due = notify.send_reminders(plan, config, now=now, dry_run=True)
         except Exception:  # counting is a courtesy; the failure above is what matters
             log.debug("could not count the undelivered digests", exc_info=True)
         else:
@@ -375,6 +403,7 @@ def _reminders(config: Config, reg: Any, *, today: dt.date, now: dt.datetime, re
     tally["cannot-remind"] = len(plan.cannot_remind)
     result.reminders = tally
     result.details["reminders"] = sent
+    result.notes.extend(w for w in sent.warnings if w not in plan.warnings)
     if tally["failed"]:
         result.errors.append(t("undelivered", count=tally["failed"]))
         failed = [m for m in sent.messages if m.status == "failed"]
@@ -391,10 +420,8 @@ def _weekly(config: Config, reg: Any, report: Any, *, today: dt.date, now: dt.da
     True when the stage ran (sent or failed)."""
     if not config.reports.weekly.strip():
         return False
-    from email.utils import getaddresses
-
-    from . import mail
     from . import report as reports
+    from .notify import deliver, email
 
     store = history.RunHistory(config.state_path)
     try:
@@ -403,16 +430,11 @@ def _weekly(config: Config, reg: Any, report: Any, *, today: dt.date, now: dt.da
         stats = reports.compute_statistics(reg, report, config, today=today)
         workbook = reports.write_workbook(stats, config, reports.default_out_path(config))
         msg = reports.build_weekly_mail(stats, config, workbook, now=now)
-        sender = getaddresses([str(msg["From"])])[0][1]
-        to = [address for _, address in getaddresses([str(msg["To"])])]
-        transport = mail.make_transport(config, now)
-        transport.open()
-        try:
-            refused = transport.send(sender, to, msg.as_bytes(), "weekly-report")
-        finally:
-            transport.close()
-        if refused:
-            raise MailError("; ".join(f"{a}: {why}" for a, why in refused.items()))
+        out = email.weekly_outgoing(msg, config)
+        to = out.to
+        # The same delivery stage as the reminders, with its retries: a server that fails for
+        # a moment is retried; one that stays down is "undelivered" (exit 3), sent next run.
+        deliver.deliver_one(email.EmailChannel(config, now), out, config.language)
         store.record_weekly(sent_at=now, recipient=", ".join(to), run_id=result.run_id)
     except Exception as exc:
         fail(WEEKLY, exc)

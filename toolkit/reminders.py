@@ -3,11 +3,15 @@ one digest per recipient. Pure functions: ``today`` is passed in, nothing is sen
 
 (Contract dataclasses first; the planning functions follow.)
 
+The planner speaks of people, departments and items, never of channels: each channel
+(toolkit/notify/) turns the plan into its own messages — one mail per digest, one group
+message per department group.
+
 Usage::
 
     plan = plan_reminders(register.records, config, today=dt.date(2026, 11, 23))
-    for digest in plan.digests:          # one mail each
-        print(digest.recipient, digest.role, [(i.complaint_id, i.kind, i.level) for i in digest.items])
+    for digest in plan.digests:          # one per person
+        print(digest.person.label, digest.role, [(i.complaint_id, i.kind, i.level) for i in digest.items])
 
 Choices the spec leaves open, made here once:
 
@@ -32,7 +36,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .addresses import is_sendable
 from .fields import CLOSED, FIELD_BY_NAME, PENDING, is_special
@@ -57,6 +61,30 @@ class DueDates:
 
 
 @dataclass(frozen=True, slots=True)
+class Person:
+    """Someone a reminder is for, with what the channels need to reach them.
+
+    ``name`` is how the register or config names them ("" when only an address is known);
+    ``email`` is a sendable address or ""; ``mobile`` @-mentions them in WeCom/DingTalk groups,
+    ``feishu_user_id`` in Feishu groups.
+    """
+
+    name: str
+    email: str = ""
+    mobile: str = ""
+    feishu_user_id: str = ""
+
+    @property
+    def key(self) -> str:
+        """One person, however their address is capitalised."""
+        return self.email.casefold() if self.email else f"name:{self.name}"
+
+    @property
+    def label(self) -> str:
+        return self.name or self.email
+
+
+@dataclass(frozen=True, slots=True)
 class ReminderItem:
     """One overdue (or nearly due) item of one complaint."""
 
@@ -77,6 +105,11 @@ class ReminderItem:
     #: What the ledger knows this complaint by: the complaint id, or the id plus the row when
     #: the id is blank or used by an earlier row (two complaints must never share a record).
     ledger_id: str = ""
+    respondent: str = ""  # 被投诉方
+    description: str = ""  # 投诉内容, as written (channels shorten it to one line)
+    #: Who must act, by role: the handler (level 1 on), the department head (level 2 on), the
+    #: quality manager (level 3); group messages @-mention them.
+    people: tuple[tuple[str, Person], ...] = ()
 
     @property
     def heads_up(self) -> bool:
@@ -93,19 +126,24 @@ class CannotRemind:
     kind: str
     reason: str  # in the configured language, says what to fill in
     ledger_id: str = ""  # as ReminderItem.ledger_id
+    #: Where the fix is: "register" (fill in a cell) or "config" (config.toml).
+    fix: str = "register"
 
 
 @dataclass(slots=True)
 class Digest:
-    """All items one recipient hears about in one run: one mail."""
+    """All items one person hears about in one run (one mail, for the e-mail channel)."""
 
-    recipient: str  # the address this digest is for (also to[0])
-    role: str  # "handler" | "department_head" | "quality_manager"
-    to: list[str]
-    cc: list[str]
+    person: Person
+    role: str  # "handler" | "department_head" | "quality_manager" (their highest role)
     items: list[ReminderItem]
     #: For the quality manager's digest: items that could not be planned.
     cannot_remind: list[CannotRemind] = field(default_factory=list)
+
+    @property
+    def recipient(self) -> str:
+        """The person's address ("" when they have none)."""
+        return self.person.email
 
 
 @dataclass(slots=True)
@@ -217,15 +255,23 @@ def plan_reminders(
     cannot: list[CannotRemind] = []
     boxes = _Boxes()
     seen_ids: set[str] = set()
+    people = _People(config)
+    # A missing address stops only the e-mail channel; a group channel reaches everyone.
+    needs_address = "email" in config.notify.channels
+    qm = people.by_ref(rem.quality_manager) if rem.quality_manager.strip() else None
     for record in records:
-        values = record.values
         # A blank or repeated complaint id (the validator reports both) must not make two
         # complaints one in the ledger, or the second one's reminders would count as sent.
         cid = record.complaint_id.strip()
-        ledger_id = cid if cid and cid not in seen_ids else f"{cid}@{record.sheet}!{record.row}"
+        duplicate = not cid or cid in seen_ids
         seen_ids.add(cid)
+        kinds = _open_kinds(record)
+        if not kinds:  # most rows of a large register are closed: nothing more to look at
+            continue
+        values = record.values
+        ledger_id = f"{cid}@{record.sheet}!{record.row}" if duplicate else cid
         special = is_special(values.get("special"))
-        for kind in _open_kinds(record):
+        for kind in kinds:
             due, problem = _due(record, kind, config, counter)
             if due is None:
                 cannot.append(_cannot(record, kind, problem or "", language, ledger_id))
@@ -241,26 +287,31 @@ def plan_reminders(
                 days, level = -counter.workdays_between(today, due), 0
             else:
                 continue
-            item = _item(record, kind, due, days, level, special, ledger_id)
-            items.append(item)
-            address, problem = _person_address(record, kind, config)
-            if address:
-                boxes.add(address, HANDLER, item)
+            handler, problem = _handler(record, kind, people)
+            roles: list[tuple[str, Person]] = []
+            if handler is not None and (handler.email or not needs_address):
+                roles.append((HANDLER, handler))
             else:
                 cannot.append(_cannot(record, kind, problem, language, ledger_id))
+            department = _text(values.get("department"))
             if level >= 2:
-                head = config.department_head(item.department) if item.department else ""
-                if head:
-                    boxes.add(head, DEPARTMENT_HEAD, item)
+                head_ref = config.department_head(department) if department else ""
+                if head_ref.strip():
+                    roles.append((DEPARTMENT_HEAD, people.by_ref(head_ref)))
                 else:
-                    cannot.append(_cannot(record, kind, _no_head(item, language), language, ledger_id))
-            if level >= 3 and rem.quality_manager:
-                boxes.add(rem.quality_manager, QUALITY_MANAGER, item)
+                    cannot.append(_cannot(record, kind, _no_head(department, kind, days, language),
+                                          language, ledger_id, fix="config" if department else "register"))
+            if level >= 3 and qm is not None:
+                roles.append((QUALITY_MANAGER, qm))
+            item = _item(record, kind, due, days, level, special, ledger_id, tuple(roles))
+            items.append(item)
+            for role, person in roles:
+                boxes.add(person, role, item)
 
     warnings: list[str] = []
-    if cannot and rem.quality_manager:
-        boxes.add_cannot(rem.quality_manager, cannot)
-    elif not rem.quality_manager:
+    if cannot and qm is not None:
+        boxes.add_cannot(qm, cannot)
+    elif qm is None:
         count = sum(1 for i in items if i.level >= 3) + len(cannot)
         if count:
             warnings.append(translate(MESSAGES, "no-quality-manager", language, count=count))
@@ -306,41 +357,75 @@ _PREFIXED_PHONE = re.compile(r"(?P<prefix>0\d{2,3}|\+\d{1,3})[-\s]+(?P<local>\d[
 # -- helpers ------------------------------------------------------------------------------
 
 
+class _People:
+    """Who is who: register names and addresses, completed from ``[people]``; department heads
+    and the quality manager given as an address or as a name in ``[people]``."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._by_ref: dict[str, Person] = {}
+        self._by_email: dict[str, tuple[str, Any]] = {}
+
+    def by_ref(self, ref: str) -> Person:
+        """A head or quality manager from config: ``"zhang@example.com"`` or ``"张经理"``."""
+        ref = ref.strip()
+        person = self._by_ref.get(ref)
+        if person is None:
+            if "@" in ref:
+                name, entry = self.config.person_by_email(ref)
+                person = Person(name, ref, entry.mobile.strip() if entry else "",
+                                entry.feishu_user_id.strip() if entry else "")
+            else:
+                person = self.named(ref, "")
+            self._by_ref[ref] = person
+        return person
+
+    def named(self, name: str, email: str) -> Person:
+        """A person named in the register, with the register's address (if sendable)."""
+        entry = self.config.people.get(name)
+        if entry is None:
+            return Person(name, email)
+        if not email:
+            configured = entry.email.strip()
+            email = configured if configured and is_sendable(configured) else ""
+        return Person(name, email, entry.mobile.strip(), entry.feishu_user_id.strip())
+
+
 class _Boxes:
-    """Digests by recipient address, folded case-insensitively; one mail per address even
-    when the person has several roles (their highest role names the digest)."""
+    """Digests by person (their address folded case-insensitively, else their name); one mail
+    per person even when they have several roles (their highest role names the digest)."""
 
     def __init__(self) -> None:
         self._boxes: dict[str, Digest] = {}
         self._seen: dict[str, set[tuple[str, int, str]]] = {}
 
-    def _box(self, address: str, role: str) -> Digest:
-        key = address.strip().casefold()
+    def _box(self, person: Person, role: str) -> Digest:
+        key = person.key
         box = self._boxes.get(key)
         if box is None:
-            box = Digest(recipient=address.strip(), role=role, to=[address.strip()], cc=[], items=[])
+            box = Digest(person=person, role=role, items=[])
             self._boxes[key] = box
             self._seen[key] = set()
         elif ROLES.index(role) > ROLES.index(box.role):
             box.role = role
         return box
 
-    def add(self, address: str, role: str, item: ReminderItem) -> None:
-        box = self._box(address, role)
-        seen = self._seen[address.strip().casefold()]
+    def add(self, person: Person, role: str, item: ReminderItem) -> None:
+        box = self._box(person, role)
+        seen = self._seen[person.key]
         ident = (item.sheet, item.row, item.kind)
         if ident not in seen:
             seen.add(ident)
             box.items.append(item)
 
-    def add_cannot(self, address: str, cannot: list[CannotRemind]) -> None:
-        self._box(address, QUALITY_MANAGER).cannot_remind.extend(cannot)
+    def add_cannot(self, person: Person, cannot: list[CannotRemind]) -> None:
+        self._box(person, QUALITY_MANAGER).cannot_remind.extend(cannot)
 
     def digests(self) -> list[Digest]:
         result = list(self._boxes.values())
         for box in result:
             box.items.sort(key=urgency)
-        result.sort(key=lambda d: (ROLES.index(d.role), d.recipient.casefold()))
+        result.sort(key=lambda d: (ROLES.index(d.role), d.person.email.casefold() or d.person.name))
         return result
 
 
@@ -381,22 +466,29 @@ def _due(record: Record, kind: str, config: Config, counter: DayCounter) -> tupl
     return counter.add_workdays(_date(received), days), None
 
 
-def _person_address(record: Record, kind: str, config: Config) -> tuple[str, str]:
-    """(address, "") of who gets level 1 of this item, or ("", reason)."""
+def _handler(record: Record, kind: str, people: _People) -> tuple[Person | None, str]:
+    """(the person who gets level 1 of this item, "") — with an address when one is known —
+    or (None, reason) when nobody is named; (person without address, reason) when the
+    address is missing or unusable."""
     values = record.values
     chain = [("handler", "handler_email")]
     if kind == CAPA:
         chain.insert(0, ("capa_owner", "capa_owner_email"))
     bad: tuple[str, str] | None = None
+    first: Person | None = None
     for name_field, email_field in chain:
+        name = _text(values.get(name_field))
         email = _text(values.get(email_field))
         if email and is_sendable(email):
-            return email, ""
+            return people.named(name, email), ""
         if email and bad is None:
             bad = (email_field, email)
-        mapped = config.person_email(_text(values.get(name_field)))
-        if mapped:
-            return mapped, ""
+        if name:
+            person = people.named(name, "")
+            if person.email:
+                return person, ""
+            first = first or person
+    config = people.config
     language = config.language
     name_field, email_field = chain[0]
     name = _text(values.get(name_field)) or _text(values.get("handler"))
@@ -406,24 +498,25 @@ def _person_address(record: Record, kind: str, config: Config) -> tuple[str, str
                            field=_header(bad[0], language), value=bad[1])
     kind_label = translate(MESSAGES, f"kind-{kind}", language)
     if not name:
-        return "", translate(MESSAGES, "no-handler-name", language, kind=kind_label,
-                             name_header=_header(name_field, language),
-                             email_header=_header(email_field, language))
-    return "", translate(MESSAGES, "no-handler-address", language, kind=kind_label, name=name,
-                         detail=detail, name_header=_header(name_field, language),
-                         email_header=_header(email_field, language))
+        return None, translate(MESSAGES, "no-handler-name", language, kind=kind_label,
+                               name_header=_header(name_field, language),
+                               email_header=_header(email_field, language))
+    return first, translate(MESSAGES, "no-handler-address", language, kind=kind_label, name=name,
+                            detail=detail, name_header=_header(name_field, language),
+                            email_header=_header(email_field, language))
 
 
-def _no_head(item: ReminderItem, language: str) -> str:
-    kind = translate(MESSAGES, f"kind-{item.kind}", language)
-    if not item.department:
-        return translate(MESSAGES, "no-department", language, kind=kind, days=item.days_overdue,
+def _no_head(department: str, kind: str, days: int, language: str) -> str:
+    label = translate(MESSAGES, f"kind-{kind}", language)
+    if not department:
+        return translate(MESSAGES, "no-department", language, kind=label, days=days,
                          dept_header=_header("department", language))
-    return translate(MESSAGES, "no-department-head", language, kind=kind, days=item.days_overdue,
-                     department=item.department)
+    return translate(MESSAGES, "no-department-head", language, kind=label, days=days,
+                     department=department)
 
 
-def _cannot(record: Record, kind: str, reason: str, language: str, ledger_id: str = "") -> CannotRemind:
+def _cannot(record: Record, kind: str, reason: str, language: str, ledger_id: str = "",
+            fix: str = "register") -> CannotRemind:
     """A CannotRemind; ``reason`` is either a message key of this module or a finished text."""
     if reason in MESSAGES:
         due_name = _DUE_FIELD[kind]
@@ -437,11 +530,11 @@ def _cannot(record: Record, kind: str, reason: str, language: str, ledger_id: st
             action_header=_header("corrective_action", language),
         )
     return CannotRemind(record.complaint_id, record.sheet, record.row, kind, reason,
-                        ledger_id or record.complaint_id or f"@{record.sheet}!{record.row}")
+                        ledger_id or record.complaint_id or f"@{record.sheet}!{record.row}", fix)
 
 
 def _item(record: Record, kind: str, due: dt.date, days: int, level: int, special: bool,
-          ledger_id: str = "") -> ReminderItem:
+          ledger_id: str = "", people: tuple[tuple[str, Person], ...] = ()) -> ReminderItem:
     values = record.values
     person = _text(values.get("handler"))
     if kind == CAPA:
@@ -460,6 +553,9 @@ def _item(record: Record, kind: str, due: dt.date, days: int, level: int, specia
         department=_text(values.get("department")),
         special=special,
         ledger_id=ledger_id or record.complaint_id,
+        respondent=_text(values.get("respondent")),
+        description=_text(values.get("description")),
+        people=people,
     )
 
 

@@ -1,13 +1,20 @@
 """The ledger of sent reminders: an SQLite file (``[state] path``, default
-``<output>/state.sqlite``) that remembers which reminder went to whom on which day.
+``<output>/state.sqlite``) that remembers which reminder went where on which day.
 
-A reminder is recorded when, and only when, the mail server (or the outbox) accepted the
-message that carried it, so a rerun sends nothing twice and a run after a crash or a dead server
-sends exactly what was not yet sent.
+A row is (channel, destination, item, level): the channel is ``email`` (SMTP), ``outbox``,
+``wecom``, ``dingtalk`` or ``feishu``; the destination is an address for mail, the name of the
+environment variable that holds a group robot's URL for a group (never the URL: it is a secret).
+A reminder is recorded when, and only when, the channel accepted the message that carried it,
+so a rerun sends nothing twice and a run after a crash or a dead server sends exactly what was
+not yet sent. What went to the outbox does not count as sent by SMTP or a robot.
 
 >>> with Ledger(tmp / "state.sqlite") as ledger:                       # doctest: +SKIP
-...     fresh = ledger.unsent(digest.recipient, digest.items, today, repeat_every_days=1)
-...     ledger.record(digest.recipient, fresh, today, now)
+...     fresh = ledger.unsent("email", digest.recipient, digest.items, today, repeat_every_days=1)
+...     ledger.record("email", digest.recipient, fresh, today, now)
+
+Ledgers written before channels existed (no ``channel`` column) are migrated in place: their
+rows are given the channel the toolkit was configured with when it first opens them
+(``legacy_channel``: ``outbox`` or ``email``), which is where those reminders went.
 
 The same file may hold other tables (the run history); this module only creates and reads its
 own table and never drops anything.
@@ -43,16 +50,20 @@ CANNOT_REMIND_LEVEL = -1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sent_reminders (
     id           INTEGER PRIMARY KEY,
+    channel      TEXT    NOT NULL DEFAULT 'email',  -- email | outbox | wecom | dingtalk | feishu
     complaint_id TEXT    NOT NULL,
     kind         TEXT    NOT NULL,
     due          TEXT    NOT NULL,   -- ISO date; '' for a cannot-remind row
     level        INTEGER NOT NULL,   -- 0 heads-up, 1..3 escalation, -1 cannot-remind
-    recipient    TEXT    NOT NULL,   -- lower-cased address
+    recipient    TEXT    NOT NULL,   -- the destination: lower-cased address, or a group's env var
     sent_day     TEXT    NOT NULL,   -- ISO date of the run's "today"
-    sent_at      TEXT    NOT NULL    -- ISO timestamp the server accepted the message
+    sent_at      TEXT    NOT NULL,   -- ISO timestamp the channel accepted the message
+    message_id   TEXT    NOT NULL DEFAULT ''  -- the message's stable identity (Message-ID, part id)
 );
-CREATE INDEX IF NOT EXISTS sent_reminders_by_recipient
-    ON sent_reminders (recipient, sent_day);
+"""
+_INDEX = """
+CREATE INDEX IF NOT EXISTS sent_reminders_by_destination
+    ON sent_reminders (channel, recipient, sent_day);
 """
 
 #: (complaint_id, kind, due, level): what makes two reminders "the same" for one recipient.
@@ -75,10 +86,14 @@ class Ledger:
     then reads as empty and is not created.
     """
 
-    def __init__(self, path: str | Path, *, readonly: bool = False, timeout: float = 30.0) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False, timeout: float = 30.0,
+                 legacy_channel: str = "email") -> None:
         self.path = Path(path)
         self.readonly = readonly
+        self.legacy_channel = legacy_channel
         self._conn: sqlite3.Connection | None = None
+        self._cache: dict[tuple[str, str, int], dict[str, set[Key]]] = {}
+        self._unmigrated = False
         try:
             if readonly:
                 if self.path.exists():
@@ -86,6 +101,10 @@ class Ledger:
                                                  timeout=timeout)
                     if not self._has_table():
                         self.close()
+                    else:
+                        columns = {r[1] for r in self._conn.execute("PRAGMA table_info(sent_reminders)")}
+                        # Not migrated yet (a dry run writes nothing): read it as it is.
+                        self._unmigrated = "channel" not in columns
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._conn = sqlite3.connect(self.path, timeout=timeout)
@@ -96,44 +115,82 @@ class Ledger:
                 self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
                 with self._conn:
                     self._conn.executescript(_SCHEMA)
+                    self._migrate()
+                    self._conn.executescript(_INDEX)
         except (sqlite3.Error, OSError) as exc:
             self.close()
             raise StateError.translated(_MESSAGES, "open", path=self.path, error=exc) from exc
 
+    def _migrate(self) -> None:
+        """Add the columns of later versions to a ledger written by an earlier one."""
+        assert self._conn is not None
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(sent_reminders)")}
+        if "channel" not in columns:
+            # Rows from before channels went where [mail] transport sent them then; the caller
+            # passes that transport, so switching it later sends the current items once.
+            self._conn.execute("ALTER TABLE sent_reminders ADD COLUMN channel TEXT NOT NULL "
+                               "DEFAULT 'email'")
+            self._conn.execute("UPDATE sent_reminders SET channel = ?", (self.legacy_channel,))
+        if "message_id" not in columns:
+            self._conn.execute("ALTER TABLE sent_reminders ADD COLUMN message_id TEXT NOT NULL "
+                               "DEFAULT ''")
+        self._conn.execute("DROP INDEX IF EXISTS sent_reminders_by_recipient")
+
     # -- queries ----------------------------------------------------------------------------
 
-    def unsent(self, recipient: str, items: Sequence[ReminderItem], today: dt.date,
+    def unsent(self, channel: str, destination: str, items: Sequence[ReminderItem], today: dt.date,
                repeat_every_days: int) -> list[ReminderItem]:
-        """The items not yet sent to ``recipient`` in the current repeat period.
+        """The items not yet sent through ``channel`` to ``destination`` in the current repeat period.
 
         An item counts as sent when the ledger has the same complaint, kind, due date and level
-        for this recipient with ``sent_day > today - repeat_every_days`` (0: never repeated at the
-        same level). A heads-up (level 0) is sent once per due date. A level rise is new.
+        for this channel and destination with ``sent_day > today - repeat_every_days`` (0: never
+        repeated at the same level). A heads-up (level 0) is sent once per due date. A level
+        rise is new.
         """
-        seen = self._seen(recipient, today, repeat_every_days)
+        seen = self._seen(channel, destination, today, repeat_every_days)
         return [item for item in items if item_key(item) not in seen]
 
-    def unsent_cannot_remind(self, recipient: str, rows: Sequence[CannotRemind], today: dt.date,
-                             repeat_every_days: int) -> list[CannotRemind]:
-        """Cannot-remind rows not yet reported to ``recipient`` in the current repeat period."""
-        seen = self._seen(recipient, today, repeat_every_days)
+    def unsent_cannot_remind(self, channel: str, destination: str, rows: Sequence[CannotRemind],
+                             today: dt.date, repeat_every_days: int) -> list[CannotRemind]:
+        """Cannot-remind rows not yet reported there in the current repeat period."""
+        seen = self._seen(channel, destination, today, repeat_every_days)
         return [row for row in rows if item_key(row) not in seen]
 
-    def _seen(self, recipient: str, today: dt.date, repeat_every_days: int) -> set[Key]:
+    def _seen(self, channel: str, destination: str, today: dt.date, repeat_every_days: int) -> set[Key]:
         if self._conn is None:
             return set()
-        who = normalize_recipient(recipient)
-        if repeat_every_days <= 0:
-            rows = self._conn.execute(
-                "SELECT complaint_id, kind, due, level FROM sent_reminders WHERE recipient = ?",
-                (who,))
+        # One query per channel and run, not one per destination: a run with nothing to send
+        # asks about every digest (a thousand handlers) and must stay quick.
+        period = (channel, today.isoformat(), repeat_every_days)
+        by_destination = self._cache.get(period)
+        if by_destination is None:
+            by_destination = self._cache[period] = self._load(channel, today, repeat_every_days)
+        return by_destination.get(normalize_recipient(destination), set())
+
+    def _load(self, channel: str, today: dt.date, repeat_every_days: int) -> dict[str, set[Key]]:
+        assert self._conn is not None
+        if self._unmigrated:
+            if channel != self.legacy_channel:
+                return {}
+            column = "'' AS channel"
         else:
-            cutoff = (today - dt.timedelta(days=repeat_every_days)).isoformat()
-            rows = self._conn.execute(
-                "SELECT complaint_id, kind, due, level FROM sent_reminders "
-                "WHERE recipient = ? AND (sent_day > ? OR level = 0)", (who, cutoff))
+            column = "channel"
+        where = "1 = 1" if self._unmigrated else "channel = ?"
+        args: tuple[str, ...] = () if self._unmigrated else (channel,)
         try:
-            return {(c, k, d, int(lv)) for c, k, d, lv in rows}
+            if repeat_every_days <= 0:
+                rows = self._conn.execute(
+                    f"SELECT recipient, complaint_id, kind, due, level, {column} FROM sent_reminders "
+                    f"WHERE {where}", args)
+            else:
+                cutoff = (today - dt.timedelta(days=repeat_every_days)).isoformat()
+                rows = self._conn.execute(
+                    f"SELECT recipient, complaint_id, kind, due, level, {column} FROM sent_reminders "
+                    f"WHERE {where} AND (sent_day > ? OR level = 0)", (*args, cutoff))
+            out: dict[str, set[Key]] = {}
+            for who, c, k, d, lv, _ in rows:
+                out.setdefault(who, set()).add((c, k, d, int(lv)))
+            return out
         except sqlite3.Error as exc:
             raise StateError.translated(_MESSAGES, "read", path=self.path, error=exc) from exc
 
@@ -142,29 +199,33 @@ class Ledger:
         if self._conn is None:
             return []
         cur = self._conn.execute(
-            "SELECT complaint_id, kind, due, level, recipient, sent_day, sent_at "
+            "SELECT channel, complaint_id, kind, due, level, recipient, sent_day, sent_at, message_id "
             "FROM sent_reminders ORDER BY id")
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur]
 
     # -- writes -----------------------------------------------------------------------------
 
-    def record(self, recipient: str, items: Iterable[ReminderItem | CannotRemind],
-               sent_day: dt.date, sent_at: dt.datetime) -> None:
-        """Record that ``recipient``'s message carrying ``items`` was accepted: one transaction."""
+    def record(self, channel: str, destination: str, items: Iterable[ReminderItem | CannotRemind],
+               sent_day: dt.date, sent_at: dt.datetime, message_id: str = "") -> None:
+        """Record that the message carrying ``items`` was accepted: one transaction."""
         if self._conn is None or self.readonly:
             raise StateError.translated(_MESSAGES, "readonly", path=self.path)
-        who = normalize_recipient(recipient)
+        who = normalize_recipient(destination)
         day, at = sent_day.isoformat(), sent_at.isoformat(timespec="seconds")
+        keys = [item_key(item) for item in items]
         try:
             with self._conn:
                 self._conn.executemany(
                     "INSERT INTO sent_reminders "
-                    "(complaint_id, kind, due, level, recipient, sent_day, sent_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(*item_key(item), who, day, at) for item in items])
+                    "(channel, complaint_id, kind, due, level, recipient, sent_day, sent_at, message_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(channel, *key, who, day, at, message_id) for key in keys])
         except sqlite3.Error as exc:
             raise StateError.translated(_MESSAGES, "write", path=self.path, error=exc) from exc
+        for (chan, _, _), by_destination in self._cache.items():
+            if chan == channel:
+                by_destination.setdefault(who, set()).update(keys)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -192,5 +253,5 @@ class Ledger:
 
 
 def normalize_recipient(address: str) -> str:
-    """Addresses are compared case-insensitively (staff type them in either case)."""
+    """Destinations are compared case-insensitively (staff type addresses in either case)."""
     return address.strip().lower()

@@ -259,6 +259,8 @@ class ValidationReport:
     findings: list[Finding]
     counts: dict[str, int]
     language: str = "zh"
+    #: (sheet, row, code, field) of findings made by rules that do not block documents.
+    non_blocking: frozenset[tuple[str, int | None, str, str]] = frozenset()
 
     def to_dict(self) -> dict[str, Any]:
         """Exactly the JSON ``validate --format json`` prints."""
@@ -272,6 +274,12 @@ class ValidationReport:
             if f.severity == ERROR and f.row is not None:
                 result.setdefault((f.sheet, f.row), []).append(f)
         return result
+
+    def document_errors_by_row(self) -> dict[tuple[str, int], list[Finding]]:
+        """(sheet, row) -> the error findings that stop that row's documents: those of rules
+        that block documents, on fields a document prints."""
+        return {key: kept for key, found in self.errors_by_row().items()
+                if (kept := [f for f in found if blocks_documents(f, self.non_blocking)])}
 
     def column_errors(self) -> list[Finding]:
         """Error findings not tied to a row (a missing required column)."""
@@ -309,6 +317,13 @@ class ValidationReport:
         return "\n".join(lines)
 
 
+def blocks_documents(finding: Finding, non_blocking: frozenset[tuple[str, int | None, str, str]] = frozenset()) -> bool:
+    """Whether an error finding stops its row's documents."""
+    if finding.field in REMINDER_ONLY_FIELDS:
+        return False
+    return (finding.sheet, finding.row, finding.code, finding.field) not in non_blocking
+
+
 # -- per-sheet plan: the start hook's result ---------------------------------------------
 
 
@@ -324,6 +339,8 @@ class Rule:
     needs: tuple[str, ...] = ()
     #: Skipped on a sheet that has none of these columns.
     needs_any: tuple[str, ...] = ()
+    #: Whether this rule's errors stop the row's documents (see ``REMINDER_ONLY_FIELDS`` too).
+    blocks_documents: bool = True
 
     def applies(self, present: frozenset[str]) -> bool:
         return all(n in present for n in self.needs) and (
@@ -571,8 +588,11 @@ RULES: tuple[Rule, ...] = (
     Rule("close-complete", check_close_complete, needs=("status",)),
     Rule("capa", check_capa, needs=("corrective_action",)),
     Rule("compensation", check_compensation, needs=("compensation",)),
-    Rule("addresses", check_addresses),
+    Rule("addresses", check_addresses, blocks_documents=False),  # reminders only
 )
+#: Fields no document prints: a finding on them stops that row's reminders, not its forms.
+REMINDER_ONLY_FIELDS = frozenset({"handler_email", "capa_owner_email"})
+_NON_BLOCKING_CHECKS = frozenset(rule.check for rule in RULES if not rule.blocks_documents)
 
 
 def _allowed(name: str, config: Config, language: str) -> frozenset[Any]:
@@ -657,6 +677,7 @@ def validate(register: Register, config: Config, today: dt.date) -> ValidationRe
                                 cell="", field="", complaint_id="", value=None, message=note))
     plans = {info.name: _plan_sheet(register, info, config, today, findings) for info in register.sheets}
     row_findings: list[Finding] = []
+    non_blocking: set[tuple[str, int | None, str, str]] = set()
     extend = row_findings.extend
     sheet_name = None
     checks: tuple[Check, ...] = ()
@@ -670,6 +691,8 @@ def validate(register: Register, config: Config, today: dt.date) -> ValidationRe
             found = check(record, plan)  # type: ignore[arg-type]
             if found:
                 extend(found)
+                if check in _NON_BLOCKING_CHECKS:
+                    non_blocking.update((f.sheet, f.row, f.code, f.field) for f in found)
     row_findings.extend(_check_duplicates(register, plans))
     order = {info.name: i for i, info in enumerate(register.sheets)}
     row_findings.sort(key=lambda f: (order.get(f.sheet, 0), f.row or 0, len(f.column), f.column))
@@ -684,4 +707,4 @@ def validate(register: Register, config: Config, today: dt.date) -> ValidationRe
     counts["rows"] = len(register.records)
     counts["rows_with_errors"] = len(error_rows)
     return ValidationReport(register=register.path, rows=len(register.records), findings=findings,
-                            counts=counts, language=config.language)
+                            counts=counts, language=config.language, non_blocking=frozenset(non_blocking))

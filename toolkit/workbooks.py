@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import os
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .config import Config
@@ -99,6 +102,7 @@ MESSAGES: Messages = {
     "date-error": {"zh": "请填写日期，如 2026-03-05。", "en": "Enter a date, e.g. 2026-03-05."},
     "number-error-title": {"zh": "不是金额", "en": "Not an amount"},
     "number-error": {"zh": "请填写 0 或正数。", "en": "Enter 0 or a positive number."},
+    "footer-page": {"zh": "第 &P 页，共 &N 页", "en": "Page &P of &N"},
 }
 
 #: Meaning and rule of every column, for the instructions sheet: field -> (zh, en) pairs.
@@ -154,7 +158,11 @@ FIELD_HELP: dict[str, tuple[str, str, str, str]] = {
     "reply_due": ("承诺答复客户的日期。", "Date a reply was promised by.",
                   "可空：空白时按等级自动计算（A 1 个、B 2 个、C 3 个工作日）。",
                   "May be blank: then computed from the class (A 1, B 2, C 3 working days)."),
-    "corrective_action": ("纠正预防措施：防止再次发生的措施。", "Corrective and preventive action.",
+    "corrective_action": ("纠正预防措施：防止再次发生的措施。每行一项（措施单上每行一条，编号自动生成，"
+                          "行首的 1. 2、(1) 不会重复编号）；以“预防”开头的一行计为预防措施，其余为纠正措施。",
+                          "Corrective and preventive action, one per line (numbered on the CAPA sheet; a "
+                          "typed 1. 2. (1) is not numbered twice); a line starting with Preventive counts "
+                          "as preventive, any other as corrective.",
                           "A、B 类有效投诉结案时必填。", "Required to close a valid class A or B complaint."),
     "capa_owner": ("纠正预防措施的负责人。", "Person responsible for the corrective action.",
                    "填写了纠正预防措施时必填。", "Required when a corrective action is set."),
@@ -265,6 +273,7 @@ def write_validation_workbook(report: ValidationReport, register: Register, path
         _copy_sheet(ws, info, by_sheet.get(info.name, []), language)
     _mark_cells(sheets, report.findings, language)
     _findings_sheet(findings_ws, report, register, language, today)
+    _print_findings_workbook(wb, language)
     return _save(wb, target, language)
 
 
@@ -454,6 +463,7 @@ def write_new_register(path: str | os.PathLike[str], config: Config, sheet: str 
     ws.freeze_panes = "B2"
     ws.row_dimensions[1].height = 32
     _help_sheet(wb.create_sheet(translate(MESSAGES, "help-sheet", language), 1), config, language)
+    _print_new_register(wb, language)
     return _save(wb, target, language)
 
 
@@ -514,3 +524,98 @@ def _help_sheet(ws: Worksheet, config: Config, language: str) -> None:
     for col, width in enumerate((18, 8, 40, 40, 50), start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = "A5"
+
+
+# -- printing ---------------------------------------------------------------------------------
+# Staff print these workbooks (or export them to PDF): without a page setup Excel and
+# LibreOffice print 12-13 portrait pages with the columns split over pages and long messages
+# cut at the row's default height.
+
+#: Points per line of 11-point text in a wrapped cell (Excel's default row is 15 points).
+LINE_HEIGHT = 15.0
+
+
+def wrapped_lines(text: object, width: float) -> int:
+    """Lines ``text`` takes when wrapped in a column ``width`` characters wide (CJK counts two)."""
+    if text is None or text == "":
+        return 1
+    total = 0
+    usable = max(1.0, width - 1)  # the cell's own padding
+    for line in str(text).split("\n"):
+        cells = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+        total += max(1, math.ceil(cells / usable))
+    return total
+
+
+def fit_row_heights(ws: Worksheet, first_row: int, last_row: int | None = None,
+                    columns: Iterable[int] | None = None, line_height: float = LINE_HEIGHT) -> None:
+    """Make each row from ``first_row`` tall enough for its wrapped cells: Excel and LibreOffice
+    grow a wrapped row on screen but print the height stored in the file."""
+    last = ws.max_row if last_row is None else last_row
+    merged = {(rng.min_row, rng.min_col): sum(ws.column_dimensions[get_column_letter(c)].width or 8.43
+                                               for c in range(rng.min_col, rng.max_col + 1))
+              for rng in ws.merged_cells.ranges}
+    cols = list(columns) if columns is not None else list(range(1, ws.max_column + 1))
+    for r in range(first_row, last + 1):
+        lines = 1
+        for c in cols:
+            cell = ws.cell(row=r, column=c)
+            if cell.value is None or not (cell.alignment and cell.alignment.wrap_text):
+                continue
+            width = merged.get((r, c)) or ws.column_dimensions[get_column_letter(c)].width or 8.43
+            lines = max(lines, wrapped_lines(cell.value, width))
+        if lines > 1:
+            current = ws.row_dimensions[r].height or LINE_HEIGHT
+            ws.row_dimensions[r].height = max(current, lines * line_height + 2)
+
+
+def print_setup(ws: Worksheet, language: str, *, header_rows: str | None = None, landscape: bool | None = None,
+                one_page: bool = False, paper: str = "A4") -> None:
+    """The one page setup for every workbook staff print: A4 (or A3), landscape when the sheet
+    is wider than a portrait page, fitted to one page wide (``one_page``: to one page in all),
+    ``header_rows`` (e.g. ``"1:2"``) repeated on every page, the sheet name and "page n of m"
+    in the footer."""
+    width = sum(ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, ws.max_column + 1))
+    setup = ws.page_setup
+    setup.paperSize = ws.PAPERSIZE_A3 if paper == "A3" else ws.PAPERSIZE_A4
+    # About 95 characters of 11-point text fit across a portrait A4 page at 100 %.
+    setup.orientation = "landscape" if (width > 95 if landscape is None else landscape) else "portrait"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    setup.fitToWidth = 1
+    setup.fitToHeight = 1 if one_page else 0  # 0: as many pages down as the rows need
+    if header_rows:
+        ws.print_title_rows = header_rows
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.6, header=0.3, footer=0.3)
+    ws.oddFooter.left.text = "&A"
+    ws.oddFooter.right.text = translate(MESSAGES, "footer-page", language)
+    ws.evenFooter.left.text = "&A"
+    ws.evenFooter.right.text = ws.oddFooter.right.text
+
+
+def _print_findings_workbook(wb: Workbook, language: str) -> None:
+    findings, *copies = wb.worksheets
+    fit_row_heights(findings, 3, columns=(7,))
+    # The title is one long line in A1: wrap it over the table's width so it is not cut.
+    findings.merge_cells(start_row=1, start_column=1, end_row=1, end_column=7)
+    findings.cell(row=1, column=1).alignment = _WRAP
+    fit_row_heights(findings, 1, 1, columns=(1,))
+    print_setup(findings, language, header_rows="2:2", landscape=True)
+    for ws in copies:
+        header_row = ws.freeze_panes and int(re.sub(r"\D", "", ws.freeze_panes)) - 1
+        # A register is 30-odd columns: one A3 landscape page wide is the most that stays legible.
+        print_setup(ws, language, header_rows=f"{header_row}:{header_row}" if header_row else None,
+                    landscape=True, paper="A3")
+
+
+def _print_new_register(wb: Workbook, language: str) -> None:
+    register, *others = wb.worksheets
+    print_setup(register, language, header_rows="1:1", landscape=True, paper="A3")
+    for ws in others:
+        if ws.sheet_state != "visible":
+            continue
+        # The instructions: the column table's header row repeats; each row as tall as its text.
+        header = next((r for r in range(1, min(ws.max_row, 10) + 1)
+                       if ws.cell(row=r, column=1).font and ws.cell(row=r, column=1).font.b
+                       and ws.cell(row=r, column=2).value), None)
+        fit_row_heights(ws, 1)
+        print_setup(ws, language, header_rows=f"{header}:{header}" if header else None, landscape=True)

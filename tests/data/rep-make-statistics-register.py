@@ -7,8 +7,10 @@ can be rebuilt; the committed file is this output saved again by LibreOffice):
     cp /tmp/lo-out/rep.xlsx tests/data/rep-statistics-register.xlsx
 
 20 complaints from 2025-12 to 2026-04 with figures worked out by hand in the test, plus two
-rows with errors (a closed complaint without a closing date; an impossible date under an
-id that looks like a formula), which the report must leave out and list.
+rows with errors in fields some figures need (a closed complaint without a closing date; an
+impossible date under an id that looks like a formula), one with no class and no category, and
+errors in fields no figure needs on three good rows (a mistyped phone on the media complaint, a
+handler e-mail with Chinese characters, a blank respondent): those change no figure.
 """
 
 import datetime as dt
@@ -71,7 +73,18 @@ ROWS = [
      D(2026, 3, 23), D(2026, 4, 8), D(2026, 3, 25), "满意", None, None),
     ("=1+2", "2026-02-30", "C", "其他", "咨询型", "否", "销售部", None, "处理中",
      D(2026, 3, 5), D(2026, 3, 20), None, None, None, None),
+    # No class and no category: out of the class split, the category Pareto and the on-time rates
+    # (its due dates would be a guess), in everything else; the reminders still see it (as class A).
+    ("KS-2604-05", D(2026, 4, 8), None, None, "咨询型", "否", "客服部", None, "待处理",
+     None, None, None, None, None, None),
 ]
+
+#: Errors in fields no figure needs: column header -> value, by complaint id.
+UNRELATED_ERRORS = {
+    "KS-2603-01": {"联系电话": "138-0013"},
+    "KS-2601-03": {"负责人邮箱": "陈静@example.com"},
+    "KS-2602-02": {"被投诉方": None},
+}
 
 CHANNEL = {"消协": "消协转办", "监管部门": "监管部门转办"}
 HANDLER = {"客服部": ("李娜", "lina@example.com"), "质量部": ("王强", "wangqiang@example.com"),
@@ -97,6 +110,8 @@ def main(path: str) -> None:
                   "改进工序并培训" if capa else None, "质量主管" if capa else None,
                   "qa-lead@example.com" if capa else None, capa[0] if capa else None,
                   capa[1] if capa else None, fu_due, fu_done, satisfaction, status, closed_on]
+        for header, value in UNRELATED_ERRORS.get(cid, {}).items():
+            values[HEADERS.index(header)] = value
         ws.append(values)
         row = ws.max_row
         ws.cell(row=row, column=1).data_type = "s"  # "=1+2" is an id typed as text, not a formula

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..config import Config
-from ..documents import CREATED, SKIPPED, UNCHANGED, UPDATED, GenerateResult, generate
+from ..documents import CREATED, SKIPPED, UNCHANGED, UPDATED, GenerateResult, document_kinds, generate
 from ..i18n import Messages, translate
 from ..register import read_register
 from ..validate import validate
@@ -23,8 +23,6 @@ MESSAGES: Messages = {
     UPDATED: {"zh": "更新", "en": "updated"},
     UNCHANGED: {"zh": "未变", "en": "unchanged"},
     SKIPPED: {"zh": "跳过", "en": "skipped"},
-    "feedback": {"zh": "反馈单", "en": "feedback form"},
-    "capa": {"zh": "纠正预防措施单", "en": "CAPA sheet"},
     "nothing": {"zh": "没有变化，未写入任何文档。", "en": "Nothing changed; no document written."},
     "summary": {"zh": "文档（{dir}）：新建 {created}，更新 {updated}，未变 {unchanged}，跳过 {skipped}",
                 "en": "Documents in {dir}: {created} created, {updated} updated, {unchanged} unchanged, "
@@ -83,14 +81,15 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if args.format == "json":
         _common.print_json(result.to_dict())
     else:
-        print(render_text(result, config.language))
+        titles = {k.key: k.title(config.language) for k in document_kinds(config)}
+        print(render_text(result, config.language, titles))
     for note in result.notes:
         print(note, file=sys.stderr)
     # 1: some rows were not filed because of errors in the register (fix them and run again).
     return 1 if result.counts[SKIPPED] else 0
 
 
-def render_text(result: GenerateResult, language: str) -> str:
+def render_text(result: GenerateResult, language: str, titles: dict[str, str] | None = None) -> str:
     """One line per document written or skipped (unchanged ones are only counted), then counts."""
     t = lambda key, **kw: translate(MESSAGES, key, language, **kw)  # noqa: E731
     base = Path(result.documents_dir)
@@ -98,7 +97,7 @@ def render_text(result: GenerateResult, language: str) -> str:
     for doc in result.documents:
         if doc.status == UNCHANGED:
             continue
-        label = f"{t(doc.status)}  {doc.complaint_id}  {t(doc.kind)}"
+        label = f"{t(doc.status)}  {doc.complaint_id}  {(titles or {}).get(doc.kind, doc.kind)}"
         if doc.status == SKIPPED:
             lines.append(f"{label}: {doc.reason}")
         else:

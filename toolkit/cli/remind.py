@@ -1,4 +1,5 @@
-"""``complaint-toolkit remind``: e-mail digests of overdue and nearly due items, with escalation."""
+"""``complaint-toolkit remind``: reminders of overdue and nearly due items, with escalation,
+through every channel of ``[notify] channels`` (e-mail, WeCom, DingTalk, Feishu groups)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 
 from ..config import Config
 from ..lock import StateLock
-from ..mail import send_reminders
+from ..notify import send_reminders
 from ..register import read_register
 from ..reminders import plan_reminders
 from . import _common
@@ -22,7 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _common.add_register(parser)
     _common.add_today(parser)
     parser.add_argument("--dry-run", action="store_true",
-                        help=_common.say("只显示将发送什么；不发送、不写入、不记录", "show what would be sent; send, write and record nothing"))
+                        help=_common.say("按各渠道将发出的样子显示消息；不发送、不写入、不记录",
+                                         "show each channel's messages as they would be posted; send, write and "
+                                         "record nothing"))
     _common.add_format(parser)
 
 
@@ -43,5 +46,5 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if args.format == "json":
         _common.print_json(result.to_dict())
     else:
-        print(result.to_text(config.language))
+        print(result.to_text(config.language, previews=args.dry_run))
     return 0 if result.ok else 3

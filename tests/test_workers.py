@@ -1,0 +1,93 @@
+"""Render workers never outlive or out-lock the run (issue #14, the worker side): a real
+``kill -9`` of the process that started them, on Linux."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from toolkit.lock import StateLock
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PARENT = textwrap.dedent("""
+    import datetime as dt, sys
+    from pathlib import Path
+    sys.path.insert(0, {root!r})
+    from bench.generate import NoFindings, make_register
+    from toolkit.config import Config, DocumentKindConfig
+    from toolkit.documents import generate
+    from toolkit.lock import StateLock
+
+    out = Path({out!r})
+    lock = StateLock(out / "state.sqlite", "run").acquire()
+    cfg = Config()
+    cfg.documents.workers = 2
+    cfg.documents.kinds["acknowledgement"] = DocumentKindConfig(when="false")
+
+    def progress(done, total):
+        if done == 1:
+            print("rendering", flush=True)
+
+    generate(make_register(20000), NoFindings(), cfg, today=dt.date(2026, 11, 23), out_dir=out / "docs",
+             progress=progress)
+    print("finished", flush=True)
+""")
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and PR_SET_PDEATHSIG")
+def test_workers_hold_no_lock_and_die_with_a_killed_run(tmp_path: Path) -> None:
+    script = PARENT.format(root=str(ROOT), out=str(tmp_path))
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert parent.stdout is not None
+        line = parent.stdout.readline()
+        assert line.strip() == "rendering", line
+        workers = [pid for pid in children(parent.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert len(workers) == 2
+        lock_file = str(tmp_path / "state.sqlite.run.lock")
+        for pid in workers:
+            # no copy of the run lock's file descriptor in a worker
+            fds = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+            assert lock_file not in fds
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=10)
+        # the next run is never refused: the dead run's lock is free at once
+        with StateLock(tmp_path / "state.sqlite", "run"):
+            pass
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(alive(pid) for pid in workers), "a render worker outlived its killed parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()

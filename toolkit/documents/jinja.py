@@ -1,0 +1,443 @@
+"""The template engine: a .docx read, checked and compiled once, then rendered per document.
+
+Templates hold Jinja placeholders (``{{ complaint_id }}`` or ``{{ 投诉编号 }}``, ``{%tr if %}``
+rows, ``{%tr for a in actions %}`` rows) and/or Word MERGEFIELDs (:mod:`.mailmerge`). Preparing
+a template: MERGEFIELDs become slots, runs Word split a tag over are merged (docxtpl's
+``patch_xml``), every run gets an East Asian font, and the XML of the body, headers and footers
+is compiled. Each document then costs one render of those strings and one zip write; the other
+parts of the package are copied byte for byte (already compressed).
+
+Preparing never stops at the first problem: every tag of every part is checked and the
+problems are kept (:attr:`PreparedTemplate.problems`); :func:`prepare_template` refuses a
+template with errors, :func:`inspect_template` returns them for ``check-templates``.
+
+Register text is data: values are XML-escaped, line breaks become ``<w:br/>``, control
+characters are dropped, and a ``{{`` typed into a cell is printed, never evaluated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from docxtpl import DocxTemplate
+from jinja2 import meta
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from lxml import etree
+from markupsafe import Markup, escape
+
+from ..errors import TemplateError
+from ..i18n import Messages, translate
+from . import check, mailmerge
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_W = f"{{{W_NS}}}"
+BODY_FONT, TITLE_FONT = "宋体", "黑体"
+_RENDERED_PART = re.compile(r"word/(document|header\d*|footer\d*)\.xml")
+_CJK = re.compile("[\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf"
+                  "\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]")
+#: Characters XML 1.0 forbids (tab, newline and carriage return are handled separately).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_BREAK = '</w:t><w:br/><w:t xml:space="preserve">'
+_TAB = '</w:t><w:tab/><w:t xml:space="preserve">'
+TAG = re.compile(r"{{.*?}}|{%.*?%}", re.DOTALL)
+#: The context key holding each MERGEFIELD's text, in slot order.
+SLOTS = "_mf"
+
+MESSAGES: Messages = {
+    "template-missing": {"zh": "模板 {path} 不存在。请检查 [documents] 中的模板路径，或留空以使用自带模板。",
+                         "en": "template {path} does not exist. Check the template path in [documents], or "
+                               "leave it empty to use the shipped template."},
+    "template-unreadable": {"zh": "无法读取模板 {path}：{error}。请用 Word 或 WPS 另存为 .docx 后重试。",
+                            "en": "cannot read template {path}: {error}. Save it as .docx from Word or "
+                                  "WPS and try again."},
+    "template-folder": {"zh": "模板 {path} 是文件夹，不是 .docx 文件。", "en": "template {path} is a folder, not a .docx file."},
+    "template-errors": {"zh": "模板 {path} 有 {n} 处问题，未生成任何文件：{first}。运行 complaint-toolkit "
+                              "check-templates {path} 查看全部。",
+                        "en": "template {path} has {n} problem(s), so nothing was generated: {first}. Run "
+                              "complaint-toolkit check-templates {path} to see them all."},
+}
+
+
+# -- results of preparing ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Placeholder:
+    """A name a template uses and where: the part and paragraph of its first use."""
+
+    name: str
+    part: str
+    paragraph: int
+    tag: str
+    #: "tag" ({{ }}) or "mergefield".
+    syntax: str = "tag"
+
+    def where(self) -> str:
+        return f"{self.part} ¶{self.paragraph}: {self.tag}"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong or doubtful in a template: a code, error or warning, where, what to do."""
+
+    code: str
+    severity: str  # "error" | "warning"
+    part: str
+    paragraph: int
+    text: str
+    message: str
+
+    def where(self) -> str:
+        return f"{self.part} ¶{self.paragraph}" if self.part else ""
+
+
+@dataclass(slots=True)
+class TemplateCheck:
+    """Pre-flight of one template: its placeholders, the unknown ones, and other problems."""
+
+    kind: str
+    path: str
+    placeholders: list[Placeholder] = field(default_factory=list)
+    unknown: list[Placeholder] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    #: A problem that stops the template from being read at all (missing, not a .docx).
+    fatal: str = ""
+    #: For each unknown name, the closest names a template may use.
+    suggestions: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.fatal and not self.unknown and not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "path": self.path, "ok": self.ok, "fatal": self.fatal,
+                "placeholders": [asdict(p) for p in self.placeholders],
+                "unknown": [{**asdict(p), "suggestions": self.suggestions.get(p.name, [])} for p in self.unknown],
+                "problems": [asdict(p) for p in self.problems]}
+
+
+# -- escaping and fonts -----------------------------------------------------------------------------
+
+
+def wordml_text(value: object) -> Markup:
+    """Register text as WordprocessingML run content: escaped, breaks and tabs as elements."""
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    text = str(escape(_CONTROL.sub("", text)))
+    return Markup(text.replace("\n", _BREAK).replace("\t", _TAB))
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, Markup):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return wordml_text(value)
+
+
+def _environment() -> jinja2.Environment:
+    # Sandboxed: a template staff edit cannot reach Python internals through attributes.
+    return ImmutableSandboxedEnvironment(autoescape=True, finalize=_finalize,
+                                         undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+ENV = _environment()
+
+
+def _east_asian_fonts(root: etree._Element) -> None:
+    for run in root.iter(f"{_W}r"):
+        rpr = run.find(f"{_W}rPr")
+        if rpr is None:
+            rpr = etree.Element(f"{_W}rPr")
+            run.insert(0, rpr)
+        fonts = rpr.find(f"{_W}rFonts")
+        if fonts is None:
+            fonts = etree.Element(f"{_W}rFonts")
+            style = rpr.find(f"{_W}rStyle")
+            rpr.insert(0 if style is None else 1, fonts)
+        if fonts.get(f"{_W}eastAsia"):
+            continue
+        # A theme font would win over eastAsia, and Latin themes have no East Asian face.
+        fonts.attrib.pop(f"{_W}eastAsiaTheme", None)
+        size = rpr.find(f"{_W}sz")
+        large = size is not None and int(size.get(f"{_W}val", "0") or 0) >= 28
+        fonts.set(f"{_W}eastAsia", TITLE_FONT if large or rpr.find(f"{_W}b") is not None else BODY_FONT)
+
+
+def ensure_east_asian_fonts(xml: bytes) -> bytes:
+    """Give every run an East Asian font (``w:rFonts w:eastAsia``) so CJK text is never shown in
+    a Latin fallback: 黑体 for bold or large runs (titles), 宋体 otherwise."""
+    root = etree.fromstring(xml)
+    _east_asian_fonts(root)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def runs_missing_east_asian_font(xml: bytes | str) -> list[str]:
+    """Texts of runs holding CJK characters without a direct ``w:eastAsia`` font (should be [])."""
+    root = etree.fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml)
+    missing = []
+    for run in root.iter(f"{_W}r"):
+        text = "".join(t.text or "" for t in run.iter(f"{_W}t"))
+        if not _CJK.search(text):
+            continue
+        fonts = run.find(f"{_W}rPr/{_W}rFonts")
+        if fonts is None or not fonts.get(f"{_W}eastAsia"):
+            missing.append(text)
+    return missing
+
+
+# -- zip writing ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One zip member, already deflated: static parts are compressed once per template."""
+
+    name: bytes
+    crc: int
+    size: int
+    data: bytes  # raw deflate stream
+
+    @classmethod
+    def of(cls, name: str, content: bytes) -> Member:
+        packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+        data = packer.compress(content) + packer.flush()
+        return cls(name.encode("utf-8"), zlib.crc32(content), len(content), data)
+
+
+_DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01, 00:00: fixed so equal inputs give equal bytes
+
+
+def zip_members(members: Sequence[Member]) -> bytes:
+    """A zip archive (deflate, UTF-8 names) from pre-compressed members."""
+    out = bytearray()
+    central = bytearray()
+    for m in members:
+        offset = len(out)
+        flags = 0 if m.name.isascii() else 0x0800  # bit 11: the name is UTF-8
+        fixed = struct.pack("<HHHHHIII", 20, flags, 8, 0, _DOS_DATE, m.crc, len(m.data), m.size)
+        out += b"PK\x03\x04" + fixed + struct.pack("<HH", len(m.name), 0) + m.name + m.data
+        central += (b"PK\x01\x02" + struct.pack("<H", 20) + fixed
+                    + struct.pack("<HHHHHII", len(m.name), 0, 0, 0, 0, 0, offset) + m.name)
+    end = struct.pack("<HHHHIIH", 0, 0, len(members), len(members), len(central), len(out), 0)
+    return bytes(out + central + b"PK\x05\x06" + end)
+
+
+# -- the prepared template --------------------------------------------------------------------------
+
+
+@dataclass
+class PreparedTemplate:
+    """A .docx template read, patched and compiled once; :meth:`render` fills it per document."""
+
+    path: Path
+    sha256: str
+    #: Every package part in the original order: a compressed member, or the name of a part
+    #: rendered per document.
+    parts: list[Member | str]
+    templates: dict[str, jinja2.Template]
+    placeholders: list[Placeholder]
+    mergefields: list[mailmerge.MergeField] = field(default_factory=list)
+    #: For each MERGEFIELD slot, the context key it prints (None: no field provides the name).
+    slot_keys: list[str | None] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def names(self) -> set[str]:
+        return {p.name for p in self.placeholders}
+
+    def render_parts(self, context: dict[str, Any]) -> dict[str, bytes]:
+        if self.mergefields:
+            context = {**context, SLOTS: self.slot_texts(context)}
+        rendered = {}
+        for name, template in self.templates.items():
+            xml = template.render(context).replace("\n<w:p", "<w:p")
+            rendered[name] = xml.encode("utf-8")
+        return rendered
+
+    def slot_texts(self, context: dict[str, Any]) -> list[str]:
+        """Each MERGEFIELD's text for this document, switches applied."""
+        raw = context.get("_values", {})
+        language = context.get("_language", "zh")
+        texts = []
+        for merge, key in zip(self.mergefields, self.slot_keys, strict=True):
+            if key is None:
+                texts.append("")
+                continue
+            shown = context.get(key, "")
+            shown = "" if shown is None else str(shown)
+            texts.append(mailmerge.format_value(raw.get(key), shown, merge.switches, language))
+        return texts
+
+    def merge(self, values: dict[str, Any], language: str = "zh") -> bytes:
+        """The document merged from ``values`` by MERGEFIELD and tag name, as Word merges a data
+        source row (any names, not only the register's): for templates from elsewhere."""
+        from .context import display
+
+        context: dict[str, Any] = {k: display(k, v, language) for k, v in values.items()}
+        context["_values"], context["_language"] = dict(values), language
+        texts = []
+        for merge in self.mergefields:
+            shown = context.get(merge.name, "")
+            texts.append(mailmerge.format_value(values.get(merge.name), shown, merge.switches, language))
+        return self._zip({**context, SLOTS: texts})
+
+    def _zip(self, context: dict[str, Any]) -> bytes:
+        rendered = {name: template.render(context).replace("\n<w:p", "<w:p").encode("utf-8")
+                    for name, template in self.templates.items()}
+        return zip_members([Member.of(p, rendered[p]) if isinstance(p, str) else p for p in self.parts])
+
+    def render(self, context: dict[str, Any]) -> bytes:
+        """The filled document as .docx bytes (deterministic: same context, same bytes).
+        Only the rendered parts are compressed here; the others were compressed once."""
+        rendered = self.render_parts(context)
+        return zip_members([Member.of(p, rendered[p]) if isinstance(p, str) else p for p in self.parts])
+
+
+_PATCHER = DocxTemplate(io.BytesIO())  # patch_xml() only works on the string it is given
+_CACHE: dict[str, PreparedTemplate] = {}
+
+
+def read_template(path: str | os.PathLike[str], language: str = "zh") -> tuple[Path, bytes]:
+    path = Path(path)
+    try:
+        return path, path.read_bytes()
+    except FileNotFoundError as exc:
+        raise TemplateError(translate(MESSAGES, "template-missing", language, path=path)) from exc
+    except IsADirectoryError as exc:
+        raise TemplateError(translate(MESSAGES, "template-folder", language, path=path)) from exc
+    except OSError as exc:
+        raise TemplateError(translate(MESSAGES, "template-unreadable", language, path=path, error=exc)) from exc
+
+
+def inspect_template(path: str | os.PathLike[str], language: str = "zh") -> PreparedTemplate:
+    """Read and compile a .docx template (cached per path and content), keeping its problems.
+    Raises :class:`TemplateError` only when the file cannot be read as a .docx at all."""
+    path, data = read_template(path, language)
+    digest = hashlib.sha256(data).hexdigest()
+    cached = _CACHE.get(str(path))
+    if cached is not None and cached.sha256 == digest:
+        return cached
+    prepared = _prepare(path, data, digest, language)
+    _CACHE[str(path)] = prepared
+    return prepared
+
+
+def prepare_template(path: str | os.PathLike[str], language: str = "zh") -> PreparedTemplate:
+    """:func:`inspect_template`, refusing a template with errors (syntax, another engine's tags)."""
+    prepared = inspect_template(path, language)
+    errors = [p for p in prepared.problems if p.severity == "error"]
+    if errors:
+        first = errors[0]
+        shown = f"{first.where()}: {first.message}" if first.where() else first.message
+        raise TemplateError(translate(MESSAGES, "template-errors", language, path=prepared.path,
+                                      n=len(errors), first=shown))
+    return prepared
+
+
+def cached(path: str) -> PreparedTemplate | None:
+    return _CACHE.get(path)
+
+
+def _prepare(path: Path, data: bytes, digest: str, language: str) -> PreparedTemplate:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            raw = [(info.filename, package.read(info)) for info in package.infolist()]
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise TemplateError(translate(MESSAGES, "template-unreadable", language, path=path,
+                                      error=exc)) from exc
+    if not any(name == "word/document.xml" for name, _ in raw):
+        raise TemplateError(translate(MESSAGES, "template-unreadable", language, path=path,
+                                      error="no word/document.xml"))
+    parts: list[Member | str] = []
+    templates: dict[str, jinja2.Template] = {}
+    placeholders: list[Placeholder] = []
+    problems: list[Problem] = []
+    merges: list[mailmerge.MergeField] = []
+    seen: set[str] = set()
+    for name, content in raw:
+        if not _RENDERED_PART.fullmatch(name):
+            # The merged documents must not link the data source Word merged from.
+            parts.append(Member.of(name, mailmerge.unlink_data_source(name, content)))
+            continue
+        try:
+            root = etree.fromstring(content)
+        except (etree.XMLSyntaxError, ValueError) as exc:
+            raise TemplateError(translate(MESSAGES, "template-unreadable", language, path=path,
+                                          error=f"{name}: {exc}")) from exc
+        problems.extend(check.content_controls(root, name, language))
+        fields, notes = mailmerge.convert_fields(root, name, start=len(merges))
+        merges.extend(fields)
+        problems.extend(check.field_notes(notes, language))
+        _east_asian_fonts(root)
+        xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True).decode("utf-8")
+        xml = xml.replace("?>\n", "?>", 1)  # line 1 = the root, so line n + 1 = paragraph n
+        source = _PATCHER.patch_xml(xml)
+        # Runs docxtpl's {{r }} handling creates carry no properties: give them the body font.
+        source = source.replace("<w:r><w:t", f'<w:r><w:rPr><w:rFonts w:eastAsia="{BODY_FONT}"/></w:rPr><w:t')
+        # One paragraph per line, so a Jinja error's line number names the paragraph.
+        source = re.sub(r"<w:p([ >])", r"\n<w:p\1", source)
+        lines = source.split("\n")
+        # Another engine's tags ({{#x}}, ${x}, «x»...) are named, then made plain text so the
+        # rest of the part can still be checked.
+        foreign, lines = check.foreign_syntax(name, lines, language)
+        problems.extend(foreign)
+        tag_problems, names = check.tags(name, lines, language, ENV)
+        problems.extend(tag_problems)
+        source = "\n".join(lines)
+        try:
+            templates[name] = ENV.from_string(source)
+            names = meta.find_undeclared_variables(ENV.parse(source))  # loop variables known as such
+        except jinja2.TemplateSyntaxError as exc:
+            names -= set(re.findall(r"{%-?\s*(?:tr|tc|p|r)?\s*for\s+(\w+)\s+in\b", source))
+            if not tag_problems:  # a block left open, an endfor without for: the part as a whole
+                line = lines[(exc.lineno or 1) - 1] if lines else ""
+                problems.append(check.syntax_problem(name, exc.lineno or 0, exc.message or str(exc),
+                                                     check.paragraph_text(line), language))
+        problems.extend(check.loop_attributes(name, lines, language))
+        names.discard(SLOTS)
+        for placeholder in locate(name, lines, names):
+            if placeholder.name not in seen:
+                seen.add(placeholder.name)
+                placeholders.append(placeholder)
+        parts.append(name)
+    order = {name: i for i, (name, _) in enumerate(raw)}
+    for merge in sorted(merges, key=lambda m: (order.get(m.part, 0), m.paragraph)):
+        placeholders.append(Placeholder(merge.name, merge.part, merge.paragraph, merge.instruction, "mergefield"))
+    return PreparedTemplate(path, digest, parts, templates, placeholders, merges,
+                            [check.context_key(m.name) for m in merges], problems)
+
+
+def locate(part: str, lines: list[str], names: Iterable[str]) -> list[Placeholder]:
+    """Where each name is first used: the paragraph (line) and the tag's text."""
+    found = []
+    for name in sorted(names):
+        pattern = re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)")
+        where = Placeholder(name, part, 0, "")
+        for number, line in enumerate(lines, 1):
+            tag = next((m.group(0) for m in TAG.finditer(line) if pattern.search(m.group(0))), None)
+            if tag is not None:
+                where = Placeholder(name, part, number - 1, tag)  # line 1 is before the first w:p
+                break
+        found.append(where)
+    return sorted(found, key=lambda p: (p.paragraph, p.name))

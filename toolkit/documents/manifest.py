@@ -1,0 +1,234 @@
+"""Where documents go and what they were made from: file names from the config patterns, the
+input hash of each document, and the manifest (``.toolkit-manifest.json``) that lets a rerun
+leave unchanged documents alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+from dataclasses import asdict
+from pathlib import Path
+from string import Formatter
+from typing import Any
+
+from ..config import Config
+from ..errors import ConfigError
+from ..fields import FIELD_NAMES, FIELDS
+from ..fsutil import atomic_write_bytes, sanitize_filename, truncate_bytes
+from ..i18n import Messages, translate
+from ..model import Record
+from .context import display
+from .jinja import PreparedTemplate
+from .kinds import DocumentKind, document_kinds
+
+log = logging.getLogger(__name__)
+
+#: Bump when rendering changes in a way that should rewrite every document.
+ENGINE_VERSION = "5"  # 5: MERGEFIELDs, computed due dates, CAPA numbering, document kinds
+MANIFEST_NAME = ".toolkit-manifest.json"
+#: The outcome of the last complete run, for a rerun on the same register bytes.
+SNAPSHOT_NAME = ".toolkit-last-run.json"
+MANIFEST_VERSION = 2
+
+MESSAGES: Messages = {
+    "bad-pattern": {"zh": "[documents].{option} 中的 {{{name}}} 不是字段名；可用字段名及 {{year}} {{month}} {{kind}}。",
+                    "en": "{{{name}}} in [documents].{option} is not a field name; use field names and "
+                          "{{year}} {{month}} {{kind}}."},
+    "invalid-pattern": {"zh": "[documents].{option} = \"{pattern}\" 不是有效的格式：{error}。请把字段名写在花括号里，如 {{complaint_id}}。",
+                        "en": "[documents].{option} = \"{pattern}\" is not a valid pattern: {error}. Write field names "
+                              "in braces, e.g. {{complaint_id}}."},
+}
+
+
+def document_relpath(record: Record, kind: str, config: Config) -> str:
+    """``2026/11/KS-2026-0001_客诉反馈单.docx``: folder and file name from the config patterns,
+    every component sanitised (register text never chooses where a file goes)."""
+    return Namer(config).relpath(record, kind)
+
+
+class Namer:
+    """Document paths from the config patterns. The patterns are parsed once, only the fields
+    they name are formatted for each record, and each folder is worked out once."""
+
+    def __init__(self, config: Config, kinds: list[DocumentKind] | None = None) -> None:
+        self.language = config.language
+        docs = config.documents
+        kinds = kinds if kinds is not None else document_kinds(config)
+        self.patterns = {"folder_pattern": docs.folder_pattern}
+        #: kind -> the config key its pattern is named by in messages
+        self.keys = {}
+        for kind in kinds:
+            key = {"feedback": "feedback_name", "capa": "capa_name"}.get(kind.key, f'kinds."{kind.key}".name')
+            self.keys[kind.key] = key
+            self.patterns[key] = kind.file_pattern(self.language)
+        used: dict[str, set[str]] = {}
+        for key, pattern in self.patterns.items():
+            try:
+                used[key] = {n.split(".")[0].split("[")[0] for _, n, _, _ in Formatter().parse(pattern) if n}
+            except ValueError as exc:
+                raise ConfigError(translate(MESSAGES, "invalid-pattern", self.language, option=key,
+                                            pattern=pattern, error=exc)) from exc
+        names = set().union(*used.values())
+        self.fields = [f.name for f in FIELDS if f.name in names]
+        self.folder_fields = [f.name for f in FIELDS if f.name in used["folder_pattern"]]
+        self._folders: dict[tuple[Any, ...], str] = {}
+
+    def relpath(self, record: Record, kind: str) -> str:
+        get = record.values.get
+        received = get("received_on")
+        if isinstance(received, dt.date):  # datetime is a date too
+            year, month = f"{received.year:04d}", f"{received.month:02d}"
+        else:
+            year, month = "0000", "00"
+        values = {name: _name_part(display(name, get(name), self.language)) for name in self.fields}
+        values.update(year=year, month=month, kind=kind)
+        folder_key = (year, month, kind, *(values[n] for n in self.folder_fields))
+        folder = self._folders.get(folder_key)
+        if folder is None:
+            text = _format_pattern(self.patterns["folder_pattern"], values, "folder_pattern", self.language)
+            folder = "/".join(sanitize_filename(c) for c in text.replace("\\", "/").split("/") if c.strip())
+            self._folders[folder_key] = folder
+        pattern_key = self.keys[kind]
+        name = _format_pattern(self.patterns[pattern_key], values, pattern_key, self.language)
+        name = sanitize_filename(name.replace("/", "_").replace("\\", "_"))
+        return f"{folder}/{name}" if folder else name
+
+
+#: Room for one register value in a file name, so the pattern's own text (``_客诉反馈单.docx``)
+#: always survives the length cap.
+_PART_BYTES = 90
+
+
+def _name_part(text: str) -> str:
+    """A register value made safe to stand inside a file name.
+
+    When making it safe changed it, a short hash of the original is added, so values that
+    differ only in unsafe characters (``KS/1``, ``KS:1``, ``KS_1``) never share a file.
+    """
+    safe = sanitize_filename(text, _PART_BYTES) if text else ""
+    if safe == text:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
+    return f"{truncate_bytes(safe, _PART_BYTES - 7)}~{digest}"
+
+
+def _format_pattern(pattern: str, values: dict[str, str], key: str, language: str) -> str:
+    try:
+        return pattern.format_map(values)
+    except KeyError as exc:
+        raise ConfigError(translate(MESSAGES, "bad-pattern", language, option=key, name=exc.args[0])) from exc
+    except (ValueError, IndexError) as exc:
+        raise ConfigError(translate(MESSAGES, "invalid-pattern", language, option=key, pattern=pattern,
+                                    error=exc)) from exc
+
+
+def load_manifest(path: Path) -> dict[str, str]:
+    """relative path -> hash of the inputs the document was last written from."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        # Losing the manifest only costs a rewrite of every document; never a reason to stop.
+        log.warning("document manifest %s is unreadable (%s); every document will be rewritten", path, exc)
+        return {}
+    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+        return {}  # an older manifest: documents are written once more, then recorded anew
+    documents = data.get("documents")
+    return documents if isinstance(documents, dict) else {}
+
+
+def save_manifest(path: Path, documents: dict[str, str]) -> None:
+    # One line per document: staff can read it, and it stays quick to load at 100k documents.
+    data = {"version": MANIFEST_VERSION, "documents": dict(sorted(documents.items()))}
+    atomic_write_bytes(path, json.dumps(data, ensure_ascii=False, indent=0).encode("utf-8"))
+
+
+def load_snapshot(path: Path, key: str) -> list[list[Any]] | None:
+    """The documents of the last run if it was made under ``key``, else None."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # no snapshot, or a damaged one: the full check runs
+    if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("documents"), list):
+        return None
+    return data["documents"]
+
+
+def save_snapshot(path: Path, key: str, documents: list[list[Any]]) -> None:
+    data = {"key": key, "documents": documents}
+    atomic_write_bytes(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+class ExistingFiles:
+    """Which documents exist, one directory listing per folder instead of a stat per file."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._folders: dict[str, set[str]] = {}
+
+    def __contains__(self, relpath: str) -> bool:
+        folder, _, name = relpath.rpartition("/")
+        names = self._folders.get(folder)
+        if names is None:
+            try:
+                with os.scandir(os.path.join(self.root, folder)) as entries:
+                    names = {entry.name for entry in entries if entry.is_file()}
+            except OSError:  # no such folder yet
+                names = set()
+            self._folders[folder] = names
+        return name in names
+
+
+def input_hash(record: Record, kind: str, template: PreparedTemplate, config: Config) -> str:
+    """What a document depends on: row values, template bytes, company config and language."""
+    return InputHasher(config, {kind: template}).digest(record, kind)
+
+
+class InputHasher:
+    """Input hashes for many records: the config and template part is serialised once, the row
+    values once per record (all kinds share them), so an unchanged run costs a few µs a row."""
+
+    def __init__(self, config: Config, templates: dict[str, PreparedTemplate],
+                 kinds: list[DocumentKind] | None = None) -> None:
+        # Everything a document's path and content depend on besides its row: with the row, the
+        # hash then identifies the document (generate() finds its path by it). The rules and
+        # the calendar are in because a blank due date prints the one they give.
+        kinds = kinds if kinds is not None else document_kinds(config)
+        by_key = {k.key: k for k in kinds}
+        static = {"engine": ENGINE_VERSION, "company": asdict(config.company), "language": config.language,
+                  "rules": asdict(config.rules), "calendar": asdict(config.calendar),
+                  "folder": config.documents.folder_pattern}
+        self._prefix: dict[str, Any] = {}
+        for key, t in templates.items():
+            kind = by_key.get(key)
+            described = {"name": kind.file_pattern(config.language), "form_no": kind.form_no,
+                         "when": kind.when} if kind else {}
+            prefix = json.dumps({**static, "kind": key, "template": t.sha256, **described},
+                                ensure_ascii=False, sort_keys=True, default=str).encode()
+            # The prefix (a kilobyte of config) is hashed once; each document copies that state.
+            self._prefix[key] = hashlib.sha256(prefix + b"\x00")
+        self._record: Record | None = None
+        self._values = b""
+
+    def static_digest(self) -> str:
+        """One hash of everything but the rows: config, templates, kinds, language."""
+        combined = hashlib.sha256()
+        for key in sorted(self._prefix):
+            combined.update(key.encode() + b"\x00" + self._prefix[key].digest())
+        return combined.hexdigest()
+
+    def digest(self, record: Record, kind: str) -> str:
+        if record is not self._record:
+            # repr() of str/float/int/date/None in the fixed field order is stable and several
+            # times cheaper than JSON (a missing column and a blank cell print alike: both "").
+            self._values = repr(tuple(map(record.values.get, FIELD_NAMES))).encode()
+            self._record = record
+        # 128 bits are plenty to notice a change, and keep the manifest small.
+        state = self._prefix[kind].copy()
+        state.update(self._values)
+        return state.hexdigest()[:32]

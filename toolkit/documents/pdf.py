@@ -1,0 +1,192 @@
+"""PDFs of the documents with LibreOffice, and the day's print batch (pdfunite).
+
+LibreOffice converts one file after another in one process. Several processes, each with its
+own profile (``-env:UserInstallation``), convert on several cores at once; the profiles are kept
+in ``<output.dir>/cache/libreoffice/`` between runs, because creating a profile costs about half
+a second per process.
+
+>>> made = convert_to_pdf([Path("a.docx"), Path("b.docx")], soffice="soffice", workers=2)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..fsutil import atomic_write_bytes
+from ..i18n import Messages, translate
+
+if TYPE_CHECKING:
+    from .stage import GenerateResult
+
+#: Below this many files a further LibreOffice process costs more (its start) than it saves.
+_FILES_PER_PROCESS = 4
+
+MESSAGES: Messages = {
+    "no-soffice": {"zh": "未安装 LibreOffice（找不到 soffice），未生成 PDF。请安装 LibreOffice 后加 --pdf 重试。",
+                   "en": "LibreOffice is not installed (soffice not found); no PDF made. Install "
+                         "LibreOffice and run again with --pdf."},
+    "no-cjk-font": {"zh": "系统没有中文字体（fc-list :lang=zh 为空），PDF 中的汉字会显示为方框，因此未生成 PDF。"
+                          "请安装中文字体（如 fonts-noto-cjk）后重试。",
+                    "en": "no Chinese font is installed (fc-list :lang=zh is empty); PDFs would show boxes "
+                          "instead of Chinese text, so none was made. Install one (e.g. fonts-noto-cjk) and "
+                          "run again."},
+    "soffice-failed": {"zh": "LibreOffice 转换 PDF 失败：{error}", "en": "LibreOffice could not convert to PDF: {error}"},
+    "pdf-missing": {"zh": "LibreOffice 未生成 {name} 的 PDF", "en": "LibreOffice made no PDF of {name}"},
+    "no-merge": {"zh": "找不到 pdfunite（poppler-utils），无法合并打印批次；单个 PDF 已生成。",
+                 "en": "pdfunite (poppler-utils) is not installed, so the print batch cannot be merged; "
+                       "the single PDFs were made."},
+    "merge-failed": {"zh": "合并打印批次失败：{error}", "en": "merging the print batch failed: {error}"},
+    "nothing-to-print": {"zh": "今天没有新建或更新的文件，无需打印。",
+                         "en": "no document was created or updated, nothing to print."},
+}
+
+
+class PdfError(Exception):
+    pass
+
+
+def cjk_font_installed() -> bool:
+    """True when fontconfig knows a Chinese font (or fontconfig is absent, e.g. on Windows)."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return True
+    try:
+        out = subprocess.run([fc_list, ":lang=zh"], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return True
+    return bool(out.stdout.strip())
+
+
+def find_soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def _chunks(items: Sequence[Path], n: int) -> list[list[Path]]:
+    """``n`` nearly equal slices, in order (round robin would interleave the print order)."""
+    size, extra = divmod(len(items), n)
+    out, start = [], 0
+    for i in range(n):
+        end = start + size + (1 if i < extra else 0)
+        if end > start:
+            out.append(list(items[start:end]))
+        start = end
+    return out
+
+
+def convert_to_pdf(sources: Sequence[Path], *, soffice: str, workers: int = 0,
+                   profiles: Path | None = None, timeout: float | None = None) -> dict[Path, Path]:
+    """Convert .docx files to PDFs beside them with ``workers`` LibreOffice processes at once
+    (0 = one per core), each with a private profile so none collides with a LibreOffice the user
+    has open. Each PDF is moved into place atomically. Returns source -> PDF for those that worked."""
+    if not sources:
+        return {}
+    if workers <= 0:
+        workers = os.cpu_count() or 1
+    workers = max(1, min(workers, -(-len(sources) // _FILES_PER_PROCESS)))
+    done: dict[Path, Path] = {}
+    with tempfile.TemporaryDirectory(prefix="complaint-toolkit-pdf-") as tmp:
+        work = Path(tmp)
+        jobs = []
+        number = 0
+        for slot, chunk in enumerate(_chunks(list(sources), workers)):
+            folder = work / f"w{slot}"
+            (folder / "out").mkdir(parents=True)
+            inputs = []
+            for source in chunk:
+                copy = folder / f"{number:05d}.docx"  # unique names: one outdir per process
+                number += 1
+                shutil.copyfile(source, copy)
+                inputs.append((source, copy))
+            profile = (profiles / f"p{slot}") if profiles else folder / "profile"
+            jobs.append((folder, inputs, profile))
+        processes = []
+        limit = timeout or 120 + 5 * len(sources)
+        for folder, inputs, profile in jobs:
+            command = [soffice, f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless",
+                       "--norestore", "--nolockcheck", "--convert-to", "pdf", "--outdir", str(folder / "out"),
+                       *(str(copy) for _, copy in inputs)]
+            try:
+                processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+            except OSError as exc:
+                for started in processes:
+                    started.kill()
+                raise PdfError(str(exc)) from exc
+        deadline = time.monotonic() + limit
+        failures = []
+        for process in processes:
+            try:
+                _, stderr = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+                failures.append(f"timed out after {limit:.0f} s")
+                continue
+            if process.returncode:
+                text = stderr.decode("utf-8", "replace").strip() if stderr else ""
+                failures.append(text or f"exit code {process.returncode}")
+        for folder, inputs, _ in jobs:
+            for source, copy in inputs:
+                made = folder / "out" / (copy.stem + ".pdf")
+                if made.exists():
+                    target = source.with_suffix(".pdf")
+                    atomic_write_bytes(target, made.read_bytes())
+                    done[source] = target
+        if failures and not done:
+            raise PdfError("; ".join(failures))
+    return done
+
+
+def make_pdfs(result: GenerateResult, docs_dir: Path, today: dt.date, language: str, batch: bool,
+              workers: int = 0, profiles: Path | None = None) -> None:
+    """PDFs of the documents written (and of unchanged ones without a PDF), then the print batch."""
+    from .stage import UNCHANGED
+
+    soffice = find_soffice()
+    if soffice is None:
+        result.notes.append(translate(MESSAGES, "no-soffice", language))
+        return
+    if not cjk_font_installed():
+        result.notes.append(translate(MESSAGES, "no-cjk-font", language))
+        return
+    written = [Path(d.path) for d in result.written]
+    # An unchanged document whose PDF is missing (deleted, or first run with --pdf) gets one too.
+    missing = [Path(d.path) for d in result.documents
+               if d.status == UNCHANGED and not Path(d.path).with_suffix(".pdf").exists()]
+    try:
+        made = convert_to_pdf(written + missing, soffice=soffice, workers=workers, profiles=profiles)
+    except PdfError as exc:
+        result.notes.append(translate(MESSAGES, "soffice-failed", language, error=exc))
+        return
+    for source in written + missing:
+        if source not in made:
+            result.notes.append(translate(MESSAGES, "pdf-missing", language, name=source.name))
+    result.pdf = [str(p) for p in made.values()]
+    if not batch:
+        return
+    batch_pdfs = [str(made[p]) for p in written if p in made]
+    if not batch_pdfs:
+        result.notes.append(translate(MESSAGES, "nothing-to-print", language))
+        return
+    pdfunite = shutil.which("pdfunite")
+    if pdfunite is None:
+        result.notes.append(translate(MESSAGES, "no-merge", language))
+        return
+    target = docs_dir / "print" / f"{today.isoformat()}_print-batch.pdf"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="complaint-toolkit-merge-") as tmp:
+        merged = Path(tmp) / "batch.pdf"
+        try:
+            subprocess.run([pdfunite, *batch_pdfs, str(merged)], capture_output=True, timeout=300, check=True)
+        except (OSError, subprocess.SubprocessError) as exc:
+            result.notes.append(translate(MESSAGES, "merge-failed", language, error=exc))
+            return
+        atomic_write_bytes(target, merged.read_bytes())
+    result.print_batch = str(target)

@@ -1,0 +1,478 @@
+"""The documents stage: every document each complaint needs, rendered where its inputs changed.
+
+>>> result = generate(register, report, config, today=dt.date(2026, 11, 20))
+>>> result.counts
+{'created': 12, 'updated': 0, 'unchanged': 0, 'skipped': 1}
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as dt
+import hashlib
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import jinja2
+
+from ..config import Config
+from ..errors import TemplateError
+from ..fsutil import atomic_write_bytes, ensure_folder
+from ..i18n import Messages, translate
+from ..model import Finding, Register
+from . import jinja, kinds, manifest
+from .check import suggestions
+from .context import DueDates, build_context
+from .jinja import PreparedTemplate, TemplateCheck, inspect_template, prepare_template
+from .kinds import DocumentKind, WhenError, check_when, document_kinds
+
+log = logging.getLogger(__name__)
+
+CREATED, UPDATED, UNCHANGED, SKIPPED = "created", "updated", "unchanged", "skipped"
+STATUSES = (CREATED, UPDATED, UNCHANGED, SKIPPED)
+#: Below this many documents, starting worker processes costs more than it saves.
+_POOL_THRESHOLD = 40
+
+MESSAGES: Messages = {
+    "row-errors": {"zh": "该行有错误，未生成：{details}", "en": "row has errors, not generated: {details}"},
+    "column-errors": {"zh": "台账有整列错误，所有文件均未生成：{details}",
+                      "en": "the register has column errors, no document generated: {details}"},
+    "no-id": {"zh": "该行没有投诉编号", "en": "the row has no complaint number"},
+    "same-path": {"zh": "文件名 {path} 与 {other} 行的文件相同（文件夹或文件名规则只区分到这一步）：请调整 "
+                        "[documents] 的 folder_pattern 或文件名规则，使每条投诉的文件名不同。",
+                  "en": "the file name {path} is the same as row {other}'s (the folder or name pattern "
+                        "does not tell them apart): change [documents] folder_pattern or the name "
+                        "patterns so every complaint gets its own file."},
+    "not-found": {"zh": "台账中没有此投诉编号", "en": "no complaint with this number in the register"},
+    "more": {"zh": "等 {n} 项", "en": "and {n} more"},
+    "unknown-placeholder": {
+        "zh": "模板 {path} 使用了没有字段提供的占位符 {names}（{where}）。请改用字段名（如 complaint_id）"
+              "或其中文表头（如 投诉编号）；运行 complaint-toolkit check-templates --names 查看全部可用名称。",
+        "en": "template {path} uses placeholder(s) {names} that no field provides ({where}). Use a field "
+              "name (e.g. complaint_id) or its Chinese header (e.g. 投诉编号); run complaint-toolkit "
+              "check-templates --names to list the names available.",
+    },
+    "template-render": {"zh": "用模板 {path} 生成 {complaint_id} 失败：{error}",
+                        "en": "rendering {complaint_id} with template {path} failed: {error}"},
+    "cannot-write": {"zh": "无法写入 {path}：{error}。如该文件正在 Word 或 WPS 中打开，请关闭后重试。",
+                     "en": "cannot write {path}: {error}. If it is open in Word or WPS, close it and run again."},
+    "same-form": {"zh": "{title}模板 {path} 没有任何占位符：每条投诉都会得到同样的表单。",
+                  "en": "the {title} template {path} has no placeholder: every complaint would get the same form."},
+    "when-failed": kinds.MESSAGES["when-failed"],
+}
+
+
+# -- results ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class DocumentResult:
+    """One document of one complaint and what this run did with it."""
+
+    complaint_id: str
+    kind: str  # a DocumentKind key: feedback, capa, acknowledgement, or one from config
+    path: str
+    status: str  # CREATED | UPDATED | UNCHANGED | SKIPPED
+    reason: str = ""
+    #: For a document skipped because of the register: the codes and cells of the findings.
+    blocked_by: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class GenerateResult:
+    """Every document considered, counts by status, and the PDFs made."""
+
+    documents: list[DocumentResult]
+    counts: dict[str, int]
+    documents_dir: str = ""
+    pdf: list[str] = field(default_factory=list)
+    print_batch: str = ""
+    #: Remarks for the user (no LibreOffice, no CJK font, a template without placeholders...).
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def written(self) -> list[DocumentResult]:
+        return [d for d in self.documents if d.status in (CREATED, UPDATED)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "documents": [d.to_dict() for d in self.documents],
+            "counts": dict(self.counts),
+            "documents_dir": self.documents_dir,
+            "pdf": list(self.pdf),
+            "print_batch": self.print_batch,
+            "notes": list(self.notes),
+        }
+
+
+class ValidationReportLike(Protocol):
+    """What :func:`generate` needs from :class:`toolkit.validate.ValidationReport`."""
+
+    def errors_by_row(self) -> dict[tuple[str, int], list[Finding]]: ...
+
+    def column_errors(self) -> list[Finding]: ...
+
+
+# -- templates from config ----------------------------------------------------------------------
+
+
+def template_path(config: Config, kind: str) -> Path:
+    """The configured template for ``kind``, else the shipped one for the configured language."""
+    by_key = {k.key: k for k in document_kinds(config)}
+    return by_key[kind].template_path(config)
+
+
+def check_template(path: str | os.PathLike[str], kind: str = "", language: str = "zh") -> TemplateCheck:
+    """Pre-flight of one .docx file: placeholders, unknown names, problems. Never raises: a file
+    that cannot be read is the check's ``fatal``."""
+    try:
+        prepared = inspect_template(path, language)
+    except TemplateError as exc:
+        return TemplateCheck(kind, str(path), fatal=str(exc))
+    known = jinja.check.available_names()
+    unknown = [p for p in prepared.placeholders if (p.name not in known if p.syntax == "tag" else
+                                                    jinja.check.context_key(p.name) is None)]
+    problems = list(prepared.problems)
+    if not prepared.placeholders and not any(p.severity == "error" for p in problems):
+        problems.append(jinja.check.no_placeholder(language))
+    return TemplateCheck(kind, str(prepared.path), list(prepared.placeholders), unknown, problems,
+                         suggestions={p.name: suggestions(p.name) for p in unknown})
+
+
+def check_templates(config: Config) -> list[TemplateCheck]:
+    """Pre-flight of every kind's template and of its ``when`` condition."""
+    checks = []
+    for kind in document_kinds(config):
+        try:
+            path = kind.template_path(config)
+        except Exception as exc:  # a config kind without a template
+            checks.append(TemplateCheck(kind.key, "", fatal=str(exc)))
+            continue
+        result = check_template(path, kind.key, config.language)
+        problem = check_when(kind, config.language)
+        if problem:
+            result.problems.append(jinja.Problem("bad-when", "error", "", 0, kind.when, problem))
+        checks.append(result)
+    return checks
+
+
+def _load_templates(config: Config, kinds_: list[DocumentKind],
+                    notes: list[str]) -> dict[str, PreparedTemplate]:
+    """Prepare every kind's template, refusing one with an unknown name or any error."""
+    language = config.language
+    prepared = {}
+    for kind in kinds_:
+        problem = check_when(kind, language)
+        if problem:
+            raise TemplateError(problem)
+        path = kind.template_path(config)
+        check = check_template(path, kind.key, language)
+        if check.fatal:
+            raise TemplateError(check.fatal)
+        if check.unknown:
+            names = ", ".join(p.name for p in check.unknown)
+            where = "; ".join(p.where() for p in check.unknown[:5])
+            raise TemplateError(translate(MESSAGES, "unknown-placeholder", language, path=check.path,
+                                          names=names, where=where))
+        prepared[kind.key] = prepare_template(path, language)  # raises on errors
+        if not check.placeholders:
+            notes.append(translate(MESSAGES, "same-form", language, title=kind.title(language), path=path))
+    return prepared
+
+
+# -- rendering, serially or in worker processes ----------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Job:
+    index: int  # position in the result list
+    template: str  # template path (workers prepare it once)
+    template_sha256: str
+    language: str
+    context: dict[str, Any]
+    target: str
+
+
+_PARENT = 0
+
+
+def _worker_init(parent: int) -> None:
+    """In each render worker: die with the run. PR_SET_PDEATHSIG asks Linux to send SIGTERM
+    when the parent goes (a kill -9 included); :func:`_render_job` also checks the parent's pid,
+    for systems without prctl."""
+    global _PARENT
+    _PARENT = parent
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _render_job(job: _Job) -> tuple[int, str]:
+    """Render one document and write it atomically; returns (index, error message or "")."""
+    if _PARENT and os.getppid() != _PARENT:
+        os._exit(1)  # the run is gone: never write on for a dead parent
+    prepared = jinja.cached(job.template)
+    try:
+        if prepared is None or prepared.sha256 != job.template_sha256:
+            prepared = prepare_template(job.template, job.language)
+        data = prepared.render(job.context)
+    except (jinja2.TemplateError, TemplateError) as exc:
+        return job.index, translate(MESSAGES, "template-render", job.language, path=job.template,
+                                    complaint_id=job.context.get("complaint_id", ""), error=exc)
+    try:
+        atomic_write_bytes(job.target, data)
+    except OSError as exc:
+        return job.index, translate(MESSAGES, "cannot-write", job.language, path=job.target, error=exc)
+    return job.index, ""
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    # Spawned workers are fresh interpreters: they hold no copy of the run lock's descriptor
+    # (a forked worker would, and keep the lock after a killed run).
+    return multiprocessing.get_context("spawn")
+
+
+def _run_jobs(jobs: Sequence[_Job], workers: int, progress: Callable[[int, int], None] | None) -> dict[int, str]:
+    errors: dict[int, str] = {}
+    total = len(jobs)
+    if workers <= 0:
+        workers = os.cpu_count() or 1
+    if workers == 1 or total < _POOL_THRESHOLD:
+        results: Iterable[tuple[int, str]] = map(_render_job, jobs)
+        for done, (index, error) in enumerate(results, 1):
+            if error:
+                errors[index] = error
+            if progress:
+                progress(done, total)
+        return errors
+    chunk = max(1, min(64, total // (workers * 4)))
+    with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=_pool_context(),
+                             initializer=_worker_init, initargs=(os.getpid(),)) as pool:
+        for done, (index, error) in enumerate(pool.map(_render_job, jobs, chunksize=chunk), 1):
+            if error:
+                errors[index] = error
+            if progress:
+                progress(done, total)
+    return errors
+
+
+# -- the stage ----------------------------------------------------------------------------------
+
+
+def _summarise(findings: Sequence[Finding], language: str) -> str:
+    parts = [f"{f.cell or f.field}: {f.message}" if (f.cell or f.field) else f.message for f in findings[:3]]
+    if len(findings) > 3:
+        parts.append(translate(MESSAGES, "more", language, n=len(findings) - 3))
+    return "; ".join(parts)
+
+
+def _blockers(findings: Sequence[Finding]) -> list[str]:
+    return [f"{f.code} {f.cell or f.field}".strip() for f in findings]
+
+
+def generate(
+    register: Register,
+    report: ValidationReportLike,
+    config: Config,
+    *,
+    today: dt.date,
+    out_dir: str | os.PathLike[str] | None = None,
+    only: Sequence[str] | None = None,
+    force: bool = False,
+    pdf: bool = False,
+    print_batch: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> GenerateResult:
+    """Render every document kind each complaint needs (see :mod:`.kinds`).
+
+    A row with an error finding that blocks documents is skipped (with the findings that
+    blocked it); a document whose inputs did not change since the last run is left alone unless
+    ``force``. ``today`` names the print batch. Raises :class:`TemplateError` before writing
+    anything if a template has an error or uses an unknown name.
+    """
+    language = config.language
+    kinds_ = document_kinds(config)
+    notes: list[str] = []
+    templates = _load_templates(config, kinds_, notes)
+    docs_dir = Path(out_dir) if out_dir else config.documents_dir
+    manifest_path = docs_dir / manifest.MANIFEST_NAME
+    ensure_folder(docs_dir, language)  # a file in the way stops the stage with a clear message
+    blocking = report.column_errors()
+    # Only a document's own content blocks it: a bad handler e-mail stops reminders, not forms.
+    by_row = getattr(report, "document_errors_by_row", report.errors_by_row)()
+    # --only ks-2026-001 finds KS-2026-001: staff type numbers in either case.
+    wanted = {str(i).strip().casefold(): str(i).strip() for i in only} if only else None
+
+    namer = manifest.Namer(config, kinds_)
+    hasher = manifest.InputHasher(config, templates, kinds_)
+    due = DueDates(config)
+    docs_root = str(docs_dir)
+    existing = manifest.ExistingFiles(docs_root)
+    # A rerun on the same register bytes, config, templates and findings: the last run's outcome
+    # holds, once every file it names is still there (a deleted one sends us the long way).
+    snapshot_path = docs_dir / manifest.SNAPSHOT_NAME
+    snapshot_key = ""
+    if not force and wanted is None and register.sha256:
+        snapshot_key = _snapshot_key(register, hasher, blocking, by_row)
+        restored = _restore(manifest.load_snapshot(snapshot_path, snapshot_key), existing, docs_root)
+        if restored is not None:
+            result = GenerateResult(restored, _counts(restored), str(docs_dir), notes=notes)
+            if pdf or print_batch:
+                from .pdf import make_pdfs
+
+                make_pdfs(result, docs_dir, today, language, print_batch, config.documents.pdf_workers,
+                          profiles=config.output_dir / "cache" / "libreoffice")
+            return result
+    recorded = manifest.load_manifest(manifest_path)
+    by_digest = {digest: relpath for relpath, digest in recorded.items()}
+    taken: dict[str, str] = {}  # casefolded relative path -> the row whose document it is
+    documents: list[DocumentResult] = []
+    jobs: list[_Job] = []
+    hashes: dict[int, tuple[str, str]] = {}  # index -> (relpath, hash)
+    seen_ids: set[str] = set()
+    for record in register.records:
+        cid = record.complaint_id.strip()
+        if wanted is not None and cid.casefold() not in wanted:
+            continue
+        seen_ids.add(cid.casefold())
+        needed: list[DocumentKind] = []
+        failed: dict[str, str] = {}
+        for kind in kinds_:
+            try:
+                if kind.applies(record, config):
+                    needed.append(kind)
+            except WhenError as exc:
+                needed.append(kind)
+                failed[kind.key] = translate(MESSAGES, "when-failed", language, expr=kind.when, error=exc)
+        reason, blockers = "", []
+        if blocking:
+            reason = translate(MESSAGES, "column-errors", language, details=_summarise(blocking, language))
+            blockers = _blockers(blocking)
+        elif by_row.get((record.sheet, record.row)):
+            found = by_row[(record.sheet, record.row)]
+            reason = translate(MESSAGES, "row-errors", language, details=_summarise(found, language))
+            blockers = _blockers(found)
+        elif not cid:
+            reason = translate(MESSAGES, "no-id", language)
+        where = f"{record.sheet}!{record.row}"
+        if reason:
+            documents.extend(DocumentResult(cid or where, kind.key, "", SKIPPED, reason, list(blockers))
+                             for kind in needed)
+            continue
+        context_cache: dict[str, Any] | None = None
+        for kind in needed:
+            key = kind.key
+            if key in failed:
+                documents.append(DocumentResult(cid, key, "", SKIPPED, failed[key]))
+                continue
+            digest = hasher.digest(record, key)
+            # The hash covers the row, the kind, the naming patterns and the language: a document
+            # recorded under it has the path it would be given now. Trusting that path (when the
+            # file is there) spares working it out for every unchanged document of a rerun.
+            known = by_digest.get(digest)
+            if known is not None and not force and known in existing:
+                owner = taken.setdefault(known.casefold(), where)
+                if owner == where:
+                    documents.append(DocumentResult(cid, key, os.path.join(docs_root, known), UNCHANGED))
+                    continue
+            relpath = namer.relpath(record, key)
+            # Case-insensitive, as on Windows: one file must never hold two complaints' forms.
+            owner = taken.setdefault(relpath.casefold(), where)
+            if owner != where:
+                documents.append(DocumentResult(cid, key, "", SKIPPED, translate(
+                    MESSAGES, "same-path", language, path=relpath, other=owner)))
+                continue
+            target = os.path.join(docs_root, relpath)
+            exists = relpath in existing
+            index = len(documents)
+            if exists and not force and recorded.get(relpath) == digest:
+                documents.append(DocumentResult(cid, key, target, UNCHANGED))
+                continue
+            documents.append(DocumentResult(cid, key, target, UPDATED if exists else CREATED))
+            hashes[index] = (relpath, digest)
+            if context_cache is None:
+                context_cache = build_context(record, kind, config, due)
+            context = context_cache
+            if kind.form_no != context_cache["form_no"]:
+                context = {**context_cache, "form_no": kind.form_no, "表单编号": kind.form_no}
+            jobs.append(_Job(index, str(templates[key].path), templates[key].sha256, language, context, target))
+    for cid in sorted(wanted[key] for key in (wanted or {}).keys() - seen_ids):
+        documents.append(DocumentResult(cid, kinds_[0].key, "", SKIPPED, translate(MESSAGES, "not-found", language)))
+
+    errors = _run_jobs(jobs, config.documents.workers, progress)
+    for index, (relpath, digest) in hashes.items():
+        if index in errors:
+            doc = documents[index]
+            doc.status, doc.reason = SKIPPED, errors[index]
+            continue
+        recorded[relpath] = digest
+    if hashes:
+        manifest.save_manifest(manifest_path, recorded)
+    if snapshot_key and not errors:
+        prefix = docs_root + os.sep
+        manifest.save_snapshot(snapshot_path, snapshot_key, [
+            [d.complaint_id, d.kind, d.path[len(prefix):] if d.path.startswith(prefix) else d.path,
+             SKIPPED if d.status == SKIPPED else UNCHANGED, d.reason, d.blocked_by] for d in documents])
+
+    result = GenerateResult(documents, _counts(documents), str(docs_dir), notes=notes)
+    if pdf or print_batch:
+        from .pdf import make_pdfs
+
+        make_pdfs(result, docs_dir, today, language, print_batch, config.documents.pdf_workers,
+                  profiles=config.output_dir / "cache" / "libreoffice")
+    return result
+
+
+def _snapshot_key(register: Register, hasher: manifest.InputHasher, blocking: Sequence[Finding],
+                  by_row: dict[tuple[str, int], list[Finding]]) -> str:
+    """Everything a run's outcome depends on: the register's bytes, the config and templates, and
+    the findings that block documents (they change with the day, e.g. a date now in the past)."""
+    state = hashlib.sha256(f"{register.sha256}\x00{hasher.static_digest()}\x00".encode())
+    for f in blocking:
+        state.update(repr((f.code, f.field, f.cell, f.message)).encode())
+    for key in sorted(by_row):
+        state.update(repr((key, [(f.code, f.field, f.cell, f.message) for f in by_row[key]])).encode())
+    return state.hexdigest()
+
+
+def _restore(saved: list[list[Any]] | None, existing: manifest.ExistingFiles,
+             docs_root: str) -> list[DocumentResult] | None:
+    if saved is None:
+        return None
+    documents = []
+    prefix = docs_root + os.sep  # what os.path.join(docs_root, relpath) gives, without its cost
+    contains = existing.__contains__
+    try:
+        for cid, kind, relpath, status, reason, blocked_by in saved:
+            if status == SKIPPED:
+                documents.append(DocumentResult(cid, kind, relpath, SKIPPED, reason, list(blocked_by)))
+            elif contains(relpath):
+                documents.append(DocumentResult(cid, kind, prefix + relpath, UNCHANGED))
+            else:
+                return None
+    except (TypeError, ValueError):
+        return None  # a snapshot of another shape
+    return documents
+
+
+def _counts(documents: Sequence[DocumentResult]) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    for doc in documents:
+        counts[doc.status] += 1
+    return counts
