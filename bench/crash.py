@@ -172,19 +172,31 @@ def _message_keys(messages: list) -> Counter[tuple[str, ...]]:
     return Counter((*sorted(r.lower() for r in m.rcpt_tos), str(m.message["Subject"])) for m in messages)
 
 
-def _run_processes(config: Path) -> list[int]:
-    """PIDs of processes started for this config (the run and any worker it forked)."""
-    pids = []
-    needle = str(config).encode()
+def _descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs (render workers, the resource tracker)."""
+    parents: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir() if Path("/proc").exists() else []:
         if not entry.name.isdigit():
             continue
         try:
-            if needle in (entry / "cmdline").read_bytes():
-                pids.append(int(entry.name))
+            stat = (entry / "stat").read_bytes()
         except OSError:
             continue
-    return pids
+        fields = stat[stat.rfind(b")") + 2:].split()
+        parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _alive(pids: list[int]) -> list[int]:
+    """Those of ``pids`` still running (a zombie is not)."""
+    from toolkit.fsutil import pid_alive
+
+    return [pid for pid in pids if pid_alive(pid)]
 
 
 def _stray_files(folder: Path) -> list[str]:
@@ -294,12 +306,13 @@ def drill(rows: int, rounds: int, work: Path, *, seed: int = 20261123, workers: 
             proc = _start(config, "killed")
             result = Round(number, aimed, _kill_during(proc, aimed, folder, server, windows, rng))
             result.stage = _stage(proc, folder, server)
+            children = _descendants(proc.pid)
             if result.stage != "finished":
                 proc.send_signal(signal.SIGKILL)
             killed_at = time.time()
             proc.wait()
             time.sleep(0.05)  # let the kernel re-parent or reap the workers before counting them
-            result.orphans = len(_run_processes(config))
+            result.orphans = len(_alive(children))
             begin = time.monotonic()
             rerun = _start(config, "rerun")
             rerun.wait()
@@ -307,7 +320,7 @@ def drill(rows: int, rounds: int, work: Path, *, seed: int = 20261123, workers: 
             result.rerun_code = rerun.returncode
             text = _stderr(config, "rerun")
             result.refused = rerun.returncode == 2 and ("正在使用状态文件夹" in text or "in progress" in text)
-            for pid in _run_processes(config):  # orphaned workers of the killed run: ours to end
+            for pid in _alive(children):  # workers that outlived the killed run: ours to end
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:

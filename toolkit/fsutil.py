@@ -169,8 +169,15 @@ def pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    # A zombie (dead, not yet reaped: a killed run's worker in a container whose PID 1 reaps
+    # nothing) still answers kill(0), but writes nothing any more.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return True  # no /proc (macOS): trust kill(0)
+    return stat[stat.rfind(b")") + 2:][:1] not in (b"Z", b"X")
 
 
 
