@@ -144,13 +144,23 @@ def _spoil(row: dict[str, object], rng: random.Random, ids: list[str]) -> None:
     elif roll < 0.035 and ids:
         row["complaint_id"] = ids[-rng.randint(1, min(len(ids), 50))]  # entered twice
     elif roll < 0.04:
-        row["channel"] = rng.choice(("微信", "电 话", "热线"))
+        row["channel"] = rng.choice(("抖音", "电 话", "热线"))
     elif roll < 0.045:
         row["compensation"] = rng.choice(("一百元", "-50", "1,200"))
 
 
-def make_register(rows: int, path: Path, seed: int = 20261123) -> Path:
-    """Write ``rows`` complaints to ``path`` (an .xlsx) and return the path."""
+#: Groups of the two-row header ``--merged`` writes: group text -> its fields.
+GROUPS = {"客户信息": ("customer_name", "customer_phone", "customer_email"),
+          "纠正预防措施": ("corrective_action", "capa_owner", "capa_owner_email", "capa_due", "capa_done")}
+
+
+def make_register(rows: int, path: Path, seed: int = 20261123, merged: bool = False) -> Path:
+    """Write ``rows`` complaints to ``path`` (an .xlsx) and return the path.
+
+    With ``merged``, the layout WPS exports: a two-row header (group cells over their columns,
+    single headers merged down) and every tenth complaint over two rows, its 投诉编号 merged down
+    and a second line of corrective action in the second row.
+    """
     rng = random.Random(seed)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("投诉登记台账")
@@ -159,10 +169,39 @@ def make_register(rows: int, path: Path, seed: int = 20261123) -> Path:
     title.alignment = Alignment(horizontal="center")
     ws.merged_cells.add(f"A1:{column_letter(len(FIELDS) - 1)}1")
     ws.append([title])
-    ws.append([f.zh for f in FIELDS])
+    excel_row = 2
+    if not merged:
+        ws.append([f.zh for f in FIELDS])
+        excel_row = 3
+    else:
+        group_of = {name: group for group, names in GROUPS.items() for name in names}
+        top: list[str | None] = []
+        for col, f in enumerate(FIELDS):
+            group = group_of.get(f.name)
+            letter = column_letter(col)
+            if group is None:
+                top.append(f.zh)
+                ws.merged_cells.add(f"{letter}2:{letter}3")
+            elif GROUPS[group][0] == f.name:
+                top.append(group)
+                ws.merged_cells.add(f"{letter}2:{column_letter(col + len(GROUPS[group]) - 1)}2")
+            else:
+                top.append(None)
+        ws.append(top)
+        ws.append([f.zh if f.name in group_of else None for f in FIELDS])
+        excel_row = 4
+    key = column_letter(0)
+    action = [f.name for f in FIELDS].index("corrective_action")
     ids: list[str] = []
     for i in range(1, rows + 1):
         ws.append(_row(i, rng, ids))
+        if merged and i % 10 == 0:
+            second: list[str | None] = [None] * len(FIELDS)
+            second[action] = "复查落实情况"
+            ws.append(second)
+            ws.merged_cells.add(f"{key}{excel_row}:{key}{excel_row + 1}")
+            excel_row += 1
+        excel_row += 1
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
@@ -173,8 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("rows", type=int, help="number of complaint rows")
     parser.add_argument("path", type=Path, help="the .xlsx to write")
     parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--merged", action="store_true",
+                        help="a two-row header and every tenth complaint over two merged rows (WPS layout)")
     args = parser.parse_args(argv)
-    make_register(args.rows, args.path, args.seed)
+    make_register(args.rows, args.path, args.seed, args.merged)
     print(f"wrote {args.rows} rows to {args.path}")
     return 0
 

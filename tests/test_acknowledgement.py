@@ -72,3 +72,20 @@ def test_the_letter_ships_in_both_languages_and_passes_the_preflight() -> None:
         assert check.ok and check.problems == []
         names = {p.name for p in check.placeholders}
         assert {"reply_due", "followup_due", "complaint_id"} & names or {"承诺答复日期", "投诉编号"} <= names
+
+
+def test_each_kind_prints_its_own_form_number(tmp_path: Path) -> None:
+    import zipfile
+
+    record = Record("台账", 3, {"complaint_id": "K-1", "received_on": dt.date(2026, 11, 20), "severity": "A",
+                                "nature": "有效投诉", "corrective_action": "1. 整改"})
+    rows = [record] * 1
+    result = generate(Register("r.xlsx", "", 0, [SheetInfo("台账", 2, {}, [])], rows),
+                      ValidationReport("r.xlsx", 1, [], {"error": 0}), Config(), today=dt.date(2026, 11, 20),
+                      out_dir=tmp_path)
+    numbers = {}
+    for doc in result.documents:
+        with zipfile.ZipFile(doc.path) as package:
+            header = package.read("word/header1.xml").decode("utf-8")
+        numbers[doc.kind] = next(n for n in ("QR-KF-001", "QR-KF-002", "QR-KF-003") if n in header)
+    assert numbers == {"feedback": "QR-KF-001", "capa": "QR-KF-002", "acknowledgement": "QR-KF-003"}

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
     "args",
     [
         ["bench/validate.py", "300"],
+        ["bench/validate.py", "300", "--merged"],
         ["bench/generate.py", "30"],
         ["bench/remind.py", "--complaints", "300", "--handlers", "20", "--groups", "20", "--rows", "300",
          "--rounds", "1"],
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
         ["bench/startup.py", "--repeat", "1"],
         ["bench/crash.py", "--rows", "60", "--rounds", "1"],
     ],
-    ids=["validate", "generate", "remind", "run", "pdf", "startup", "crash"],
+    ids=["validate", "validate-merged", "generate", "remind", "run", "pdf", "startup", "crash"],
 )
 def test_bench_script_runs(args: list[str], tmp_path: Path) -> None:
     if args[0] == "bench/run.py":

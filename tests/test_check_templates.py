@@ -179,3 +179,10 @@ def test_a_when_that_cannot_be_worked_out_skips_that_document_and_says_why(tmp_p
                       out_dir=tmp_path / "docs")
     (ack,) = [d for d in result.documents if d.kind == "acknowledgement"]
     assert ack.status == SKIPPED and "无法计算" in ack.reason and "TypeError" in ack.reason
+
+
+def test_a_kind_from_config_without_a_template_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[documents.kinds."赔付审批单"]\nwhen = "compensation > 0"\n', encoding="utf-8")
+    code, out, err = check(capsys, "--config", str(config))
+    assert code == 2 and "没有 template" in err and "客诉反馈单：" in out

@@ -232,3 +232,32 @@ def test_the_weekly_report_goes_out_once_per_weekly_slot(tmp_path: Path) -> None
     later = job(config, dt.datetime(2026, 11, 20, 11, 0))
     assert later.weekly == "" and "weekly" not in [s.name for s in later.stages]
     assert weekly_mails() == 2
+
+
+def test_a_weekly_report_mail_that_fails_once_is_retried_and_one_that_cannot_go_exits_3(
+        tmp_path: Path) -> None:
+    # Every reminder goes first; the weekly mail is the last message of the run. The server
+    # answers that one with 421 once: the delivery stage retries on a new session.
+    weekly = {("reports", "weekly"): '"fri 08:30"', ("mail", "retry_delay"): "0.01"}
+    for name in ("count", "retry", "dead"):
+        (tmp_path / name).mkdir()
+    with SmtpServer() as probe:
+        config = load_config(project(tmp_path / "count", smtp_port=probe.port, extra=weekly))
+        assert job(config).exit_code == 0
+    reminders = len(probe.handler.received) - 1
+    handler = RecordingHandler(drop_after=reminders, drops=1, drop_mode="421")
+    with SmtpServer(handler) as server:
+        path = project(tmp_path / "retry", smtp_port=server.port, extra=weekly)
+        config = load_config(path)
+        config.mail.retries = 2
+        result = job(config)
+    assert result.exit_code == 0, result.errors
+    assert result.weekly.startswith("sent to quality.manager@example.com")
+    assert handler.dropped == 1
+    assert sum(1 for r in handler.received if "weekly" in r.message["Message-ID"]) == 1
+
+    # A server that is down for the weekly mail: undelivered (exit 3), not "unexpected error".
+    dead = load_config(project(tmp_path / "dead", smtp_port=free_port(), extra=weekly))
+    down = job(dead)
+    assert down.exit_code == 3, down.errors
+    assert not any("unexpected" in e for e in down.errors)

@@ -372,3 +372,21 @@ def test_a_second_complaint_with_the_same_number_is_still_reminded(tmp_path: Pat
         second = send_reminders(both, config, now=NOW)
         assert [m.status for m in second.messages] == ["sent"]
         assert [i.customer for i in second.messages[0].items] == ["客户乙"]
+
+
+def test_a_password_is_never_sent_over_an_unencrypted_connection_unless_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOOLKIT_SMTP_PASSWORD", "pa55word")
+    with SmtpServer() as server:
+        config = make_config(tmp_path, server, language="en", security="none", username="sender")
+        with pytest.raises(MailError, match="the password would cross the network in clear") as caught:
+            send_reminders(plan_of(digest("a@example.com", [item("KS-1")])), config, now=NOW)
+        assert "allow_plaintext_login = true" in str(caught.value)
+        assert "pa55word" not in str(caught.value)
+    assert server.handler.received == [] and server.handler.sessions == 0
+    # Said explicitly: the login is attempted (this test server offers AUTH only after TLS).
+    config.mail.allow_plaintext_login = True
+    with SmtpServer() as server:
+        config.mail.port = server.port
+        with pytest.raises(MailError, match="offers no login"):
+            send_reminders(plan_of(digest("a@example.com", [item("KS-1")])), config, now=NOW)

@@ -13,7 +13,6 @@ import openpyxl
 import pytest
 import python_calamine
 
-from toolkit import register as register_module
 from toolkit.config import Config, config_from_dict
 from toolkit.errors import RegisterError
 from toolkit.register import (
@@ -26,6 +25,10 @@ from toolkit.register import (
     read_register,
     read_stable_bytes,
 )
+from toolkit.register import formats as register_module
+from toolkit.validate import validate
+
+TODAY = dt.date(2026, 11, 23)
 
 
 def cfg(**register: object) -> Config:
@@ -444,17 +447,31 @@ def test_large_files_scan_formulas_in_a_worker_process_with_the_same_result(data
     monkeypatch.setattr(register_module, "PARALLEL_SCAN_BYTES", 0)
     monkeypatch.setattr(register_module.os, "cpu_count", lambda: 2)
     results = []
-    original = register_module._FormulaScan.result
+    original = register_module.FormulaScan.result
 
     def spy(self):
         results.append(original(self))
         return results[-1]
 
-    monkeypatch.setattr(register_module._FormulaScan, "result", spy)
+    monkeypatch.setattr(register_module.FormulaScan, "result", spy)
     parallel = read_register(cfg(), path)
     assert results and results[0] is not None and results[0]["台账"]  # the worker's answer was used
     assert parallel.records == inline.records
     assert by_id(parallel)["TS003"].bad["received_on"] == ("formula-no-value", "=TODAY()")
+
+
+def test_a_failed_worker_scan_is_done_again_here_on_the_same_bytes(data_dir, monkeypatch, tmp_path):
+    path = tmp_path / "r.xlsx"
+    shutil.copyfile(data_dir / "reg-formula-no-value.xlsx", path)
+    monkeypatch.setattr(register_module, "PARALLEL_SCAN_BYTES", 0)
+    monkeypatch.setattr(register_module.os, "cpu_count", lambda: 2)
+
+    def broken(data):
+        raise OSError("worker died")
+
+    monkeypatch.setattr(register_module, "scan_formulas", broken)  # in the (forked) worker only
+    register = read_register(cfg(), path)
+    assert by_id(register)["TS003"].bad["received_on"] == ("formula-no-value", "=TODAY()")
 
 
 def test_formula_cells_from_sheet_xml():
@@ -610,7 +627,6 @@ def test_empty_file(tmp_path):
 
 
 @pytest.mark.parametrize(("name", "expected"), [
-    ("reg-old-xls-renamed.xlsx", "old Excel 97-2003 workbook (.xls)"),
     ("reg-encrypted.xlsx", "password-protected and cannot be read. Remove the password in Excel: "
                            "File > Info > Protect Workbook"),
     ("reg-csv-renamed.xlsx", "is a text file (CSV or similar)"),
@@ -643,7 +659,7 @@ def test_no_header_lists_searched_sheets_and_expected_headers(data_dir):
 def test_binary_junk_is_not_excel(tmp_path):
     path = tmp_path / "r.xlsx"
     path.write_bytes(bytes(range(256)) * 8)
-    with pytest.raises(RegisterError, match="is not an Excel workbook"):
+    with pytest.raises(RegisterError, match=r"is not a spreadsheet \(\.xlsx, \.xlsm, \.xls, \.xlsb and \.ods"):
         read_register(cfg(language="en"), path)
 
 
@@ -653,7 +669,7 @@ def test_zip_that_is_not_a_workbook(tmp_path):
     path = tmp_path / "r.xlsx"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("readme.txt", "hello")
-    with pytest.raises(RegisterError, match="is not an Excel workbook"):
+    with pytest.raises(RegisterError, match=r"is not a spreadsheet \(\.xlsx, \.xlsm, \.xls, \.xlsb and \.ods"):
         read_register(cfg(language="en"), path)
 
 
@@ -677,3 +693,304 @@ def test_real_files_without_a_register_header(realfiles, name):
     with pytest.raises(RegisterError) as info:
         read_register(cfg(language="en"), path)
     assert str(info.value).startswith(f"no header row found in the register {path}. Sheets searched:")
+
+
+# -- layouts staff get from WPS / Tencent Docs (tests/data/make_layout_fixtures.py) -------------
+
+
+def test_two_row_header_block_title_and_meta_rows(data_dir):
+    register = read_register(cfg(), data_dir / "lay-two-row-header.xlsx")
+    (info,) = register.sheets
+    assert (info.header_top, info.header_row) == (3, 4)  # title row 1 and 填表单位 row 2 left alone
+    flat = read_register(cfg(), data_dir / "lay-flat.xlsx").sheets[0]
+    assert info.columns == flat.columns
+    assert info.headers[3:5] == ["客户名称", "联系电话"]  # under the group cell 客户信息
+    assert [r.complaint_id for r in register.records] == ["KS-001", "KS-002", "KS-003", "KS-004", "KS-005",
+                                                          "KS-006", "KS-002"]
+    assert info.rows == 7 and info.spanning == 1
+
+
+def test_records_spanning_rows_are_one_complaint_with_joined_text(data_dir):
+    register = read_register(cfg(), data_dir / "lay-two-row-header.xlsx")
+    record = by_id(register)["KS-002"]  # the first KS-002 (by_id keeps the last: look it up)
+    record = next(r for r in register.records if r.complaint_id == "KS-002")
+    assert (record.row, record.last_row) == (6, 7)
+    # Two lines of corrective action in two rows: two actions (documents split on line breaks).
+    assert record.values["corrective_action"] == "调整配送线路\n增加周末班次"
+    assert record.values["capa_owner"] == "孙涛" and record.values["status"] == "处理中"
+    assert record.values["received_on"] == dt.date(2026, 11, 3)
+    assert not record.bad
+
+
+def test_value_merged_down_over_several_complaints_belongs_to_each(data_dir):
+    config = config_from_dict({"lists": {"departments": ["质量部", "物流部", "市场部", "销售部"]}})
+    register = read_register(config, data_dir / "lay-two-row-header.xlsx")
+    ids = by_id(register)
+    assert [ids[k].values["department"] for k in ("KS-003", "KS-004", "KS-005")] == ["客服部"] * 3
+    report = validate(register, config, TODAY)
+    cells = [f.cell for f in report.findings if f.code == "not-in-list" and f.field == "department"]
+    # Each complaint's finding points at the one cell that holds the value: K8, top of the merge.
+    assert cells == ["台账!K8", "台账!K8", "台账!K8"]
+    assert [f.row for f in report.findings if f.code == "not-in-list"] == [8, 9, 10]
+
+
+@pytest.mark.parametrize("suffix", [".xls", ".ods", ".xlsm"])
+def test_every_format_gives_the_same_findings_and_cells(data_dir, suffix, tmp_path):
+    config = cfg()
+    expected = validate(read_register(config, data_dir / "lay-two-row-header.xlsx"), config, TODAY).to_dict()
+    source = data_dir / f"lay-two-row-header{suffix}"
+    if suffix == ".xlsm":  # the same package under a macro workbook's name (its parts are the same)
+        source = tmp_path / "台账.xlsm"
+        shutil.copyfile(data_dir / "lay-two-row-header.xlsx", source)
+    got = validate(read_register(config, source), config, TODAY).to_dict()
+    assert got["findings"] == expected["findings"] and got["counts"] == expected["counts"]
+    assert any(f["code"] == "bad-date" and f["cell"] == "台账!B11" for f in got["findings"])
+
+
+def test_a_real_xls_is_read_whatever_its_name(data_dir):
+    register = read_register(cfg(), data_dir / "reg-old-xls-renamed.xlsx")
+    assert [r.complaint_id for r in register.records] == ["TS001", "TS002"]
+    assert register.records[0].values["compensation"] == 50.0  # a float, as from .xlsx
+
+
+def test_wps_et_is_read_as_xls_or_refused_with_save_as(data_dir, tmp_path):
+    et = tmp_path / "台账.et"
+    shutil.copyfile(data_dir / "lay-two-row-header.xls", et)
+    assert len(read_register(cfg(), et).records) == 7
+    junk = tmp_path / "junk.et"
+    junk.write_bytes(b"\x01\x02WPS" + bytes(range(256)) * 4)
+    with pytest.raises(RegisterError, match=r"WPS Spreadsheets' own format \(\.et\).*save it as"):
+        read_register(cfg(language="en"), junk)
+
+
+def test_group_and_sub_header_joined_and_conflicting_values(data_dir):
+    register = read_register(cfg(), data_dir / "lay-group-subheaders.xlsx")
+    (info,) = register.sheets
+    assert info.columns["corrective_action"] == 5 and info.columns["capa_owner"] == 6
+    assert info.headers[5:8] == ["纠正预防措施 措施内容", "纠正预防措施 负责人", "纠正预防措施 完成期限"]
+    record = by_id(register)["GS-02"]
+    assert record.values["corrective_action"] == "调整线路\n增加班次"
+    assert record.values["customer_phone"] == "13912345678"  # the same value twice is one value
+    assert record.values["received_on"] is None  # never a silent pick
+    report = validate(register, cfg(), TODAY)
+    conflicts = [f for f in report.findings if f.code == "conflicting-values"]
+    assert [(f.cell, f.field, f.row) for f in conflicts] == [("登记!B4", "received_on", 4), ("登记!I4", "compensation", 4)]
+    assert "登记!B4 为“2026-11-03”、登记!B5 为“2026-11-04”" in conflicts[0].message
+    assert conflicts[0].value == "2026-11-03 / 2026-11-04"
+    assert not [f for f in report.findings if f.code == "missing-required" and f.field == "received_on"]
+
+
+def test_alias_matches_the_group_and_sub_header_joined(tmp_path, data_dir):
+    config = config_from_dict({"columns": {"remarks": {"aliases": ["纠正预防措施完成期限"]}}})
+    info = read_register(config, data_dir / "lay-group-subheaders.xlsx").sheets[0]
+    assert info.columns["remarks"] == 7 and "capa_due" not in info.columns
+
+
+def test_the_real_wps_file_is_refused_honestly(realfiles):
+    path = realfiles / "x10_zh_two_row_merged_header_wps.xlsx"
+    with pytest.raises(RegisterError) as info:
+        read_register(cfg(), path)
+    message = str(info.value)
+    assert "看起来最像表头的是工作表“项目支付情况”第 2 行" in message
+    assert '[columns.complaint_id] aliases = ["项目编号"]' in message
+
+
+def test_the_real_wps_file_header_block_and_merged_records(realfiles):
+    config = config_from_dict({"columns": {
+        "complaint_id": {"aliases": ["项目编号"]}, "customer_name": {"aliases": ["项目名称"]},
+        "received_on": {"aliases": ["合同开始日期"]}, "handler": {"aliases": ["负责人"]},
+        "compensation": {"aliases": ["付款金额"]}, "closed_on": {"aliases": ["付款日期"]}}})
+    register = read_register(config, realfiles / "x10_zh_two_row_merged_header_wps.xlsx")
+    (info,) = register.sheets
+    assert (info.header_top, info.header_row, info.rows, info.spanning) == (1, 2, 2, 2)
+    first, second = register.records
+    assert (first.row, first.last_row, second.row, second.last_row) == (3, 4, 5, 6)
+    assert first.values["closed_on"] == dt.date(2021, 10, 3)  # only row 3 has a payment date
+    assert first.extra["项目信息 合同金额"] == 136260.0  # an unknown column, under its group
+    report = validate(register, config, TODAY)
+    conflicts = [(f.cell, f.field) for f in report.findings if f.code == "conflicting-values"]
+    # One-to-many payment sub-rows are not one value: said, never summed or picked.
+    assert conflicts == [("项目支付情况!Q3", "compensation"), ("项目支付情况!P5", "closed_on"),
+                         ("项目支付情况!Q5", "compensation")]
+
+
+def test_xlsb_is_read_and_its_merges_found(data_dir):
+    import zipfile
+
+    from toolkit.register.formats import xlsb_merges
+
+    with zipfile.ZipFile(data_dir / "lay-merged.xlsb") as archive:
+        assert xlsb_merges(archive) == {"Visible": [((0, 0), (1, 0)), ((2, 0), (2, 1))]}
+    with pytest.raises(RegisterError) as info:  # calamine's test sheets hold no register
+        read_register(cfg(language="en"), data_dir / "lay-merged.xlsb")
+    assert 'Sheets searched: "Visible", "Hidden", "VeryHidden"' in str(info.value)
+
+
+def test_ods_merges_found_from_content_xml(data_dir):
+    import zipfile
+
+    from toolkit.register.formats import ods_merges
+
+    with zipfile.ZipFile(data_dir / "lay-two-row-header.ods") as archive:
+        merges = ods_merges(archive)["台账"]
+    assert ((0, 0), (0, 17)) in merges and ((5, 0), (6, 0)) in merges and ((7, 10), (9, 10)) in merges
+
+
+def test_header_row_merged_down_alone_is_still_found(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["投诉编号", "受理日期", "客户名称"])
+    ws.append([None, None, None])
+    ws.merge_cells("A1:A2")
+    ws.merge_cells("B1:B2")
+    ws.merge_cells("C1:C2")
+    ws.append(["K1", dt.date(2026, 11, 2), "王"])
+    path = tmp_path / "r.xlsx"
+    wb.save(path)
+    register = read_register(cfg(), path)
+    assert register.sheets[0].header_row == 2  # the block's second row is never data
+    assert [r.row for r in register.records] == [3]
+
+
+def test_three_row_header_block(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for col, header in enumerate(("投诉编号", "受理日期", "客户名称"), start=1):
+        ws.cell(1, col, header)
+        ws.merge_cells(start_row=1, start_column=col, end_row=3, end_column=col)
+    ws["D1"] = "处理情况"
+    ws.merge_cells("D1:G1")
+    ws["D2"] = "处理结果"
+    ws.merge_cells("D2:D3")
+    ws["E2"] = "纠正预防措施"
+    ws.merge_cells("E2:G2")
+    for col, header in zip("EFG", ("措施内容", "负责人", "完成期限"), strict=True):
+        ws[f"{col}3"] = header
+    ws.append(["K1", dt.date(2026, 11, 2), "王", "已调换", "加强巡查", "赵敏", dt.date(2026, 11, 30)])
+    path = tmp_path / "r.xlsx"
+    wb.save(path)
+    register = read_register(cfg(), path)
+    (info,) = register.sheets
+    assert (info.header_top, info.header_row) == (1, 3)
+    assert info.columns == {"complaint_id": 0, "received_on": 1, "customer_name": 2, "resolution": 3,
+                            "corrective_action": 4, "capa_owner": 5, "capa_due": 6}
+    (record,) = register.records
+    assert record.row == 4 and record.values["capa_owner"] == "赵敏"
+
+
+def test_a_header_cell_merged_into_the_first_data_row_does_not_eat_it(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["投诉编号", "受理日期", "客户名称", "备注"])
+    ws.append(["K1", dt.date(2026, 11, 2), "王", None])
+    ws.merge_cells("D1:D2")  # a slip: the 备注 header merged over the first complaint's cell
+    ws.append(["K2", dt.date(2026, 11, 3), "李", "x"])
+    path = tmp_path / "r.xlsx"
+    wb.save(path)
+    register = read_register(cfg(), path)
+    assert [r.complaint_id for r in register.records] == ["K1", "K2"]
+
+
+# -- hostile workbooks ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["lay-bomb-sheet.xlsx", "lay-bomb-cell.xlsx"])
+def test_zip_bombs_are_refused_at_once_in_little_memory(data_dir, name, tmp_path):
+    import resource
+    import subprocess
+    import sys
+    import time
+
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "toolkit", "validate", "--register", str(data_dir / name)],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    seconds = time.perf_counter() - start
+    assert result.returncode == 2, result.stderr
+    assert "解压后有 1,049" in result.stderr and "[limits] unpacked_mb" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert seconds < 10
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 600 * 1024  # KiB
+
+
+@pytest.mark.parametrize(("name", "ratio"), [("lay-bomb-sheet.xlsx", "2"), ("lay-bomb-cell.xlsx", "10")])
+def test_zip_bomb_ratio_limit(data_dir, name, ratio):
+    config = config_from_dict({"register": {"language": "en"}, "limits": {"unpacked_mb": 4096}})
+    with pytest.raises(RegisterError) as info:
+        read_register(config, data_dir / name)
+    message = str(info.value)
+    assert f"is packed {ratio}" in message and "[limits] compression_ratio" in message
+    assert "zip bomb" in message
+
+
+def test_limits_in_config_are_checked():
+    from toolkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[limits\]\.compression_ratio is 0; it must be more than 0"):
+        config_from_dict({"register": {"language": "en"}, "limits": {"compression_ratio": 0}})
+
+
+# -- lists and aliases from config ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("alias", ["", "   ", "\u3000"])
+def test_blank_alias_is_a_config_error(alias):
+    from toolkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[columns\.complaint_id\]\.aliases\[1\] is a blank alias"):
+        config_from_dict({"register": {"language": "en"}, "columns": {"complaint_id": {"aliases": ["单号", alias]}}})
+
+
+def test_synonyms_read_as_the_value_they_mean(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["投诉编号", "受理日期", "处理状态", "客户满意度", "投诉渠道"])
+    ws.append(["K1", dt.date(2026, 11, 2), "已办结", "非常满意", "抖音"])
+    path = tmp_path / "r.xlsx"
+    wb.save(path)
+    config = config_from_dict({"lists": {"synonyms": {"已办结": "已结案", "非常满意": "满意"},
+                                         "channels": ["电话", "抖音"]}})
+    (record,) = read_register(config, path).records
+    assert (record.values["status"], record.values["satisfaction"]) == ("已结案", "满意")
+    report = validate(read_register(config, path), config, TODAY)
+    assert not [f for f in report.findings if f.code == "not-in-list"]
+    plain = validate(read_register(Config(), path), Config(), TODAY)
+    assert {f.field for f in plain.findings if f.code == "not-in-list"} == {"status", "satisfaction", "channel"}
+
+
+def test_synonym_must_point_to_a_list_value():
+    from toolkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r'\[lists.synonyms\]\."已办结" points to "已完结"'):
+        config_from_dict({"register": {"language": "en"}, "lists": {"synonyms": {"已办结": "已完结"}}})
+
+
+def test_two_row_complaint_gets_a_capa_sheet_with_two_actions(data_dir, tmp_path):
+    """The issue's acceptance: the complaint spread over two rows is one CAPA sheet, one action a line."""
+    import subprocess
+    import sys
+
+    import docx
+
+    (tmp_path / "config.toml").write_text(
+        f'[register]\npath = "{data_dir / "lay-two-row-header.xlsx"}"\n[output]\ndir = "out"\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "toolkit", "generate", "--only", "KS-002", "--today", "2026-11-23"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stderr
+    (sheet,) = (tmp_path / "out").rglob("KS-002_纠正预防措施单.docx")
+    rows = [[c.text for c in row.cells] for table in docx.Document(sheet).tables for row in table.rows]
+    assert ["1", "纠正", "调整配送线路", "孙涛", "2026年11月28日"] in rows
+    assert ["2", "纠正", "增加周末班次", "孙涛", "2026年11月28日"] in rows
+
+
+def test_parts_too_large_together(tmp_path, data_dir):
+    import zipfile
+
+    path = tmp_path / "r.xlsx"
+    with zipfile.ZipFile(data_dir / "reg-offset-b3.xlsx") as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item.filename))
+        for n in range(3):  # three parts of 0.6 MB each: none too big alone; over 1 MB by the second
+            dst.writestr(f"xl/media/pad{n}.bin", b"\0" * 600_000)
+    config = config_from_dict({"register": {"language": "en"}, "limits": {"unpacked_mb": 1}})
+    with pytest.raises(RegisterError, match=r"parts of the register .* unpack to 1\.2 MB together, over the limit"):
+        read_register(config, path)

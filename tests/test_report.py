@@ -521,3 +521,28 @@ def test_weekly_mail_goes_through_the_reminder_transport(stats: Statistics, work
 def test_weekly_mail_needs_the_quality_manager(stats: Statistics, workbook: Path) -> None:
     with pytest.raises(ConfigError, match="quality_manager 未填写"):
         build_weekly_mail(stats, Config(), workbook, now=dt.datetime(2026, 4, 13, 9, 0))
+
+
+def test_a_complaint_is_left_out_only_where_its_field_is_needed() -> None:
+    """Hand-built records, one unusable field each, and the figures each one is missing from."""
+    info = SheetInfo("台账", 1, {name: i for i, name in enumerate(
+        ("complaint_id", "received_on", "category", "nature", "severity", "special", "department", "status",
+         "closed_on", "satisfaction", "root_cause", "customer_phone"))}, [])
+    base = {"received_on": dt.date(2026, 3, 2), "category": "产品质量", "nature": "有效投诉", "severity": "C",
+            "special": "否", "department": "质量部", "status": "处理中", "customer_phone": "13800138000"}
+    records = [
+        Record("台账", 2, {**base, "complaint_id": "K-ok"}),
+        Record("台账", 3, {**base, "complaint_id": "K-status", "status": "搁置"}),
+        Record("台账", 4, {**base, "complaint_id": "K-dept", "department": None}),
+        Record("台账", 5, {**base, "complaint_id": "K-phone", "customer_phone": "123"}),
+    ]
+    register = Register("r.xlsx", "", 0, [info], records)
+    report = validate(register, Config(), TODAY)
+    stats = compute_statistics(register, report, Config(), today=TODAY)
+    assert {lo.complaint_id: lo.figures for lo in stats.left_out} == {
+        "K-status": ["counts", "on_time", "satisfaction", "duration"],
+        "K-dept": ["on_time"],  # on time per department only: its rates are in the totals
+    }
+    assert stats.headline["received"] == 4 and stats.totals["open"] == 3  # K-status: neither open nor closed
+    assert stats.category_pareto == [ParetoRow("产品质量", 4, 1.0, 1.0)]
+    assert sum(r.reply_due for r in stats.on_time_by_department) == 2  # K-ok and K-phone

@@ -73,7 +73,7 @@ CASES = [
     ("missing-required", {"received_on": None}, "received_on", "error"),
     ("missing-required", {"respondent": None}, "respondent", "error"),
     ("missing-required", {"customer_phone": None, "customer_email": None}, "customer_phone", "error"),
-    ("not-in-list", {"channel": "微信"}, "channel", "error"),
+    ("not-in-list", {"channel": "抖音私信"}, "channel", "error"),
     ("not-in-list", {"department": "仓储部"}, "department", "error"),
     ("not-in-list", {"severity": "D"}, "severity", "error"),
     ("not-in-list", {"special": "是"}, "special", "error"),
@@ -386,3 +386,61 @@ def test_file_and_column_findings_come_first_under_one_heading() -> None:
     assert lines[2].startswith("  提示  台账  [missing-column]  工作表“台账”没有“赔付金额”列")
     assert lines[3] == "" and lines[4] == "台账!3  KS-2026-001"
     assert lines.count("文件与列") == 1
+
+
+# -- layouts, merged records, configured lists (issue #10) --------------------------------
+
+
+def _without_cells(report: ValidationReport) -> dict[str, Any]:
+    """The report's JSON with every cell reference (and row number) taken out."""
+    import re
+
+    data = report.to_dict()
+    for finding in data["findings"]:
+        finding.pop("row")
+        finding.pop("cell")
+        finding["message"] = re.sub(r"台账!\w+?\d+", "<cell>", finding["message"])
+    data.pop("register")
+    return data
+
+
+def test_two_row_header_register_validates_like_the_same_data_laid_out_flat() -> None:
+    data = Path(__file__).parent / "data"
+    config = Config()
+    flat = validate(read_register(config, data / "lay-flat.xlsx"), config, TODAY)
+    two_row = validate(read_register(config, data / "lay-two-row-header.xlsx"), config, TODAY)
+    assert _without_cells(two_row) == _without_cells(flat)
+    assert {f.code for f in flat.findings} >= {"bad-date", "bad-phone", "duplicate-id", "missing-required"}
+    # and the cells are where the values are in each file
+    assert [f.cell for f in flat.findings if f.code == "duplicate-id"] == ["台账!A8"]
+    assert [f.cell for f in two_row.findings if f.code == "duplicate-id"] == ["台账!A12"]
+    assert "台账!A6" in next(f.message for f in two_row.findings if f.code == "duplicate-id")
+
+
+def test_conflicting_values_names_both_cells_in_english() -> None:
+    register = make_register(row(), bad={0: {"capa_due": ("conflicting-values", ((3, D(2026, 11, 30)),
+                                                                                   (4, D(2026, 12, 5))))}})
+    report = validate(register, config_from_dict({"register": {"language": "en"}}), TODAY)
+    (finding,) = [f for f in report.findings if f.code == "conflicting-values"]
+    assert finding.severity == "error" and finding.cell == "台账!AA3"
+    assert "台账!AA3 is '2026-11-30', 台账!AA4 is '2026-12-05'" in finding.message
+    assert "Complaint No. cell is merged over these rows" in finding.message
+    assert finding.to_dict()["value"] == "2026-11-30 / 2026-12-05"
+
+
+@pytest.mark.parametrize(("lists", "field", "value"), [
+    ({"channels": ["电话", "抖音"]}, "channel", "来访"),
+    ({"root_causes": ["设计缺陷", "其他"]}, "root_cause", "运输及储存过程不良"),
+    ({"specials": ["否", "网络舆情"]}, "special", "媒体"),
+])
+def test_every_list_is_configurable(lists: dict[str, list[str]], field: str, value: str) -> None:
+    config = config_from_dict({"lists": lists})
+    report = check(row(**{field: value}), row(complaint_id="KS-2026-002", **{field: lists[next(iter(lists))][1]}),
+                   config=config)
+    assert [(f.code, f.field, f.row) for f in report.findings] == [("not-in-list", field, 3)]
+    assert lists[next(iter(lists))][1] in report.findings[0].message
+
+
+def test_new_default_channels_are_everyday_ones() -> None:
+    for channel in ("12345 市民热线", "微信", "媒体"):
+        assert check(row(channel=channel)).findings == []

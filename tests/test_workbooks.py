@@ -143,7 +143,7 @@ def test_new_register_has_headers_lists_formats_and_instructions(tmp_path: Path)
     for i in list_cols:
         dv = validations[f"{ws.cell(row=2, column=i + 1).column_letter}2"]
         assert dv.type == "list"
-    assert validations["C2"].formula1 == '"电话,来访,信函,电子邮件,网站,监管部门转办,消协转办,12315"'
+    assert validations["C2"].formula1 == '"电话,来访,信函,电子邮件,网站,监管部门转办,消协转办,12315,12345 市民热线,微信,媒体"'
     assert validations["O2"].formula1 == '"客服部,质量部,生产部,物流部,销售部,市场部,财务部"'
     assert validations["B2"].type == "date"
     assert validations["V2"].type == "decimal"
@@ -165,6 +165,30 @@ def test_long_list_goes_to_a_hidden_lists_sheet(tmp_path: Path) -> None:
     dv = next(dv for dv in wb["台账"].data_validations.dataValidation if str(dv.sqref).startswith("O2"))
     assert dv.formula1 == "'列表'!$A$2:$A$41"
     assert [wb["列表"].cell(row=r, column=1).value for r in (1, 2, 41)] == ["责任部门", departments[0], departments[39]]
+
+
+def test_new_register_follows_the_config_in_force(tmp_path: Path) -> None:
+    config = config_from_dict({
+        "lists": {"channels": ["电话", "12345 市民热线", "抖音"], "root_causes": ["设计缺陷", "其他"],
+                  "specials": ["否", "网络舆情"], "synonyms": {"已办结": "已结案"}},
+        "rules": {"A": {"reply_days": 2, "followup_days": 5}, "working_days": False, "capa_classes": ["A"]}})
+    wb = load_workbook(write_new_register(tmp_path / "r.xlsx", config))
+    formulas = {str(dv.sqref).split(":")[0]: dv.formula1 for dv in wb["台账"].data_validations.dataValidation}
+    assert formulas["C2"] == '"电话,12345 市民热线,抖音"'
+    assert formulas["S2"] == '"设计缺陷,其他"' and formulas["N2"] == '"否,网络舆情"'
+    rows = {r[0]: r for r in wb["填写说明"].iter_rows(min_row=5, values_only=True)}
+    assert rows["投诉渠道 *"][3] == "电话、12345 市民热线、抖音"
+    assert rows["投诉渠道 *"][4] == "必填。列表在 config.toml 的 [lists] channels 中配置。"
+    assert rows["处理状态 *"][3] == "待处理、处理中、待回访、已结案（也可写：已办结 = 已结案）"
+    assert rows["承诺答复日期"][4] == "可空：空白时按等级自动计算（A 2、B 2、C 3 个自然日）。"
+    assert rows["回访期限"][4] == "可空：空白时按等级自动计算（A 5、B 7、C 15 个自然日）。"
+    assert rows["纠正预防措施"][4] == "A 类有效投诉结案时必填。"
+    english = config_from_dict({"register": {"language": "en"}, "rules": {"capa_classes": []}})
+    rows = {r[0]: r for r in load_workbook(write_new_register(tmp_path / "e.xlsx", english))["Instructions"]
+            .iter_rows(min_row=5, values_only=True)}
+    assert rows["Corrective Action"][4] == "Optional (the config requires it for no class)."
+    assert rows["Channel *"][3].startswith("Phone, Visit, Letter")
+    assert rows["Reply Due"][4] == "May be blank: then computed from the class (A 1, B 2, C 3 working days)."
 
 
 def test_new_register_in_english(tmp_path: Path) -> None:

@@ -28,7 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .fields import DEFAULT_CATEGORIES, DEFAULT_DEPARTMENTS, FIELD_BY_NAME
+from .fields import (
+    DEFAULT_CATEGORIES,
+    DEFAULT_CHANNELS,
+    DEFAULT_DEPARTMENTS,
+    FIELD_BY_NAME,
+    LIST,
+    ROOT_CAUSES,
+    SPECIALS,
+)
 from .i18n import Messages, translate
 
 if sys.version_info >= (3, 11):
@@ -59,8 +67,26 @@ class ColumnConfig:
 
 @dataclass
 class ListsConfig:
+    """The values of every list field that is an office's own choice, and synonyms."""
+
+    channels: list[str] = field(default_factory=lambda: list(DEFAULT_CHANNELS))
     categories: list[str] = field(default_factory=lambda: list(DEFAULT_CATEGORIES))
     departments: list[str] = field(default_factory=lambda: list(DEFAULT_DEPARTMENTS))
+    root_causes: list[str] = field(default_factory=lambda: list(ROOT_CAUSES))
+    specials: list[str] = field(default_factory=lambda: list(SPECIALS))
+    #: Another spelling staff use -> the list value it means (``"已办结" = "已结案"``); the
+    #: value may be one of any list field's values (status, nature, class, satisfaction...).
+    synonyms: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class LimitsConfig:
+    """Limits that keep a hostile or broken workbook (a zip bomb) from exhausting the machine."""
+
+    #: Largest unpacked size of a workbook's parts (one and all together), in MB.
+    unpacked_mb: int = 1024
+    #: Largest unpacked/packed ratio of a part larger than 8 MB (real sheets pack 5-20:1).
+    compression_ratio: int = 100
 
 
 @dataclass
@@ -257,6 +283,7 @@ class Config:
     register: RegisterConfig = field(default_factory=RegisterConfig)
     columns: dict[str, ColumnConfig] = field(default_factory=dict)
     lists: ListsConfig = field(default_factory=ListsConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     company: CompanyConfig = field(default_factory=CompanyConfig)
@@ -317,7 +344,8 @@ class Config:
         return {name: col.aliases for name, col in self.columns.items()}
 
     def list_values(self, key: str) -> list[str]:
-        """Values of a config list (``categories``, ``departments``)."""
+        """Values of a config list (``channels``, ``categories``, ``departments``, ``root_causes``,
+        ``specials``)."""
         return list(getattr(self.lists, key))
 
     def person_email(self, name: str | None) -> str:
@@ -377,6 +405,7 @@ MESSAGES: Messages = {
     "range": {"zh": "{option} 为 {value}，超出范围：{valid}。", "en": "{option} is {value}, out of range: {valid}."},
     "range.between": {"zh": "应在 {low} 到 {high} 之间", "en": "it must be from {low} to {high}"},
     "range.positive": {"zh": "应大于 0（最大 {high}）", "en": "it must be more than 0 (at most {high})"},
+    "range.more-than": {"zh": "应大于 {low}", "en": "it must be more than {low}"},
     "range.at-least": {"zh": "应不小于 {low}", "en": "it must be {low} or more"},
     "range.workers": {"zh": "（0 表示每个 CPU 核心一个）", "en": " (0 = one per CPU core)"},
     "maybe": {"zh": "是否应为 {names}？", "en": "Did you mean {names}?"},
@@ -397,6 +426,16 @@ MESSAGES: Messages = {
     },
     "day": {"zh": "[schedule].days[{i}] 为 \"{value}\"：请用 mon、tue、wed、thu、fri、sat 或 sun。",
             "en": "[schedule].days[{i}] is \"{value}\"; use mon, tue, wed, thu, fri, sat or sun."},
+    "positive": {"zh": "{option} 为 {value}：必须大于 0。", "en": "{option} is {value}; it must be more than 0."},
+    "blank-alias": {"zh": "{option} 是空白的别名：空白表头无法识别任何列，请删除它或写上实际的列名。",
+                    "en": "{option} is a blank alias: a blank header names no column; remove it or write "
+                          "the header you use."},
+    "blank-list-value": {"zh": "{option} 是空白值：请删除它或写上实际的值。",
+                         "en": "{option} is blank; remove it or write the value."},
+    "synonym-target": {"zh": "{option} 指向“{value}”，它不是任何列表字段的可选值：同义词必须指向已有的值，"
+                             "如“已结案”。",
+                       "en": "{option} points to \"{value}\", which is no list field's value: a synonym must "
+                             "point to an existing value, such as \"已结案\"."},
     "env-name": {"zh": "{option} 应是环境变量的名字（如 TOOLKIT_WECOM_WEBHOOK），而这里写的像是网址或密钥本身"
                        "（内容不在此显示）：请把它放进环境变量，配置文件里只写变量名。",
                  "en": "{option} must be the name of an environment variable (such as TOOLKIT_WECOM_WEBHOOK), "
@@ -585,6 +624,7 @@ def _check_values(cfg: Config, ctx: _Loading) -> None:
         if name not in FIELD_BY_NAME:
             raise _error(ctx.message("no-field", name=name, fields=", ".join(FIELD_BY_NAME))
                          + _did_you_mean(name, FIELD_BY_NAME, "columns", ctx), ctx.language)
+    _check_lists(cfg, ctx)
     for path, dates in (("calendar.extra_holidays", cfg.calendar.extra_holidays),
                         ("calendar.extra_workdays", cfg.calendar.extra_workdays)):
         for value in dates:
@@ -628,6 +668,8 @@ class Range:
 
     def describe(self, language: str) -> str:
         if self.positive:
+            if self.high is None:
+                return translate(MESSAGES, "range.more-than", language, low=_number(self.low))
             return translate(MESSAGES, "range.positive", language, high=_number(self.high))
         if self.high is None:
             return translate(MESSAGES, "range.at-least", language, low=_number(self.low))
@@ -642,6 +684,8 @@ RANGES: dict[str, Range] = {
     "rules.*.reply_days": Range(0),
     "rules.*.followup_days": Range(0),
     "documents.workers": Range(0, 256),
+    "limits.unpacked_mb": Range(0, positive=True),
+    "limits.compression_ratio": Range(0, positive=True),
     "documents.pdf_workers": Range(0, 256),
     "notify.retries": Range(0, 100),
     "notify.retry_delay": Range(0, 3600),
@@ -746,6 +790,31 @@ def parse_days(days: list[str], language: str = "zh") -> frozenset[int]:
             raise _error(translate(MESSAGES, "day", language, i=i, value=name), language)
         numbers.add(WEEKDAYS.index(key))
     return frozenset(numbers)
+
+
+def _check_lists(cfg: Config, ctx: _Loading) -> None:
+    """Aliases and list values that are blank, synonyms that point nowhere, limits of 0."""
+    for name, column in cfg.columns.items():
+        for i, alias in enumerate(column.aliases):
+            if not alias.strip():
+                raise ctx.error("blank-alias", option=f"[columns.{name}].aliases[{i}]")
+    for key in ("channels", "categories", "departments", "root_causes", "specials"):
+        for i, value in enumerate(cfg.list_values(key)):
+            if not value.strip():
+                raise ctx.error("blank-list-value", option=f"[lists].{key}[{i}]")
+    values: set[str] = set()
+    for f in FIELD_BY_NAME.values():
+        if f.kind == LIST:
+            values.update(cfg.list_values(f.config_list) if f.config_list else f.choices)
+    for spelling, target in cfg.lists.synonyms.items():
+        if not spelling.strip():
+            raise ctx.error("blank-alias", option='[lists.synonyms].""')
+        if target not in values:
+            raise ctx.error("synonym-target", option=f'[lists.synonyms]."{spelling}"', value=target)
+    for key in ("unpacked_mb", "compression_ratio"):
+        value = getattr(cfg.limits, key)
+        if value <= 0:
+            raise ctx.error("positive", option=f"[limits].{key}", value=value)
 
 
 def _show(path: str) -> str:

@@ -33,6 +33,11 @@ class Record:
     bad: dict[str, tuple[str, Any]] = field(default_factory=dict)
     #: Columns the toolkit does not know, header text -> value; kept for reports.
     extra: dict[str, Any] = field(default_factory=dict)
+    #: field -> the Excel row that holds its value, where that is not ``row``: a value merged
+    #: down over several complaints ("same as above"), or a later row of a record spanning rows.
+    cells: dict[str, int] = field(default_factory=dict)
+    #: The last Excel row of a record spanning rows (its 投诉编号 cell merged down); 0: one row.
+    last_row: int = 0
 
     @property
     def complaint_id(self) -> str:
@@ -53,7 +58,11 @@ class SheetInfo:
     columns: dict[str, int]
     #: every header cell's text by 0-based column index (unknown columns included)
     headers: list[str]
-    rows: int = 0  # data rows read (blank rows not counted)
+    rows: int = 0  # records read (blank rows not counted)
+    #: Excel row where the header block starts (a group row above the header row, or header_row).
+    header_top: int = 0
+    #: records spanning several rows (their 投诉编号 cell merged down)
+    spanning: int = 0
 
     def column_letter(self, field_name: str) -> str:
         index = self.columns.get(field_name)
@@ -85,7 +94,7 @@ class Register:
     def cell(self, record: Record, field_name: str) -> str:
         """``台账!B14`` for a record's field, or ``台账!14`` when the column is missing."""
         letter = self.sheet(record.sheet).column_letter(field_name)
-        return f"{record.sheet}!{letter}{record.row}"
+        return f"{record.sheet}!{letter}{record.cells.get(field_name, record.row) if record.cells else record.row}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,10 +33,11 @@ Choices the spec leaves open, made here once:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .addresses import is_sendable
 from .fields import CLOSED, FIELD_BY_NAME, PENDING, is_special
@@ -73,11 +74,11 @@ class Person:
     email: str = ""
     mobile: str = ""
     feishu_user_id: str = ""
+    #: One person, however their address is capitalised (set from the fields above).
+    key: str = field(default="", compare=False, repr=False)
 
-    @property
-    def key(self) -> str:
-        """One person, however their address is capitalised."""
-        return self.email.casefold() if self.email else f"name:{self.name}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", self.email.casefold() if self.email else f"name:{self.name}")
 
     @property
     def label(self) -> str:
@@ -160,6 +161,7 @@ class ReminderPlan:
 
 HANDLER, DEPARTMENT_HEAD, QUALITY_MANAGER = "handler", "department_head", "quality_manager"
 ROLES = (HANDLER, DEPARTMENT_HEAD, QUALITY_MANAGER)
+_ROLE_RANK = {role: i for i, role in enumerate(ROLES)}
 
 #: For each kind: the explicit due-date field and the done field ("" = status decides).
 _DUE_FIELD = {REPLY: "reply_due", FOLLOWUP: "followup_due", CAPA: "capa_due"}
@@ -260,15 +262,20 @@ def plan_reminders(
     needs_address = "email" in config.notify.channels
     qm = people.by_ref(rem.quality_manager) if rem.quality_manager.strip() else None
     for record in records:
+        values = record.values
         # A blank or repeated complaint id (the validator reports both) must not make two
         # complaints one in the ledger, or the second one's reminders would count as sent.
-        cid = record.complaint_id.strip()
+        raw_id = values.get("complaint_id")
+        cid = "" if raw_id is None else (raw_id if raw_id.__class__ is str else str(raw_id)).strip()
         duplicate = not cid or cid in seen_ids
         seen_ids.add(cid)
-        kinds = _open_kinds(record)
-        if not kinds:  # most rows of a large register are closed: nothing more to look at
+        # Most rows of a large register are closed with no corrective action open: nothing to
+        # plan, so not even the rest of _open_kinds is asked.
+        if values.get("status") == CLOSED and values.get("corrective_action") is None:
             continue
-        values = record.values
+        kinds = _open_kinds(record)
+        if not kinds:
+            continue
         ledger_id = f"{cid}@{record.sheet}!{record.row}" if duplicate else cid
         special = is_special(values.get("special"))
         for kind in kinds:
@@ -303,10 +310,10 @@ def plan_reminders(
                                           language, ledger_id, fix="config" if department else "register"))
             if level >= 3 and qm is not None:
                 roles.append((QUALITY_MANAGER, qm))
-            item = _item(record, kind, due, days, level, special, ledger_id, tuple(roles))
-            items.append(item)
+            items.append(_item(record, kind, due, days, level, special, ledger_id, tuple(roles)))
             for role, person in roles:
-                boxes.add(person, role, item)
+                boxes.touch(person, role)  # a digest keeps the first spelling met in the register
+    items.sort(key=urgency)
 
     warnings: list[str] = []
     if cannot and qm is not None:
@@ -315,19 +322,21 @@ def plan_reminders(
         count = sum(1 for i in items if i.level >= 3) + len(cannot)
         if count:
             warnings.append(translate(MESSAGES, "no-quality-manager", language, count=count))
-    items.sort(key=urgency)
     return ReminderPlan(
         today=today,
         items=items,
-        digests=boxes.digests(),
+        digests=boxes.digests(items),
         cannot_remind=cannot,
         warnings=[*calendar.warnings, *warnings],
     )
 
 
+_KIND_ORDER = {kind: i for i, kind in enumerate(KINDS)}
+
+
 def urgency(item: ReminderItem) -> tuple[int, int, dt.date, str, int]:
     """Sort key: highest level first, then most overdue, then earliest due."""
-    return (-item.level, -item.days_overdue, item.due, item.complaint_id, KINDS.index(item.kind))
+    return (-item.level, -item.days_overdue, item.due, item.complaint_id, _KIND_ORDER[item.kind])
 
 
 def mask_phone(value: Value) -> str:
@@ -339,6 +348,8 @@ def mask_phone(value: Value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).strip()
+    if len(text) == 11 and text.isdigit():  # a mobile number, by far the most common form
+        return f"{text[:3]}****{text[7:]}"
     # A landline keeps its area code, an international number its country code: the reader can
     # tell where the customer is without seeing the number (an extension is left out).
     prefixed = _PREFIXED_PHONE.match(text)
@@ -364,7 +375,7 @@ class _People:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._by_ref: dict[str, Person] = {}
-        self._by_email: dict[str, tuple[str, Any]] = {}
+        self._named: dict[tuple[str, str], Person] = {}
 
     def by_ref(self, ref: str) -> Person:
         """A head or quality manager from config: ``"zhang@example.com"`` or ``"张经理"``."""
@@ -382,6 +393,13 @@ class _People:
 
     def named(self, name: str, email: str) -> Person:
         """A person named in the register, with the register's address (if sendable)."""
+        # Registers repeat the same few handlers: make each person once.
+        person = self._named.get((name, email))
+        if person is None:
+            person = self._named[(name, email)] = self._make(name, email)
+        return person
+
+    def _make(self, name: str, email: str) -> Person:
         entry = self.config.people.get(name)
         if entry is None:
             return Person(name, email)
@@ -397,34 +415,34 @@ class _Boxes:
 
     def __init__(self) -> None:
         self._boxes: dict[str, Digest] = {}
-        self._seen: dict[str, set[tuple[str, int, str]]] = {}
 
-    def _box(self, person: Person, role: str) -> Digest:
+    def touch(self, person: Person, role: str) -> Digest:
+        """The person's digest (made at first sight); their highest role names it."""
         key = person.key
         box = self._boxes.get(key)
         if box is None:
             box = Digest(person=person, role=role, items=[])
             self._boxes[key] = box
-            self._seen[key] = set()
-        elif ROLES.index(role) > ROLES.index(box.role):
+        elif _ROLE_RANK[role] > _ROLE_RANK[box.role]:
             box.role = role
         return box
 
-    def add(self, person: Person, role: str, item: ReminderItem) -> None:
-        box = self._box(person, role)
-        seen = self._seen[person.key]
-        ident = (item.sheet, item.row, item.kind)
-        if ident not in seen:
-            seen.add(ident)
-            box.items.append(item)
-
     def add_cannot(self, person: Person, cannot: list[CannotRemind]) -> None:
-        self._box(person, QUALITY_MANAGER).cannot_remind.extend(cannot)
+        self.touch(person, QUALITY_MANAGER).cannot_remind.extend(cannot)
 
-    def digests(self) -> list[Digest]:
-        result = list(self._boxes.values())
-        for box in result:
-            box.items.sort(key=urgency)
+    def digests(self, items: list[ReminderItem]) -> list[Digest]:
+        """Every digest, its items taken from ``items`` (most urgent first) in that order: one
+        pass instead of a sort per digest."""
+        boxes = self._boxes
+        for item in items:
+            people = item.people
+            if len(people) == 1:
+                boxes[people[0][1].key].items.append(item)
+                continue
+            keys = {person.key for _, person in people}  # a head who is also the handler: once
+            for key in keys:
+                boxes[key].items.append(item)
+        result = list(boxes.values())
         result.sort(key=lambda d: (ROLES.index(d.role), d.person.email.casefold() or d.person.name))
         return result
 
@@ -506,6 +524,7 @@ def _handler(record: Record, kind: str, people: _People) -> tuple[Person | None,
                             email_header=_header(email_field, language))
 
 
+@functools.lru_cache(maxsize=4096)  # a large register repeats few (department, kind, days)
 def _no_head(department: str, kind: str, days: int, language: str) -> str:
     label = translate(MESSAGES, f"kind-{kind}", language)
     if not department:
@@ -565,6 +584,8 @@ def _filled(record: Record, name: str) -> bool:
 
 
 def _text(value: Value) -> str:
+    if value.__class__ is str:
+        return value.strip()  # type: ignore[union-attr]
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

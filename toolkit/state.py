@@ -188,8 +188,11 @@ class Ledger:
                     f"SELECT recipient, complaint_id, kind, due, level, {column} FROM sent_reminders "
                     f"WHERE {where} AND (sent_day > ? OR level = 0)", (*args, cutoff))
             out: dict[str, set[Key]] = {}
-            for who, c, k, d, lv, _ in rows:
-                out.setdefault(who, set()).add((c, k, d, int(lv)))
+            for who, c, k, d, lv, _ in rows.fetchall():
+                seen = out.get(who)
+                if seen is None:
+                    seen = out[who] = set()
+                seen.add((c, k, d, lv))
             return out
         except sqlite3.Error as exc:
             raise StateError.translated(_MESSAGES, "read", path=self.path, error=exc) from exc

@@ -40,6 +40,9 @@ from .fields import (
 from .i18n import Messages, translate
 from .model import ERROR, NOTE, WARNING, Finding, Record, Register, SheetInfo
 
+#: The reader's code for rows of one complaint holding different values (toolkit.register.values).
+CONFLICTING_VALUES = "conflicting-values"
+
 # -- messages -----------------------------------------------------------------------------
 
 MESSAGES: Messages = {
@@ -81,6 +84,14 @@ MESSAGES: Messages = {
         "en": "'{header}' is a formula ({value}) with no calculated value: open and save the file once in "
               "Excel or WPS, or type the value in.",
     },
+    "conflicting-values": {
+        "zh": "“{header}”在同一件投诉的几行中填写了不同的值：{cells}。这几行的投诉编号单元格是合并的，"
+              "所以它们是一件投诉：请只保留一个值；如果是不同的投诉，请取消合并、分开登记。",
+        "en": "'{header}' has different values in the rows of one complaint: {cells}. Its Complaint No. "
+              "cell is merged over these rows, so they are one complaint: keep one value; if they are "
+              "different complaints, unmerge the cell and register them separately.",
+    },
+    "conflicting-cell": {"zh": "{cell} 为“{value}”", "en": "{cell} is '{value}'"},
     "missing-required": {
         "zh": "“{header}”为空：此项必填，请补充。",
         "en": "'{header}' is blank: it is required; fill it in.",
@@ -393,10 +404,22 @@ class SheetPlan:
 
 
 def check_bad_cells(record: Record, plan: SheetPlan) -> Iterable[Finding]:
-    """Cells the reader could not parse: bad-date, ambiguous-date, bad-number, formula-no-value."""
+    """Cells the reader could not parse: bad-date, ambiguous-date, bad-number, formula-no-value,
+    and conflicting-values (rows of one complaint holding different values)."""
     if not record.bad:
         return _NOTHING
-    return [plan.finding(code, record, name, raw) for name, (code, raw) in record.bad.items()]
+    return [_conflicting(record, plan, name, raw) if code == CONFLICTING_VALUES
+            else plan.finding(code, record, name, raw) for name, (code, raw) in record.bad.items()]
+
+
+def _conflicting(record: Record, plan: SheetPlan, name: str, raw: tuple[tuple[int, Any], ...]) -> Finding:
+    """A finding naming every cell of the record that holds one of the different values."""
+    sep = translate(MESSAGES, "list-separator", plan.language)
+    letter = plan.info.column_letter(name)
+    cells = sep.join(translate(MESSAGES, "conflicting-cell", plan.language, cell=f"{record.sheet}!{letter}{row}",
+                               value=plan.show(name, value)) for row, value in raw)
+    shown = " / ".join(plan.show(name, value) for _, value in raw)
+    return plan.finding(CONFLICTING_VALUES, record, name, shown, cells=cells)
 
 
 def check_required(record: Record, plan: SheetPlan) -> Iterable[Finding]:

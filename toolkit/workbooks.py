@@ -102,6 +102,19 @@ MESSAGES: Messages = {
     "date-error": {"zh": "请填写日期，如 2026-03-05。", "en": "Enter a date, e.g. 2026-03-05."},
     "number-error-title": {"zh": "不是金额", "en": "Not an amount"},
     "number-error": {"zh": "请填写 0 或正数。", "en": "Enter 0 or a positive number."},
+    "rule-list": {"zh": "列表在 config.toml 的 [lists] {list_key} 中配置。",
+                  "en": "The list is set in config.toml [lists] {list_key}."},
+    "rule-reply-due": {"zh": "可空：空白时按等级自动计算（{days} 个{unit}）。",
+                       "en": "May be blank: then computed from the class ({days} {unit})."},
+    "rule-followup-due": {"zh": "可空：空白时按等级自动计算（{days} 个{unit}）。",
+                          "en": "May be blank: then computed from the class ({days} {unit})."},
+    "rule-capa": {"zh": "{classes} 类有效投诉结案时必填。",
+                  "en": "Required to close a valid class {classes} complaint."},
+    "rule-capa-none": {"zh": "可选（当前配置不要求任何等级填写）。",
+                       "en": "Optional (the config requires it for no class)."},
+    "unit-working": {"zh": "工作日", "en": "working days"},
+    "unit-calendar": {"zh": "自然日", "en": "calendar days"},
+    "also-accepted": {"zh": "（也可写：{pairs}）", "en": " (also accepted: {pairs})"},
     "footer-page": {"zh": "第 &P 页，共 &N 页", "en": "Page &P of &N"},
 }
 
@@ -130,8 +143,7 @@ FIELD_HELP: dict[str, tuple[str, str, str, str]] = {
                    "Required: a complaint with no identifiable respondent cannot be accepted."),
     "description": ("投诉的具体内容：时间、经过、客户诉求。", "What happened and what the customer asks for.",
                     "必填。", "Required."),
-    "category": ("投诉类别。", "Complaint category.", "必填；列表在 config.toml [lists] categories 中配置。",
-                 "Required; the list is set in config.toml [lists] categories."),
+    "category": ("投诉类别。", "Complaint category.", "必填。", "Required."),
     "nature": ("有效投诉，或沟通性投诉（求助型/咨询型/发泄型）。",
                "A valid complaint, or a communication complaint (help-seeking, inquiry, venting).",
                "必填。", "Required."),
@@ -141,8 +153,7 @@ FIELD_HELP: dict[str, tuple[str, str, str, str]] = {
                 "Special complaint: from a regulator, consumer association, media, or suspected extortion; "
                 "escalated at once.", "空白视为“否”。", "Blank means No."),
     "department": ("负责处理的部门。", "Department responsible.",
-                   "必填；列表在 config.toml [lists] departments 中配置。",
-                   "Required; the list is set in config.toml [lists] departments."),
+                   "必填。", "Required."),
     "handler": ("首问负责人：最先接待并负责到底的人。", "The first person who took the complaint and stays "
                 "responsible.", "必填。", "Required."),
     "handler_email": ("首问负责人的邮箱，用于发送提醒。", "Handler's e-mail address, for reminders.",
@@ -468,9 +479,48 @@ def write_new_register(path: str | os.PathLike[str], config: Config, sheet: str 
 
 
 def _choices(f: Field, config: Config, language: str) -> list[str]:
-    if f.config_list:
-        return config.list_values(f.config_list)
-    return list(f.choices_en if language == "en" and f.choices_en else f.choices)
+    """The drop-down's values: the configured list (shown in English when it holds built-in
+    values and the register is English), else the field's own values."""
+    values = config.list_values(f.config_list) if f.config_list else list(f.choices)
+    return [display_value(f.name, v, language) for v in values]
+
+
+#: Rules of the instructions sheet that depend on the config in force: field -> message key.
+_CONFIG_RULES = {"channel": "rule-list", "category": "rule-list", "department": "rule-list",
+                 "root_cause": "rule-list", "special": "rule-list", "reply_due": "rule-reply-due",
+                 "followup_due": "rule-followup-due", "corrective_action": "rule-capa"}
+
+
+def _help_rule(f: Field, config: Config, language: str, rule: str) -> str:
+    """The rule text of a field as the config in force makes it (lists, deadlines, CAPA classes)."""
+    key = _CONFIG_RULES.get(f.name)
+    if key is None:
+        return rule
+    sep = "、" if language == "zh" else ", "
+    rules = config.rules
+    unit = translate(MESSAGES, "unit-working" if rules.working_days else "unit-calendar", language)
+    if key == "rule-list":
+        joiner = "" if language == "zh" else " "
+        return joiner.join(part for part in (rule, translate(MESSAGES, key, language, list_key=f.config_list)) if part)
+    if key in ("rule-reply-due", "rule-followup-due"):
+        attr = "reply_days" if key == "rule-reply-due" else "followup_days"
+        days = sep.join(f"{klass} {getattr(rules.for_class(klass), attr)}" for klass in ("A", "B", "C"))
+        return translate(MESSAGES, key, language, days=days, unit=unit)
+    classes = [c for c in ("A", "B", "C") if c in rules.capa_classes]
+    if not classes:
+        return translate(MESSAGES, "rule-capa-none", language)
+    return translate(MESSAGES, key, language, classes=sep.join(classes))
+
+
+def _synonyms_of(f: Field, config: Config, language: str) -> str:
+    """``（也可写：已办结 = 已结案）`` for the synonyms configured for this field's values."""
+    values = set(config.list_values(f.config_list) if f.config_list else f.choices)
+    pairs = [(s, t) for s, t in config.lists.synonyms.items() if t in values]
+    if not pairs:
+        return ""
+    sep = "、" if language == "zh" else ", "
+    shown = sep.join(f"{s} = {display_value(f.name, t, language)}" for s, t in pairs)
+    return translate(MESSAGES, "also-accepted", language, pairs=shown)
 
 
 def _list_range(ws: Worksheet, f: Field, choices: list[str], language: str) -> str:
@@ -512,10 +562,11 @@ def _help_sheet(ws: Worksheet, config: Config, language: str) -> None:
             need = translate(MESSAGES, "required-close", language)
         else:
             need = ""
-        allowed = sep.join(_choices(f, config, language)) if f.kind == LIST else ""
+        allowed = sep.join(_choices(f, config, language)) + _synonyms_of(f, config, language) \
+            if f.kind == LIST else ""
         row = (f.header(language) + (" *" if f.name in required else ""), need,
                en_meaning if language == "en" else zh_meaning, allowed,
-               en_rule if language == "en" else zh_rule)
+               _help_rule(f, config, language, en_rule if language == "en" else zh_rule))
         for col, value in enumerate(row, start=1):
             cell = ws.cell(row=r, column=col)
             if value:

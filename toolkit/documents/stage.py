@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import jinja2
 
 from ..config import Config
-from ..errors import TemplateError
+from ..errors import ConfigError, TemplateError
 from ..fsutil import atomic_write_bytes, ensure_folder
 from ..i18n import Messages, translate
 from ..model import Finding, Register
@@ -156,7 +156,7 @@ def check_templates(config: Config) -> list[TemplateCheck]:
     for kind in document_kinds(config):
         try:
             path = kind.template_path(config)
-        except Exception as exc:  # a config kind without a template
+        except ConfigError as exc:  # a kind from config without a template
             checks.append(TemplateCheck(kind.key, "", fatal=str(exc)))
             continue
         result = check_template(path, kind.key, config.language)
@@ -200,8 +200,10 @@ class _Job:
     template: str  # template path (workers prepare it once)
     template_sha256: str
     language: str
+    #: Shared by the documents of one row (built once): the kind's own form number is set at render.
     context: dict[str, Any]
     target: str
+    form_no: str = ""
 
 
 _PARENT = 0
@@ -231,7 +233,10 @@ def _render_job(job: _Job) -> tuple[int, str]:
     try:
         if prepared is None or prepared.sha256 != job.template_sha256:
             prepared = prepare_template(job.template, job.language)
-        data = prepared.render(job.context)
+        context = job.context
+        if job.form_no != context.get("form_no"):
+            context = {**context, "form_no": job.form_no, "表单编号": job.form_no}
+        data = prepared.render(context)
     except (jinja2.TemplateError, TemplateError) as exc:
         return job.index, translate(MESSAGES, "template-render", job.language, path=job.template,
                                     complaint_id=job.context.get("complaint_id", ""), error=exc)
@@ -408,10 +413,8 @@ def generate(
             hashes[index] = (relpath, digest)
             if context_cache is None:
                 context_cache = build_context(record, kind, config, due)
-            context = context_cache
-            if kind.form_no != context_cache["form_no"]:
-                context = {**context_cache, "form_no": kind.form_no, "表单编号": kind.form_no}
-            jobs.append(_Job(index, str(templates[key].path), templates[key].sha256, language, context, target))
+            jobs.append(_Job(index, str(templates[key].path), templates[key].sha256, language, context_cache,
+                             target, kind.form_no))
     for cid in sorted(wanted[key] for key in (wanted or {}).keys() - seen_ids):
         documents.append(DocumentResult(cid, kinds_[0].key, "", SKIPPED, translate(MESSAGES, "not-found", language)))
 

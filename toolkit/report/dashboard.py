@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import heapq
 import html
 import json
 import logging
@@ -203,30 +204,34 @@ def dashboard_inputs(config: Config, *, today: dt.date, report: Any = None,
 
 
 def _filed_since(folder: Path, start: dt.date) -> tuple[list[FiledDocument], int]:
+    """The newest documents written since ``start`` (at most :data:`MAX_DOCUMENTS`), and how
+    many more there are."""
     if not folder.is_dir():
         return [], 0
     since = dt.datetime.combine(start, dt.time()).timestamp()
-    found = []
-    for root, _dirs, files in os.walk(folder):
-        # Documents are written to a temporary name and renamed, which stamps their folder: a
-        # folder untouched since Monday holds no document of this week (100k files not stat-ed).
+    found: list[tuple[float, str]] = []
+    pending = [str(folder)]
+    while pending:
+        directory = pending.pop()
         try:
-            if os.stat(root).st_mtime < since:
-                continue
+            # Documents are written to a temporary name and renamed, which stamps their folder: a
+            # folder untouched since Monday holds no document of this week, so its files are not
+            # looked at one by one (a documents folder may hold 100k of them).
+            recent = os.stat(directory).st_mtime >= since
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                    elif recent and name.lower().endswith(_DOCUMENT_SUFFIXES) and not name.startswith((".", "~$")):
+                        mtime = entry.stat().st_mtime
+                        if mtime >= since:
+                            found.append((mtime, entry.path))
         except OSError:
             continue
-        for name in files:
-            if not name.lower().endswith(_DOCUMENT_SUFFIXES) or name.startswith((".", "~$")):
-                continue
-            path = Path(root) / name
-            try:
-                mtime = path.stat().st_mtime
-            except OSError:
-                continue
-            if mtime >= since:
-                found.append(FiledDocument(path, dt.datetime.fromtimestamp(mtime)))
-    found.sort(key=lambda d: (-d.written.timestamp(), str(d.path)))
-    return found[:MAX_DOCUMENTS], max(0, len(found) - MAX_DOCUMENTS)
+    newest = heapq.nlargest(MAX_DOCUMENTS, found, key=lambda item: (item[0], item[1]))
+    documents = [FiledDocument(Path(path), dt.datetime.fromtimestamp(mtime)) for mtime, path in newest]
+    return documents, max(0, len(found) - MAX_DOCUMENTS)
 
 
 def write_dashboard(stats: Statistics, config: Config, path: str | Path, *, today: dt.date,

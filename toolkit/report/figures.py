@@ -362,6 +362,12 @@ class _Usable:
                 return translate(MESSAGES, "why.blank", self.language, header=_header(name, self.language))
         return None
 
+    def error(self, record: Record, name: str) -> str | None:
+        """The message of an error finding on this field, if any."""
+        errors = self.errors.get((record.sheet, record.row))
+        found = errors.get(name) if errors is not None else None
+        return found[0].message if found else None
+
     def ok(self, record: Record, figure: str, *names: str, blank_ok: bool = False) -> bool:
         """True when every field in ``names`` is usable; else the record is listed as left out of
         ``figure`` with the first unusable field's cell and problem."""
@@ -462,6 +468,12 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
         use.leave_out(record, OVERDUE, register.cell(record, due_field), reason)
 
     with_status = [r for r in counted if use.ok(r, COUNTS, "status")]
+    if len(with_status) < len(counted):
+        # No usable status: whether it was answered or closed is unknown, so it is in none of these.
+        for r in counted:
+            if use.bad(r, "status") is not None:
+                for figure in (ON_TIME, SATISFACTION, DURATION):
+                    use.ok(r, figure, "status")
     closed = [r for r in with_status if r.get("status") == CLOSED]
     closed_dated = [r for r in closed if use.ok(r, TREND, "closed_on")]
     months = _months(dated, closed_dated, date_from, end)
@@ -508,7 +520,8 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
         if use.bad(r, "received_on") is not None:
             use.ok(r, MIX, "received_on")
     special_by_month, nature_by_month = _by_month(with_special, "received_on"), _by_month(with_nature, "received_on")
-    mix_by_month = [_mix_row(m, special_by_month.get(m, []), nature_by_month.get(m, [])) for m in months]
+    kinds = [s for s in config.list_values("specials") if is_special(s)]  # [lists] specials, as configured
+    mix_by_month = [_mix_row(m, special_by_month.get(m, []), nature_by_month.get(m, []), kinds) for m in months]
 
     # Time to close: closed, both dates usable; the class split needs a usable class.
     timed = [r for r in closed if use.ok(r, DURATION, "received_on", "closed_on")]
@@ -576,8 +589,11 @@ def _judged_dues(record: Record, config: Config, calendar: WorkCalendar, use: _U
     result = []
     for kind, explicit in (("reply", "reply_due"), ("followup", "followup_due")):
         value = getattr(due, kind)
-        if use.bad(record, explicit, blank_ok=True) is not None:
-            use.ok(record, ON_TIME, explicit, blank_ok=True)
+        # The register's own due date is optional (no column = blank = counted from the class);
+        # only an error in it (an unreadable date) makes it unusable.
+        wrong = use.error(record, explicit)
+        if wrong is not None:
+            use.leave_out(record, ON_TIME, use.register.cell(record, explicit), wrong)
             value = None
         elif record.values.get(explicit) in (None, ""):
             # Counted from the class: both inputs must be real, not the planner's safe guess.
@@ -731,10 +747,11 @@ def _satisfaction_row(key: str, rated: Sequence[Record]) -> SatisfactionRow:
     return SatisfactionRow(key, by_value, total, shares, _rate(sum(by_value[s] for s in SATISFIED), total))
 
 
-def _mix_row(month: str, with_special: Sequence[Record], with_nature: Sequence[Record]) -> MixRow:
+def _mix_row(month: str, with_special: Sequence[Record], with_nature: Sequence[Record],
+             kinds: Sequence[str] = SPECIAL_KINDS) -> MixRow:
     special = Counter(r.get("special") for r in with_special)
     nature = Counter(r.get("nature") for r in with_nature)
-    by_special = {s: special[s] for s in SPECIAL_KINDS}
+    by_special = {s: special[s] for s in kinds}
     by_nature = {n: nature[n] for n in NATURES}
     communication = sum(by_nature[n] for n in NATURES[1:])
     return MixRow(month, by_special, sum(by_special.values()), by_nature, by_nature[VALID_COMPLAINT],

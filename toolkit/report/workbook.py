@@ -568,10 +568,11 @@ class _Writer:
     def mix(self, ws: Worksheet) -> None:
         s = self.stats
         self.title(ws, "chart.special")
-        headers = [self.t("col.month"), *(self.show("special", v) for v in SPECIAL_KINDS),
+        kinds = list(s.mix_by_month[0].special) if s.mix_by_month else list(SPECIAL_KINDS)
+        headers = [self.t("col.month"), *(self.show("special", v) for v in kinds),
                    self.t("col.special_total"), *(self.show("nature", v) for v in NATURES),
                    self.t("col.communication")]
-        rows = [[m.month, *(m.special[v] for v in SPECIAL_KINDS), m.special_total,
+        rows = [[m.month, *(m.special[v] for v in kinds), m.special_total,
                  *(m.nature[v] for v in NATURES), m.communication] for m in s.mix_by_month]
         last = self.table(ws, 3, headers, rows)
         self.notes(ws, last + 2, self.t("note.mix"))

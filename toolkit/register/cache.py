@@ -1,0 +1,114 @@
+"""A cache of the parsed register, keyed by the file's content, for the daily job.
+
+The scheduled job reads the same register again and again (several times a day, every day
+until staff change it). Parsing 100k rows costs seconds; loading the records parsed last time
+costs a fraction of that. The key is the SHA-256 of the file's bytes plus everything that
+changes how they are parsed: the reader's own source code and the config's register, column
+and list settings. A different file, config or toolkit version simply misses.
+
+Pickling 100k records costs ~1.5 s, more than it saves when the register changes before the
+next run (staff edit it most days). So the records are saved only when the same bytes are read a
+*second* time (a rerun, a second schedule time, a manual run after the scheduled one): the first
+read just notes the key (:func:`should_save`).
+
+The cache is only ever a shortcut: an unreadable, truncated or foreign cache file is ignored
+(and rewritten), never an error. It is unpickled with an allow-list of classes (dates only),
+so a tampered file cannot run code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+import pickle
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..fsutil import atomic_write_bytes
+from ..model import Record, SheetInfo
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"complaint-toolkit register cache 2\n"
+FILE_NAME = "register-cache.pickle"
+_ALLOWED = {("datetime", "date"): dt.date, ("datetime", "datetime"): dt.datetime,
+            ("datetime", "time"): dt.time, ("datetime", "timedelta"): dt.timedelta}
+_code_fingerprint: str | None = None
+
+
+def cache_path(config: Config) -> Path:
+    return config.output_dir / "cache" / FILE_NAME
+
+
+def cache_key(data_sha256: str, config: Config) -> str:
+    """The key of a register's bytes read with this config and this version of the reader."""
+    settings = repr((config.register, config.columns, config.lists, getattr(config, "limits", None))).encode()
+    return hashlib.sha256(b"\0".join([data_sha256.encode(), _fingerprint().encode(), settings])).hexdigest()
+
+
+def should_save(path: Path, key: str) -> bool:
+    """True when ``key`` was already seen once (worth caching); otherwise note it and say no."""
+    marker = path.with_name(path.name + ".seen")
+    try:
+        if marker.read_text(encoding="ascii").strip() == key:
+            return True
+    except (OSError, UnicodeDecodeError):
+        pass
+    try:
+        atomic_write_bytes(marker, key.encode("ascii"))
+    except OSError as exc:
+        log.debug("cannot note the register key in %s: %s", marker, exc)
+    return False
+
+
+def load(path: Path, key: str) -> tuple[list[SheetInfo], list[Record]] | None:
+    """The sheets and records saved under ``key``, or None (no cache, other key, unreadable)."""
+    try:
+        with open(path, "rb") as handle:
+            if handle.readline() != MAGIC or handle.readline().strip() != key.encode():
+                return None
+            sheets, records = _Unpickler(handle).load()
+        return ([SheetInfo(*s) for s in sheets],
+                [Record(*fields) for fields in records])
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # any damage to a cache file only means a normal read
+        log.warning("register cache %s is unreadable (%s); reading the register instead", path, exc)
+        return None
+
+
+def save(path: Path, key: str, sheets: list[SheetInfo], records: list[Record]) -> None:
+    """Save parsed sheets and records under ``key``; a failure is logged, never raised."""
+    payload = ([(s.name, s.header_row, s.columns, s.headers, s.rows, s.header_top, s.spanning) for s in sheets],
+               [(r.sheet, r.row, r.values, r.bad, r.extra, r.cells, r.last_row) for r in records])
+    try:
+        buffer = io.BytesIO()
+        buffer.write(MAGIC + key.encode() + b"\n")
+        pickle.dump(payload, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        atomic_write_bytes(path, buffer.getvalue())
+    except (OSError, pickle.PicklingError, TypeError) as exc:
+        log.warning("cannot write the register cache %s (%s); the next run reads the register in full",
+                    path, exc)
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        allowed = _ALLOWED.get((module, name))
+        if allowed is None:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a register cache")
+        return allowed
+
+
+def _fingerprint() -> str:
+    global _code_fingerprint
+    if _code_fingerprint is None:
+        here = Path(__file__).resolve().parent
+        digest = hashlib.sha256()
+        # The reader's own modules and the ground floor it builds records from.
+        for source in (*sorted(here.glob("*.py")), here.parent / "fields.py", here.parent / "model.py"):
+            digest.update(source.read_bytes())
+        _code_fingerprint = digest.hexdigest()
+    return _code_fingerprint

@@ -1,0 +1,638 @@
+"""Read the complaint register into plain :class:`~toolkit.model.Register` data.
+
+The file's bytes are read once (the register lives on a network drive and staff may save it
+while we read), checked for what they really are (:mod:`.formats`) and parsed from memory with
+python-calamine. Each sheet's header block is found by its header texts and its merged cells
+are read (:mod:`.layout`); every cell of a known column is turned into a typed value: dates as
+:class:`datetime.date` (or :class:`datetime.datetime` when a time was given), numbers,
+canonical list values, text. A cell that cannot be read is ``None`` in ``Record.values`` and
+kept in ``Record.bad`` for the validator to report; nothing here decides what is *wrong* with
+the data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gc
+import hashlib
+import io
+import logging
+import os
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from types import NoneType
+from typing import Any
+
+import python_calamine
+
+from ..config import Config
+from ..errors import RegisterError
+from ..fields import DATE, EMAIL, FIELD_BY_NAME, LIST, NUMBER, PHONE, header_aliases
+from ..i18n import Messages, translate
+from ..model import Record, Register, SheetInfo, column_letter
+from . import cache as readcache
+from .formats import (
+    ODS,
+    XLSB,
+    XLSX,
+    FormulaCells,
+    FormulaScan,
+    Limits,
+    Merge,
+    _has_formulas,
+    fail,
+    formula_cells,
+    identify,
+    lock_notes,
+    ods_merges,
+    read_stable_bytes,
+    scan_formulas,
+    sheet_parts,
+    xlsb_merges,
+)
+from .layout import (
+    HEADER_SEARCH_ROWS,
+    MIN_HEADER_FIELDS,
+    Candidate,
+    HeaderBlock,
+    best_candidate,
+    data_merges,
+    fill_merged,
+    find_header,
+    record_spans,
+    suggest_alias,
+)
+from .values import (
+    CONFLICTING_VALUES,
+    FORMULA_NO_VALUE,
+    ValueParseError,
+    _text_of,
+    clean_text,
+    list_value_table,
+    parse_date,
+    parse_number,
+)
+
+log = logging.getLogger(__name__)
+
+_MESSAGES: Messages = {
+    "no-header": {
+        "zh": "台账 {path} 中找不到表头行。已查找的工作表：{sheets}（每个表的前 {rows} 行）。"
+              "表头行需包含“投诉编号”及至少 {others} 个其他已知列名，例如：{expected}。{closest}"
+              "请检查表头文字，或在 config.toml 的 [columns.<字段>] aliases 中添加别名。",
+        "en": "no header row found in the register {path}. Sheets searched: {sheets} (the first "
+              "{rows} rows of each). The header row needs \"Complaint No.\" and at least {others} "
+              "other known headers, e.g.: {expected}. {closest}Check the header texts, or add aliases in "
+              "config.toml under [columns.<field>] aliases.",
+    },
+    "closest-no-id": {
+        "zh": "最接近的是工作表“{sheet}”第 {row} 行：识别出 {found}，但缺少“{missing}”。如果“{suggest}”"
+              "就是投诉编号，请在 config.toml 中加入：{alias_line}。",
+        "en": "The closest was sheet \"{sheet}\" row {row}: it has {found} but no \"{missing}\". If "
+              "\"{suggest}\" is the complaint number, add to config.toml: {alias_line}. ",
+    },
+    "closest-no-id-column": {
+        "zh": "最接近的是工作表“{sheet}”第 {row} 行：识别出 {found}，但该行没有“{missing}”列：请在该行添加"
+              "“{missing}”列；如果编号在别的列名下，请在 config.toml 中加入 "
+              "[columns.complaint_id] aliases = [\"<列名>\"]。",
+        "en": "The closest was sheet \"{sheet}\" row {row}: it has {found} but no \"{missing}\" column: add "
+              "one to that row; if the number is under another header, add [columns.complaint_id] aliases = "
+              "[\"<header>\"] to config.toml. ",
+    },
+    "closest-few": {
+        "zh": "最接近的是工作表“{sheet}”第 {row} 行：只识别出 {found}（需要至少 {need} 个）。"
+              "未识别的列名有 {unknown}；请为其中的台账字段加别名，例如：{alias_line}。",
+        "en": "The closest was sheet \"{sheet}\" row {row}: it has only {found} (at least {need} are "
+              "needed). Headers not recognised: {unknown}; add aliases for the register's fields among "
+              "them, e.g.: {alias_line}. ",
+    },
+    "closest-nothing": {"zh": "（无）", "en": "(none)"},
+    "closest-unknown": {
+        "zh": "没有一列的表头是已知列名；看起来最像表头的是工作表“{sheet}”第 {row} 行：{unknown}。"
+              "如果这就是台账，请为各列加别名，先从投诉编号开始：{alias_line}。",
+        "en": "No column has a known header; the row that looks most like a header is sheet \"{sheet}\" "
+              "row {row}: {unknown}. If this is the register, add aliases for its columns, starting with "
+              "the complaint number: {alias_line}. ",
+    },
+}
+
+#: Fields whose value is one thing (a date, a number, a list value, an address): different
+#: values in the rows of one complaint are a finding, never joined or picked.
+_SINGLE_KINDS = (DATE, NUMBER, LIST, PHONE, EMAIL)
+
+
+# -- reading the file -----------------------------------------------------------------------
+
+
+def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
+                  cache: bool = False) -> Register:
+    """Read the register at ``path`` (default ``config.register_path``).
+
+    Returns the data sheets' :class:`SheetInfo` and every complaint as a :class:`Record` in
+    sheet/row order (rows merged together in the complaint-number column are one record). Raises :class:`RegisterError` when the file cannot be read as a
+    register; problems in single cells are left in ``Record.bad`` for the validator.
+    With ``cache``, records parsed from the very same bytes before (same config, same toolkit)
+    are loaded from ``<output>/cache`` instead of parsed again (:mod:`toolkit.readcache`).
+    """
+    language = config.language
+    target = Path(path) if path is not None else config.register_path
+    data = read_stable_bytes(target, language)
+    sha256 = hashlib.sha256(data).hexdigest()
+    notes = lock_notes(target, language)
+    key = readcache.cache_key(sha256, config) if cache else ""
+    cached = None
+    if cache:
+        with _gc_paused():
+            cached = readcache.load(readcache.cache_path(config), key)
+    if cached is not None:
+        log.debug("register %s unchanged since it was last parsed: records loaded from the cache", target)
+        sheets, records = cached
+        return Register(path=str(target), sha256=sha256, size=len(data), sheets=sheets, records=records,
+                        notes=notes)
+    size = len(data)
+    kind, archive = identify(data, target, language, _limits(config))
+    parts = sheet_parts(archive) if kind == XLSX and archive is not None else {}
+    scan = FormulaScan.start(data) if kind == XLSX else None
+    try:
+        try:
+            workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        except Exception as exc:  # calamine raises its own and also plain errors on bad files
+            raise _open_error(exc, target, language) from exc
+        if scan is not None and archive is not None:
+            # The worker and calamine each hold a copy of the bytes: ours can go before the
+            # sheets are parsed (it is the peak). Should the worker fail, the file is read again
+            # and scanned here, if it still has the same bytes.
+            archive.close()
+            archive = None
+            del data
+            scan.fallback = lambda: _rescan(target, sha256, language)
+        with workbook, archive or contextlib.nullcontext(), _gc_paused():
+            sheets, records = _read_sheets(workbook, kind, archive, config, target, scan, parts)
+    finally:
+        if scan is not None:
+            scan.close()
+        if archive is not None:
+            archive.close()
+    if cache and readcache.should_save(readcache.cache_path(config), key):
+        readcache.save(readcache.cache_path(config), key, sheets, records)
+    return Register(path=str(target), sha256=sha256, size=size, sheets=sheets, records=records,
+                    notes=notes)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while records are built.
+
+    Building ~100k records makes millions of objects and no cycles; the collector would scan
+    them again and again for nothing (it cost a third of the time of building records).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+
+
+def _limits(config: Config) -> Limits:
+    limits = getattr(config, "limits", None)
+    return Limits(limits.unpacked_mb, limits.compression_ratio) if limits is not None else Limits()
+
+
+def _open_error(exc: Exception, path: Path, language: str) -> RegisterError:
+    reason = str(exc) or type(exc).__name__
+    lowered = reason.lower()
+    if "password" in lowered or "encrypt" in lowered:
+        return fail("encrypted", path, language)
+    if path.suffix.lower() == ".et":
+        return fail("et", path, language, reason=reason)
+    return fail("corrupt", path, language, reason=reason)
+
+
+# -- sheets -----------------------------------------------------------------------------------
+
+
+def _rescan(path: Path, sha256: str, language: str) -> dict[str, FormulaCells]:
+    """The formula scan in this process, on the file read again; it must hold the same bytes."""
+    data = read_stable_bytes(path, language)
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise fail("changing", path, language)
+    return scan_formulas(data)
+
+
+def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive: zipfile.ZipFile | None,
+                 config: Config, path: Path, scan: FormulaScan | None = None,
+                 parts: dict[str, str] | None = None) -> tuple[list[SheetInfo], list[Record]]:
+    language = config.language
+    aliases = header_aliases(config.column_aliases)
+    metadata = workbook.sheets_metadata
+    all_names = [m.name for m in metadata]
+    worksheets = [m.name for m in metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet]
+    wanted = list(config.register.sheets)
+    for name in wanted:
+        if name not in all_names:
+            raise fail("sheet-missing", path, language, sheet=name, sheets=_join(all_names, language))
+        if name not in worksheets:
+            raise fail("sheet-not-worksheet", path, language, sheet=name)
+    if parts is None:
+        parts = sheet_parts(archive) if kind == XLSX and archive is not None else {}
+    other_merges = _other_merges(kind, archive)
+    infos: list[SheetInfo] = []
+    records: list[Record] = []
+    any_data = False
+    closest: Candidate | None = None
+    for name in wanted or worksheets:
+        try:
+            sheet = workbook.get_sheet_by_name(name)
+            rows = sheet.to_python(skip_empty_area=False)
+            merges: list[Merge] = (other_merges.get(name, []) if other_merges is not None
+                                   else list(sheet.merged_cell_ranges or ()))
+        except Exception as exc:  # calamine's XmlError/ZipError, and panics on odd files
+            raise fail("corrupt", path, language, reason=f"{name}: {exc}") from exc
+        del sheet  # calamine's own copy of the cells: freed before ours are converted
+        any_data = any_data or bool(rows)
+        block = find_header(rows, merges, aliases)
+        if block is None:
+            log.info("sheet %s: no header row, skipped", name)
+            candidate = best_candidate(name, rows, merges, aliases)
+            if candidate is not None and (closest is None or len(candidate.fields) > len(closest.fields)):
+                closest = candidate
+            if wanted:
+                raise _no_header(path, [name], language, closest)
+            continue
+        reader = _SheetReader(name, rows, block, merges, config, archive, parts.get(name),
+                              scan.result if scan is not None else lambda: None)
+        del rows  # the reader lets go of the rows as soon as it has them column by column
+        info, sheet_records = reader.read()
+        infos.append(info)
+        records.extend(sheet_records)
+        if block.top < block.bottom:
+            log.info("sheet %s: header rows %d-%d, %d records (%d spanning rows)", name, block.top + 1,
+                     info.header_row, info.rows, info.spanning)
+        else:
+            log.info("sheet %s: header row %d, %d records", name, info.header_row, info.rows)
+    if not infos:
+        if not any_data:
+            raise fail("empty-workbook", path, language)
+        raise _no_header(path, worksheets, language, closest)
+    return infos, records
+
+
+def _other_merges(kind: str, archive: zipfile.ZipFile | None) -> dict[str, list[Merge]] | None:
+    """Merged cells of the formats calamine gives none for (None: ask calamine, sheet by sheet)."""
+    if archive is None or kind not in (ODS, XLSB):
+        return None
+    try:
+        return ods_merges(archive) if kind == ODS else xlsb_merges(archive)
+    except (KeyError, ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile,
+            SyntaxError) as exc:  # ElementTree.ParseError is a SyntaxError
+        log.warning("merged cells of this %s file could not be read (%s); read as unmerged", kind, exc)
+        return {}
+
+
+def _no_header(path: Path, searched: list[str], language: str,
+               closest: Candidate | None = None) -> RegisterError:
+    sample = ("complaint_id", "received_on", "channel", "customer_name", "customer_phone",
+              "description", "status")
+    expected = _join((FIELD_BY_NAME[n].header(language) for n in sample), language)
+    return RegisterError(translate(_MESSAGES, "no-header", language, path=path,
+                                   sheets=_join(searched, language) or "-", rows=HEADER_SEARCH_ROWS,
+                                   others=MIN_HEADER_FIELDS - 1, expected=expected,
+                                   closest=_closest(closest, language)))
+
+
+def _closest(candidate: Candidate | None, language: str) -> str:
+    """The "closest row" sentence: what matched, what is missing, the alias line to add."""
+    if candidate is None:
+        return ""
+    found = _join((FIELD_BY_NAME[n].header(language) for n in candidate.fields), language)
+    if not candidate.fields:
+        suggest = suggest_alias(candidate)
+        return translate(_MESSAGES, "closest-unknown", language, sheet=candidate.sheet, row=candidate.row + 1,
+                         unknown=_join(candidate.unknown[:10], language),
+                         alias_line=f'[columns.complaint_id] aliases = ["{suggest}"]')
+    if "complaint_id" not in candidate.fields:
+        suggest = suggest_alias(candidate)
+        line = f'[columns.complaint_id] aliases = ["{suggest}"]'
+        return translate(_MESSAGES, "closest-no-id" if suggest else "closest-no-id-column", language, sheet=candidate.sheet, row=candidate.row + 1,
+                         found=found, missing=FIELD_BY_NAME["complaint_id"].header(language),
+                         suggest=suggest, alias_line=line)
+    unknown = candidate.unknown[0] if candidate.unknown else ("列名" if language == "zh" else "header")
+    return translate(_MESSAGES, "closest-few", language, sheet=candidate.sheet, row=candidate.row + 1,
+                     found=found, need=MIN_HEADER_FIELDS,
+                     unknown=_join(candidate.unknown[:8], language) or translate(_MESSAGES, "closest-nothing",
+                                                                                language),
+                     alias_line=f'[columns.received_on] aliases = ["{unknown}"]')
+
+
+def _join(items: Iterable[str], language: str = "zh") -> str:
+    if language == "zh":
+        return "、".join(f"“{item}”" for item in items)
+    return ", ".join(f'"{item}"' for item in items)
+
+
+# -- one sheet ------------------------------------------------------------------------------
+
+
+#: ``list(map(_BLANK, column, column))`` turns calamine's "" (an empty cell) into None in C.
+_BLANK = {"": None}.get
+_NO_BAD: list[tuple[int, str, Any]] = []
+
+
+class _SheetReader:
+    """Turns one sheet's rows (from calamine) into records.
+
+    Work is done column by column: each column's values are checked for their types in C
+    (``Counter(map(type, ...))``) and take a fast path when they are what they should be
+    (text, real dates, blanks); only odd cells go through the Python parsers.
+    """
+
+    def __init__(self, name: str, rows: list[list[Any]], block: HeaderBlock, merges: list[Merge],
+                 config: Config, archive: zipfile.ZipFile | None, part: str | None,
+                 scanned: Callable[[], dict[str, FormulaCells] | None] = lambda: None) -> None:
+        self.scanned = scanned
+        self.name = name
+        self.rows = rows
+        self.block = block
+        self.header_index = block.bottom
+        self.columns = block.columns
+        self.merges = data_merges(merges, block.bottom + 1)
+        self.config = config
+        self.archive = archive
+        self.part = part
+        #: row offset of a record spanning rows -> its last Excel row
+        self.last_rows: dict[int, int] = {}
+
+    def read(self) -> tuple[SheetInfo, list[Record]]:
+        rows, self.rows = self.rows, []
+        headers = self.block.headers
+        # Merged cells in the data: only a sheet that has them pays for them.
+        origin = fill_merged(rows, self.merges) if self.merges else {}
+        data = rows[self.header_index + 1:]
+        width = len(rows[0]) if rows else 0
+        del rows
+        mapped = sorted(self.columns.items())  # (col, field)
+        names = tuple(field for _, field in mapped)
+        extra_cols = [c for c in range(width) if c not in self.columns and self._column_used(c, headers, data)]
+        extra_keys = _extra_keys(extra_cols, headers)
+        order = [c for c, _ in mapped] + extra_cols
+        info = SheetInfo(name=self.name, header_row=self.header_index + 1,
+                         columns={field: col for col, field in mapped}, headers=headers,
+                         header_top=self.block.top + 1)
+        if not data:
+            return info, []
+        # Transposing once in C is cheaper than picking each column out of the rows.
+        transposed = list(zip(*data, strict=True))
+        del data
+        converted: list[list[Any]] = []
+        bad: dict[int, dict[str, tuple[str, Any]]] = {}
+        for col, field in mapped:
+            column, column_bad = self._convert(field, transposed[col])
+            converted.append(column)
+            for offset, code, raw in column_bad:
+                bad.setdefault(offset, {})[field] = (code, raw)
+        for col in extra_cols:
+            converted.append([clean_text(v) if type(v) is str else (None if v == "" else v)
+                              for v in transposed[col]])
+        del transposed
+        formulas = self._formulas()
+        cells: dict[int, dict[str, int]] = {}
+        if self.merges:
+            cells = self._merged(converted, bad, names, extra_keys, order, origin)
+        records = self._records(names, converted, bad, extra_keys, order, formulas, cells)
+        info.rows = len(records)
+        info.spanning = sum(1 for r in records if r.last_row > r.row)
+        return info, records
+
+    def _merged(self, converted: list[list[Any]], bad: dict[int, dict[str, tuple[str, Any]]],
+                names: tuple[str, ...], extra_keys: list[str], order: list[int],
+                origin: dict[tuple[int, int], int]) -> dict[int, dict[str, int]]:
+        """Apply the data's merged cells to the converted columns, in place.
+
+        Rows merged together in the complaint-number column become one record (on its first
+        row): text is joined with line breaks, a single-valued field with different values in
+        different rows becomes a ``conflicting-values`` bad cell naming every value's cell.
+        Returns, per record (row offset), field -> the Excel row that holds its value, where
+        that is not the record's own row (a merged "same as above" value, a later row of a span).
+        """
+        first_row = self.header_index + 1
+        n = len(converted[0]) if converted else 0
+        keys = (*names, *extra_keys)
+        column_of = dict(zip(keys, order, strict=True))
+        cells: dict[int, dict[str, int]] = {}
+        field_at = {col: name for name, col in column_of.items()}
+        for (row, col), source in origin.items():
+            name = field_at.get(col)
+            if name is not None and row >= first_row:
+                cells.setdefault(row - first_row, {})[name] = source + 1
+        key_col = self.columns_inverse().get("complaint_id")
+        if key_col is None:
+            return cells
+        for r0, r1 in record_spans(self.merges, key_col):
+            start, end = r0 - first_row, min(r1 - first_row, n - 1)
+            if start < 0 or end <= start:
+                continue
+            span_cells = cells.setdefault(start, {})
+            span_bad = bad.setdefault(start, {})
+            for position, name in enumerate(keys):
+                column = converted[position]
+                col = column_of[name]
+                picked: list[tuple[int, Any]] = []  # (0-based row holding the value, value)
+                sources: set[int] = set()
+                for offset in range(start, end + 1):
+                    row_bad = bad.get(offset) if offset != start else None
+                    if row_bad and name in row_bad:
+                        span_bad.setdefault(name, row_bad.pop(name))
+                        span_cells.setdefault(name, first_row + offset + 1)
+                        if not row_bad:
+                            del bad[offset]
+                    value = column[offset]
+                    if offset != start:
+                        column[offset] = None
+                    if value is None:
+                        continue
+                    source = origin.get((first_row + offset, col), first_row + offset)
+                    if source in sources:
+                        continue  # the same merged cell, seen on an earlier row
+                    sources.add(source)
+                    picked.append((source, value))
+                if not picked or name in span_bad:
+                    continue
+                single = position < len(names) and FIELD_BY_NAME[name].kind in _SINGLE_KINDS
+                distinct: list[tuple[int, Any]] = []
+                for source, value in picked:
+                    if all(value != other for _, other in distinct):
+                        distinct.append((source, value))
+                if len(distinct) == 1:
+                    column[start] = distinct[0][1]
+                elif single:
+                    column[start] = None
+                    span_bad[name] = (CONFLICTING_VALUES, tuple((source + 1, value) for source, value in distinct))
+                else:
+                    column[start] = "\n".join(v if isinstance(v, str) else (_text_of(v) or "")
+                                               for _, v in distinct)
+                if distinct[0][0] != first_row + start:
+                    span_cells[name] = distinct[0][0] + 1
+                elif name in span_cells and len(distinct) == 1:
+                    del span_cells[name]
+            if not span_bad:
+                del bad[start]
+            self.last_rows[start] = first_row + end + 1
+        return cells
+
+    def columns_inverse(self) -> dict[str, int]:
+        return {name: col for col, name in self.columns.items()}
+
+    @staticmethod
+    def _column_used(col: int, headers: list[str], data: list[list[Any]]) -> bool:
+        """An unknown column with a header, or with data under an empty header."""
+        if col < len(headers) and headers[col]:
+            return True
+        return any(row[col] != "" for row in data)
+
+    def _convert(self, field: str, raw: tuple[Any, ...]) -> tuple[list[Any], list[tuple[int, str, Any]]]:
+        """A column's raw cells -> values, and the bad cells as (row offset, code, raw)."""
+        f = FIELD_BY_NAME[field]
+        if f.kind == DATE or f.kind == NUMBER:
+            values = list(map(_BLANK, raw, raw))
+            types = set(map(type, values))
+            if f.kind == NUMBER:
+                if types <= {NoneType, float}:
+                    return values, _NO_BAD
+                if types <= {NoneType, float, int}:  # .xls and .ods give whole numbers as int
+                    return [float(v) if type(v) is int else v for v in values], _NO_BAD
+                return values, _convert_slowly(values, float, parse_number)
+            if types <= {NoneType, dt.date}:
+                return values, _NO_BAD
+            order = self.config.register.date_order
+            return values, _convert_slowly(values, dt.date, lambda v: parse_date(v, order))
+        # "" is a str too: it strips to "" and becomes None. A column of text only (the usual
+        # case) takes the short comprehension; a number among it (AttributeError) the long one.
+        try:
+            texts = [v.strip() or None for v in raw]
+        except AttributeError:
+            texts = [(v.strip() or None) if type(v) is str else _text_of(v) for v in raw]
+        if f.kind == LIST:
+            texts = self._canonical(f, texts)
+        return texts, _NO_BAD
+
+    def _canonical(self, f: Any, texts: list[str | None]) -> list[str | None]:
+        """List values in their canonical spelling (case, English equivalents when "en",
+        ``[lists.synonyms]``)."""
+        config_values = self.config.list_values(f.config_list) if f.config_list else ()
+        canonical = (*f.choices, *config_values)
+        synonyms = self.config.lists.synonyms
+        if not synonyms and self.config.language != "en" and all(v.casefold() == v == v.upper() for v in canonical):
+            return texts  # Chinese values have no case: nothing to fold
+        others = set(texts) - set(canonical) - {None}
+        if not others:
+            return texts
+        table = list_value_table(f.name, self.config.language, config_values, synonyms)
+        renames = {t: table[t.casefold()] for t in others if t.casefold() in table}  # type: ignore[union-attr]
+        return list(map(renames.get, texts, texts)) if renames else texts
+
+    def _formulas(self) -> dict[int, dict[int, str | None]]:
+        """Formula cells of this sheet; only a sheet whose XML has a formula is scanned."""
+        if not self.part:
+            return {}
+        scanned = self.scanned()
+        if scanned is not None and self.name in scanned:
+            return scanned[self.name]
+        if self.archive is None:  # the bytes were let go for the worker's scan, which has no such sheet
+            log.warning("sheet %s: formula check skipped (not in the scan)", self.name)
+            return {}
+        try:
+            if not _has_formulas(self.archive, self.part):
+                return {}
+            return formula_cells(self.archive.read(self.part))
+        except (KeyError, zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+            log.warning("sheet %s: formula check skipped (%s)", self.name, exc)
+            return {}
+
+    def _records(self, names: tuple[str, ...], converted: list[list[Any]],
+                 bad: dict[int, dict[str, tuple[str, Any]]], extra_keys: list[str], order: list[int],
+                 formulas: dict[int, dict[int, str | None]],
+                 cells: dict[int, dict[str, int]] | None = None) -> list[Record]:
+        sheet = self.name
+        first_row = self.header_index + 1  # 0-based index of the first data row
+        n_all = len(order)
+        n_mapped = len(names)
+        # Checked first for a blank row: it is rarely blank in a row that holds data.
+        key = names.index("complaint_id")
+        # Copying a dict that has the keys already and updating it is faster than building
+        # each row's dict from nothing (no resizing).
+        blank_values = dict.fromkeys(names).copy
+        records: list[Record] = []
+        append = records.append
+        for offset, values in enumerate(zip(*converted, strict=True)):
+            row0 = first_row + offset
+            in_row = formulas.get(row0) if formulas else None
+            row_bad = bad.get(offset) if bad else None
+            if row_bad is None:
+                if values[key] is None and values.count(None) == n_all:
+                    continue
+                if in_row is not None and _only_formulas(values, order, in_row):
+                    continue  # a formula filled down into an otherwise empty row
+            row_values = blank_values()
+            row_values.update(zip(names, values, strict=False))
+            record = Record(sheet, row0 + 1, row_values, row_bad or {},
+                            _extra(values, n_mapped, extra_keys) if extra_keys else {})
+            if in_row is not None:
+                for position in range(n_mapped):
+                    text = in_row.get(order[position])
+                    if text is not None and values[position] is None:
+                        record.bad[names[position]] = (FORMULA_NO_VALUE, text)
+            if cells:
+                where = cells.get(offset)
+                if where:
+                    record.cells = where
+                last = self.last_rows.get(offset)
+                if last is not None:
+                    record.last_row = last
+            append(record)
+        return records
+
+
+def _convert_slowly(values: list[Any], ok_type: type,
+                    parse: Callable[[Any], Any]) -> list[tuple[int, str, Any]]:
+    """Parse, in place, the cells that are not blank and not already ``ok_type``.
+
+    Returns the cells that failed as (row offset, code, raw value); they become None.
+    """
+    bad: list[tuple[int, str, Any]] = []
+    for offset, value in enumerate(values):
+        if value is None or type(value) is ok_type:
+            continue
+        try:
+            values[offset] = parse(value)
+        except ValueParseError as exc:
+            values[offset] = None
+            if not (isinstance(value, str) and not value.strip()):
+                bad.append((offset, exc.code, value))
+    return bad
+
+
+def _only_formulas(values: tuple[Any, ...], order: list[int], formula_cols: dict[int, str | None]) -> bool:
+    return all(v is None or order[i] in formula_cols for i, v in enumerate(values))
+
+
+def _extra(values: tuple[Any, ...], start: int, keys: list[str]) -> dict[str, Any]:
+    return {key: value for key, value in zip(keys, values[start:], strict=False) if value is not None}
+
+
+def _extra_keys(cols: list[int], headers: list[str]) -> list[str]:
+    """Keys for unknown columns in ``Record.extra``: header text, or the column letter."""
+    keys: list[str] = []
+    for col in cols:
+        key = headers[col] if col < len(headers) and headers[col] else column_letter(col)
+        if key in keys:
+            key = f"{key} ({column_letter(col)})"
+        keys.append(key)
+    return keys
+
