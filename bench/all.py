@@ -32,7 +32,8 @@ SCRIPTS: list[tuple[str, list[str], list[str]]] = [
     ("remind", ["bench/remind.py"],
      ["bench/remind.py", "--complaints", "300", "--handlers", "20", "--groups", "20", "--rows", "300",
       "--rounds", "1"]),
-    ("startup", ["bench/startup.py"], ["bench/startup.py"]),
+    ("startup", ["bench/startup.py"], ["bench/startup.py", "--repeat", "1"]),
+    ("kill drill", ["bench/crash.py", "--rows", "800"], ["bench/crash.py", "--rows", "60", "--rounds", "1"]),
 ]
 
 RATIO = re.compile(r"\d\.?\d*\s?[x×]")

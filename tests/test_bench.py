@@ -23,8 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
          "--rounds", "1"],
         ["bench/run.py", "300", "--repeat", "1"],
         ["bench/pdf.py", "--limit", "3"],
+        ["bench/startup.py", "--repeat", "1"],
+        ["bench/crash.py", "--rows", "60", "--rounds", "1"],
     ],
-    ids=["validate", "validate-merged", "generate", "remind", "run", "pdf"],
+    ids=["validate", "validate-merged", "generate", "remind", "run", "pdf", "startup", "crash"],
 )
 def test_bench_script_runs(args: list[str], tmp_path: Path) -> None:
     if args[0] == "bench/run.py":

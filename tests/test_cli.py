@@ -75,7 +75,7 @@ def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 def test_no_config_found_is_said(tmp_path: Path) -> None:
     done = cli("validate", cwd=tmp_path)
     assert done.returncode == 2
-    assert "no config file found (--config, $TOOLKIT_CONFIG or ./config.toml)" in done.stderr
+    assert "找不到配置文件（--config、$TOOLKIT_CONFIG 或 ./config.toml）：使用默认设置" in done.stderr
     assert done.stderr.splitlines()[-1].startswith("错误：找不到台账文件")  # Chinese is the default
 
 
@@ -112,3 +112,136 @@ def test_output_to_a_gbk_console_or_file_never_crashes() -> None:
                           cwd=ROOT, env=env, capture_output=True, check=False)
     assert done.returncode == 0, done.stderr.decode("gbk", "replace")
     assert "投诉编号".encode("gbk") in done.stdout
+
+
+# -- a CLI that speaks the user's language and habits -------------------------------------------
+
+from toolkit.cli import COMMANDS  # noqa: E402
+
+
+def _en_config(tmp_path: Path) -> Path:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[register]\nlanguage = "en"\npath = \'{ROOT / "examples" / "complaint-register.xlsx"}\'\n'
+                   '[output]\ndir = "out"\n', encoding="utf-8")
+    return cfg
+
+
+def test_help_is_chinese_by_default_with_an_example(tmp_path: Path) -> None:
+    done = cli("--help", cwd=tmp_path)
+    assert done.returncode == 0
+    assert done.stdout.startswith("用法：complaint-toolkit")
+    assert "选项：" in done.stdout and "显示此帮助并退出" in done.stdout
+    assert "例：complaint-toolkit --config config.toml validate" in done.stdout
+    for command in COMMANDS:
+        assert command.name in done.stdout and command.zh in done.stdout
+
+
+@pytest.mark.parametrize("command", [c.name for c in COMMANDS])
+def test_every_command_has_help_in_both_languages_with_one_example(tmp_path: Path, command: str) -> None:
+    zh = cli(command, "--help", cwd=tmp_path)
+    assert zh.returncode == 0, zh.stderr
+    entry = next(c for c in COMMANDS if c.name == command)
+    assert entry.zh in zh.stdout and f"例：{entry.example}" in zh.stdout
+    assert "显示此帮助并退出" in zh.stdout and "配置文件（默认" in zh.stdout
+    en = cli("--config", str(_en_config(tmp_path)), command, "--help", cwd=tmp_path)
+    assert en.returncode == 0, en.stderr
+    assert entry.en in en.stdout and f"Example: {entry.example}" in en.stdout
+    assert "show this help message and exit" in en.stdout and "usage: " in en.stdout
+    assert not re.search(r"[\u4e00-\u9fff]", en.stdout.replace(entry.example, "").replace(entry.en, ""))
+
+
+def test_argparse_errors_are_in_the_configured_language(tmp_path: Path) -> None:
+    zh = cli("validate", "--today", "23/11/2026", cwd=tmp_path)
+    assert zh.returncode == 2
+    assert "complaint-toolkit validate：错误：参数 --today：“23/11/2026”不是日期" in zh.stderr
+    unknown = cli("validate", "--nope", cwd=tmp_path)
+    assert "无法识别的参数：--nope" in unknown.stderr
+    en = cli("--config", str(_en_config(tmp_path)), "validate", "--today", "23/11/2026", cwd=tmp_path)
+    assert "complaint-toolkit validate: error: argument --today: '23/11/2026' is not a date" in en.stderr
+
+
+def test_a_misspelt_command_gets_did_you_mean(tmp_path: Path) -> None:
+    done = cli("valdate", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "没有“valdate”这个命令。是否应为 validate？" in done.stderr
+    en = cli("--config", str(_en_config(tmp_path)), "histroy", cwd=tmp_path)
+    assert "there is no command 'histroy'. Did you mean history?" in en.stderr
+
+
+def test_global_options_work_before_the_command(tmp_path: Path) -> None:
+    cfg = _en_config(tmp_path)
+    before = cli("--config", str(cfg), "-q", "validate", "--today", "2026-11-23", cwd=tmp_path)
+    after = cli("validate", "--today", "2026-11-23", "--config", str(cfg), "-q", cwd=tmp_path)
+    assert before.returncode == after.returncode == 1
+    assert before.stdout == after.stdout and "Data rows: 60; errors: 17" in before.stdout  # English: config read
+
+
+def test_quiet_prints_nothing_when_the_command_succeeds(tmp_path: Path) -> None:
+    cfg = _en_config(tmp_path)
+    done = cli("-q", "--config", str(cfg), "init-register", str(tmp_path / "new.xlsx"), cwd=tmp_path)
+    assert done.returncode == 0 and (tmp_path / "new.xlsx").exists()
+    assert done.stdout == "" and done.stderr == ""
+    loud = cli("--config", str(cfg), "init-register", str(tmp_path / "new2.xlsx"), cwd=tmp_path)
+    assert "Created a new register" in loud.stdout
+    # on an error, the error is printed (cron mails it)
+    failed = cli("-q", "--config", str(cfg), "init-register", str(tmp_path / "new.xlsx"), cwd=tmp_path)
+    assert failed.returncode == 2 and failed.stderr.startswith("Error: ")
+
+
+def test_debug_shows_the_traceback_and_keeps_the_exit_code(tmp_path: Path) -> None:
+    done = cli("--debug", "validate", "--register", str(tmp_path / "missing.xlsx"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback (most recent call last)" in done.stderr
+    assert done.stderr.splitlines()[-1].startswith("错误：找不到台账文件")
+
+
+@pytest.mark.parametrize("command", [c.name for c in COMMANDS if c.writes and c.name != "schedule"]
+                         + ["schedule"])
+def test_a_writing_command_without_a_config_file_creates_nothing(tmp_path: Path, command: str) -> None:
+    args = [command, "--once"] if command == "schedule" else [command]
+    done = cli(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "找不到配置文件" in done.stderr and "请到 config.toml 所在的文件夹运行，或用 --config 指定配置文件" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_validate_report_says_where_it_wrote_the_workbook(tmp_path: Path) -> None:
+    out = tmp_path / "检查报告.xlsx"
+    done = cli("validate", "--config", str(ROOT / "config.toml"), "--today", "2026-11-23", "--report", str(out),
+               cwd=tmp_path)
+    assert done.returncode == 1 and out.exists()
+    assert done.stdout.splitlines()[-1] == f"检查报告已写入 {out}"
+    as_json = cli("validate", "--config", str(ROOT / "config.toml"), "--today", "2026-11-23", "--report", str(out),
+                  "--format", "json", cwd=tmp_path)
+    assert f"检查报告已写入 {out}" in as_json.stderr and as_json.stdout.lstrip().startswith("{")
+
+
+def test_output_piped_into_head_ends_quietly() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TOOLKIT_CONFIG"}
+    env["PYTHONPATH"] = str(ROOT)
+    # `validate --format json | head -c 1`: far more output than a pipe buffer, reader gone.
+    done = subprocess.run(f"'{sys.executable}' -m toolkit validate --today 2026-11-23 --format json "
+                          f"--register '{ROOT / 'examples' / 'complaint-register.xlsx'}' | head -c 1 >/dev/null; "
+                          "echo \"exit=${PIPESTATUS[0]}\"", shell=True, executable="/bin/bash", cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.strip() in ("exit=141", "exit=1")  # 1: the output fit the pipe before head left
+
+
+def test_help_imports_no_command_module() -> None:
+    code = ("import sys; from toolkit.cli import build_parser; build_parser('zh'); "
+            "print(sorted(m for m in sys.modules if m.startswith('toolkit.cli.') or m in "
+            "('openpyxl', 'holidays', 'smtplib', 'toolkit.register', 'toolkit.report')))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.stdout.strip() == "['toolkit.cli._common']"
+
+
+def test_every_command_module_is_in_the_registry() -> None:
+    import pkgutil
+
+    import toolkit.cli
+
+    modules = {info.name for info in pkgutil.iter_modules(toolkit.cli.__path__) if not info.name.startswith("_")}
+    assert modules == {c.module for c in COMMANDS}

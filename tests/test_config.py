@@ -57,7 +57,8 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
 
 def test_unknown_key_is_a_warning_naming_it(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, '[register]\npaht = "x.xlsx"\n[registr]\n'))
-    assert f"{tmp_path / 'config.toml'}: 未知的配置项 [register].paht 已忽略：请检查拼写。" in cfg.warnings
+    assert f"{tmp_path / 'config.toml'}: 未知的配置项 [register].paht 已忽略：请检查拼写。是否应为 [register].path？" \
+        in cfg.warnings
     assert any("[registr]" in w for w in cfg.warnings)
 
 
@@ -119,3 +120,97 @@ email = "zhangsan@example.com"
     assert cfg.person_email("张三") == "zhangsan@example.com"
     assert cfg.person_email("李四") == ""
     assert isinstance(cfg, Config)
+
+
+# -- ranges, through the real command ------------------------------------------------------------
+
+from toolkit.cli import main as cli_main  # noqa: E402
+from toolkit.config import RANGES, number_keys, range_for  # noqa: E402
+
+
+@pytest.mark.parametrize(("section", "key", "value", "expected"), [
+    ("mail", "timeout", "0", "[mail].timeout 为 0，超出范围：应大于 0（最大 3600）。"),
+    ("mail", "timeout", "-1.5", "[mail].timeout 为 -1.5，超出范围：应大于 0（最大 3600）。"),
+    ("mail", "retry_delay", "-5", "[mail].retry_delay 为 -5，超出范围：应在 0 到 3600 之间。"),
+    ("mail", "port", "99999", "[mail].port 为 99999，超出范围：应在 1 到 65535 之间。"),
+    ("mail", "port", "0", "[mail].port 为 0，超出范围：应在 1 到 65535 之间。"),
+    ("mail", "retries", "-1", "[mail].retries 为 -1，超出范围：应在 0 到 100 之间。"),
+    ("documents", "workers", "-3", "[documents].workers 为 -3，超出范围：应在 0 到 256 之间（0 表示每个 CPU 核心一个）。"),
+    ("reminders", "level2_after", "-1", "[reminders].level2_after 为 -1，超出范围：应不小于 0。"),
+    ("reminders", "level3_after", "-2", "[reminders].level3_after 为 -2，超出范围：应不小于 0。"),
+    ("reminders", "heads_up_days", "-1", "[reminders].heads_up_days 为 -1，超出范围：应不小于 0。"),
+    ("reminders", "repeat_every_days", "-7", "[reminders].repeat_every_days 为 -7，超出范围：应不小于 0。"),
+    ("rules.A", "reply_days", "-1", "[rules].A.reply_days 为 -1，超出范围：应不小于 0。"),
+    ("rules.C", "followup_days", "-15", "[rules].C.followup_days 为 -15，超出范围：应不小于 0。"),
+])
+def test_each_number_out_of_range_stops_the_command_naming_key_and_range(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], section: str, key: str, value: str, expected: str) -> None:
+    cfg = write(tmp_path, f"[{section}]\n{key} = {value}\n")
+    assert cli_main(["validate", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"错误：{cfg}: {expected}\n"
+
+
+def test_a_range_error_is_in_english_for_an_english_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write(tmp_path, '[register]\nlanguage = "en"\n[mail]\nport = 99999\n')
+    assert cli_main(["run", "--config", str(cfg)]) == 2
+    assert capsys.readouterr().err == f"Error: {cfg}: [mail].port is 99999, out of range: it must be from 1 to 65535.\n"
+    assert not (tmp_path / "output").exists()  # stopped before anything was written
+
+
+def test_values_at_the_edges_of_their_ranges_are_accepted(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, "[mail]\nport = 65535\ntimeout = 0.5\nretries = 0\nretry_delay = 0\n"
+                                      "[documents]\nworkers = 0\n[reminders]\nlevel2_after = 0\n"
+                                      "repeat_every_days = 10000\n"))
+    assert (cfg.mail.port, cfg.mail.timeout, cfg.mail.retries, cfg.reminders.repeat_every_days) == (65535, 0.5, 0, 10000)
+
+
+def test_every_number_in_the_config_has_a_range() -> None:
+    """A new numeric key without an entry in RANGES fails here, so none arrives unchecked."""
+    config = Config()
+    keys = list(number_keys(config))
+    assert keys, "the walk found no numbers"
+    missing = [path for path, pattern, _ in keys if range_for(pattern) is None]
+    assert missing == []
+    # and every entry of RANGES names a key that exists
+    patterns = {pattern for _, pattern, _ in keys}
+    assert all(any(range_for(p) is RANGES[key] for p in patterns) for key in RANGES)
+
+
+# -- hints for what Windows users write --------------------------------------------------------
+
+
+def test_a_config_saved_as_gbk_says_save_as_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_bytes('[company]\nname = "示例烟草零售有限公司"\n'.encode("gbk"))
+    assert cli_main(["validate", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "请以 UTF-8 保存" in err and str(cfg) in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("line", [
+    'path = "D:\\投诉\\台账.xlsx"',          # \投 is no TOML escape: a parse error
+    'path = "D:\\new\\table.xlsx"',          # \n and \t are escapes: parses, silently wrong
+])
+def test_a_windows_path_in_double_quotes_gets_the_single_quote_hint(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str) -> None:
+    cfg = write(tmp_path, f"[register]\n{line}\n")
+    assert cli_main(["validate", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "第 2 行" in err and "请改用单引号" in err and "D:/" in err
+
+
+def test_a_windows_path_written_correctly_is_accepted(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, "[register]\npath = 'D:\\投诉\\台账.xlsx'\n[output]\ndir = \"D:\\\\out\"\n"))
+    assert cfg.register.path == "D:\\投诉\\台账.xlsx" and cfg.output.dir == "D:\\out"
+
+
+def test_a_misspelt_key_gets_did_you_mean(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, '[mail]\nprot = 25\n[reminder]\n'))
+    assert any("[mail].prot 已忽略：请检查拼写。是否应为 [mail].port？" in w for w in cfg.warnings)
+    assert any("[reminder] 已忽略：请检查拼写。是否应为 [reminders]" in w for w in cfg.warnings)
+
+
+def test_a_misspelt_column_field_gets_did_you_mean(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"是否应为 \[columns\]\.complaint_id？"):
+        load_config(write(tmp_path, '[columns.complaint_ld]\naliases = ["单号"]\n'))

@@ -136,4 +136,4 @@ def test_history_limit_must_be_positive(capsys: pytest.CaptureFixture[str]) -> N
     with pytest.raises(SystemExit) as info:
         main(["history", "--limit", "0"])
     assert info.value.code == 2
-    assert "'0' is not a positive whole number; e.g. --limit 20" in capsys.readouterr().err
+    assert "参数 --limit：“0”不是正整数，例如 --limit 20" in capsys.readouterr().err

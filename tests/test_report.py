@@ -433,7 +433,7 @@ def _config(tmp_path: Path, extra: str = "") -> Path:
 def test_cli_json_equals_the_library(stats: Statistics, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "r.xlsx"
     code = main(["report", "--config", str(_config(tmp_path)), "--today", "2026-04-10", "--out", str(out),
-                 "--format", "json", "-q"])
+                 "--format", "json"])
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     assert data.pop("workbook") == str(out)
@@ -442,8 +442,7 @@ def test_cli_json_equals_the_library(stats: Statistics, tmp_path: Path, capsys: 
 
 
 def test_cli_text_default_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["report", "--config", str(_config(tmp_path)), "--today", "2026-04-10", "--from", "2026-01-01",
-                 "-q"])
+    code = main(["report", "--config", str(_config(tmp_path)), "--today", "2026-04-10", "--from", "2026-01-01"])
     assert code == 0
     out = capsys.readouterr().out
     expected = tmp_path / "out" / "reports" / "complaint-statistics.xlsx"

@@ -84,14 +84,20 @@ def make(job: Callable[[dt.datetime, str], object], clock: FakeClock, *, times: 
 def test_times_are_parsed_sorted_and_checked() -> None:
     assert parse_times(["13:30:15", "09:00"]) == [dt.time(9, 0), dt.time(13, 30, 15)]
     with pytest.raises(ConfigError, match=r'\[schedule\].times\[0\] is "9am"; write times as HH:MM'):
+        parse_times(["9am"], "en")
+    with pytest.raises(ConfigError, match=r'\[schedule\].times\[0\] 为 "9am"：时间请写成 HH:MM'):
         parse_times(["9am"])
     with pytest.raises(ConfigError, match="give at least one time"):
+        parse_times([], "en")
+    with pytest.raises(ConfigError, match="请至少给一个时间"):
         parse_times([])
 
 
 def test_days_are_checked() -> None:
     assert parse_days(["Mon", "fri"]) == {0, 4}
     with pytest.raises(ConfigError, match=r'\[schedule\].days\[1\] is "funday"; use mon, tue'):
+        parse_days(["mon", "funday"], "en")
+    with pytest.raises(ConfigError, match=r'\[schedule\].days\[1\] 为 "funday"：请用 mon、tue'):
         parse_days(["mon", "funday"])
 
 
@@ -241,7 +247,7 @@ def test_a_stale_lock_file_of_a_dead_process_is_taken_over(tmp_path: Path,
     try:
         assert lock.took_over is not None and lock.took_over.pid == pid
         assert f"pid={os.getpid()}" in lock_file.read_text(encoding="utf-8")
-        assert f"took over a stale lock {lock_file} left by PID {pid}" in caplog.text
+        assert f"已接管失效的锁 {lock_file}：留下它的进程 PID {pid}" in caplog.text
     finally:
         lock.release()
 

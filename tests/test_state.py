@@ -97,7 +97,7 @@ def test_read_only_ledger_creates_nothing_and_records_nothing(tmp_path: Path) ->
     path = tmp_path / "sub" / "state.sqlite"
     with Ledger(path, readonly=True) as ledger:
         assert ledger.unsent("email", "li@example.com", [item()], TODAY, 1) == [item()]
-        with pytest.raises(ToolkitError, match="read-only"):
+        with pytest.raises(ToolkitError, match="以只读方式打开"):
             ledger.record("email", "li@example.com", [item()], TODAY, NOW)
     assert not path.parent.exists()
     with Ledger(path) as ledger:
@@ -109,5 +109,5 @@ def test_read_only_ledger_creates_nothing_and_records_nothing(tmp_path: Path) ->
 def test_unwritable_place_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(ToolkitError, match=r"cannot open the state file .*\[state\] path"):
+    with pytest.raises(ToolkitError, match=r"无法打开状态文件 .*\[state\] path"):
         Ledger(blocker / "state.sqlite")

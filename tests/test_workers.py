@@ -91,3 +91,31 @@ def test_workers_hold_no_lock_and_die_with_a_killed_run(tmp_path: Path) -> None:
         if parent.poll() is None:
             parent.kill()
             parent.wait()
+
+
+def _open_paths(pid: int) -> set[str]:
+    fd_dir = Path(f"/proc/{pid}/fd")
+    paths = set()
+    for entry in fd_dir.iterdir():
+        try:
+            paths.add(os.readlink(entry))
+        except OSError:
+            continue
+    return paths
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs Linux /proc")
+def test_every_pool_of_the_toolkit_starts_workers_without_the_run_lock(tmp_path: Path) -> None:
+    """The reader's formula scan and the render workers share toolkit.workers.process_pool: a
+    worker it starts holds no descriptor of the lock the run holds."""
+    from toolkit.workers import process_pool
+
+    lock = StateLock(tmp_path / "state.sqlite", "run").acquire()
+    try:
+        with process_pool(1) as pool:
+            worker = pool.submit(os.getpid).result(timeout=60)
+            held = _open_paths(worker)
+        assert worker != os.getpid()
+        assert not any(str(tmp_path) in path for path in held), held
+    finally:
+        lock.release()

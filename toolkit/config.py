@@ -15,6 +15,8 @@ of them present the defaults apply (relative to the current folder).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import difflib
 import logging
 import os
 import re
@@ -400,7 +402,30 @@ MESSAGES: Messages = {
              "en": "{option} has \"{value}\"; write dates as YYYY-MM-DD."},
     "time": {"zh": "{option} 为 \"{value}\"：时间请写成 HH:MM 或 HH:MM:SS。",
              "en": "{option} is \"{value}\"; write times as HH:MM or HH:MM:SS."},
-    "negative": {"zh": "{option} 为 {value}：不能小于 0。", "en": "{option} is {value}; it must be 0 or more."},
+    "range": {"zh": "{option} 为 {value}，超出范围：{valid}。", "en": "{option} is {value}, out of range: {valid}."},
+    "range.between": {"zh": "应在 {low} 到 {high} 之间", "en": "it must be from {low} to {high}"},
+    "range.positive": {"zh": "应大于 0（最大 {high}）", "en": "it must be more than 0 (at most {high})"},
+    "range.more-than": {"zh": "应大于 {low}", "en": "it must be more than {low}"},
+    "range.at-least": {"zh": "应不小于 {low}", "en": "it must be {low} or more"},
+    "range.workers": {"zh": "（0 表示每个 CPU 核心一个）", "en": " (0 = one per CPU core)"},
+    "maybe": {"zh": "是否应为 {names}？", "en": "Did you mean {names}?"},
+    "gbk": {"zh": "配置文件 {path} 不是 UTF-8 编码（看起来是 GBK，即记事本的“ANSI”）：请以 UTF-8 保存"
+                  "（记事本：文件 → 另存为 → 编码选“UTF-8”），然后重试。",
+            "en": "config file {path} is not UTF-8 (it looks like GBK, Notepad's \"ANSI\"): save it as UTF-8 "
+                  "(Notepad: File → Save As → Encoding \"UTF-8\") and try again."},
+    "backslash": {"zh": "{path} 第 {line} 行：{name} = \"{value}\" 是带反斜杠 \\ 的 Windows 路径，而在双引号里 \\ "
+                        "是转义符（\\n 会变成换行）。请改用单引号：{name} = '{value}'，或写成 {slashed}。",
+                  "en": "{path} line {line}: {name} = \"{value}\" is a Windows path with backslashes, but inside "
+                        "double quotes \\ starts an escape (\\n becomes a line break). Use single quotes: "
+                        "{name} = '{value}', or write {slashed}."},
+    "weekly": {
+        "zh": "[reports].weekly 为 \"{value}\"；请写成 \"星期 时:分\"，如 \"mon 09:00\"（mon tue wed thu fri sat sun），"
+              "或留空以关闭周报。",
+        "en": "[reports].weekly is \"{value}\"; write it as \"DAY HH:MM\", e.g. \"mon 09:00\" "
+              "(mon tue wed thu fri sat sun), or leave it empty to turn the weekly digest off.",
+    },
+    "day": {"zh": "[schedule].days[{i}] 为 \"{value}\"：请用 mon、tue、wed、thu、fri、sat 或 sun。",
+            "en": "[schedule].days[{i}] is \"{value}\"; use mon, tue, wed, thu, fri, sat or sun."},
     "positive": {"zh": "{option} 为 {value}：必须大于 0。", "en": "{option} is {value}; it must be more than 0."},
     "blank-alias": {"zh": "{option} 是空白的别名：空白表头无法识别任何列，请删除它或写上实际的列名。",
                     "en": "{option} is a blank alias: a blank header names no column; remove it or write "
@@ -453,7 +478,7 @@ def _error(message: str, language: str) -> ConfigError:
     return error
 
 
-def _sniff_language(text: str) -> str:
+def sniff_language(text: str) -> str:
     """``en`` when the file says ``language = "en"`` (even if it does not parse), else ``zh``."""
     return "en" if re.search(r'^\s*language\s*=\s*["\']en["\']', text, re.MULTILINE) else "zh"
 
@@ -472,15 +497,47 @@ def load_config(path: str | os.PathLike[str] | None = None, *, search: bool = Tr
     if resolved.is_dir():
         raise _error(translate(MESSAGES, "folder", "zh", path=resolved), "zh")
     try:
-        text = resolved.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = resolved.read_bytes()
+    except OSError as exc:
         raise _error(translate(MESSAGES, "unreadable", "zh", path=resolved, error=exc), "zh") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # Notepad's "ANSI" on a Chinese Windows is GBK: say so, rather than "invalid start byte".
+        try:
+            language = sniff_language(data.decode("gbk"))
+        except UnicodeDecodeError:
+            raise _error(translate(MESSAGES, "unreadable", "zh", path=resolved, error=exc), "zh") from exc
+        raise _error(translate(MESSAGES, "gbk", language, path=resolved), language) from None
+    language = sniff_language(text)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        language = _sniff_language(text)
+        _check_backslashes(text, resolved, language, parsed=False)
         raise _error(translate(MESSAGES, "toml", language, path=resolved, error=exc), language) from exc
+    _check_backslashes(text, resolved, language, parsed=True)
     return config_from_dict(raw, source=resolved)
+
+
+_BASIC_STRING_LINE = re.compile(r'^\s*([A-Za-z0-9_.\-"]+)\s*=\s*"((?:[^"\\]|\\.)*)"', re.MULTILINE)
+_TOML_ESCAPE = re.compile(r'\\(?:[btnfr"\\]|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})')
+
+
+def _check_backslashes(text: str, path: Path, language: str, *, parsed: bool) -> None:
+    """A Windows path typed in double quotes: ``"D:\\台账\\new.xlsx"`` is a TOML error, or worse,
+    parses with ``\\n`` turned into a line break. Either way, say how to write it."""
+    for match in _BASIC_STRING_LINE.finditer(text):
+        key, value = match.group(1), match.group(2)
+        if "\\" not in value:
+            continue
+        bad_escape = _TOML_ESCAPE.sub("", value).count("\\") > 0
+        # A drive letter or UNC start with single backslashes: valid escapes (\n, \t) mangled it.
+        windows_path = re.match(r"([A-Za-z]:\\(?!\\)|\\\\(?!\\))", value) is not None and "\\\\" not in value[2:]
+        if (not parsed and bad_escape) or windows_path:
+            line = text.count("\n", 0, match.start(2)) + 1
+            slashed = '"' + value.replace("\\", "/") + '"'
+            raise _error(translate(MESSAGES, "backslash", language, path=path, line=line, name=key.strip('"'),
+                                   value=value, slashed=slashed), language)
 
 
 def config_from_dict(raw: dict[str, Any], *, source: Path | None = None) -> Config:
@@ -510,7 +567,7 @@ def _build(cls: type, raw: Any, prefix: str, ctx: _Loading) -> Any:
     for key, value in raw.items():
         path = f"{prefix}.{key}" if prefix else key
         if key not in known:
-            ctx.warnings.append(ctx.message("unknown-key", option=_show(path)))
+            ctx.warnings.append(ctx.message("unknown-key", option=_show(path)) + _did_you_mean(key, known, prefix, ctx))
             continue
         kwargs[key] = _coerce(hints[key], value, path, ctx)
     return cls(**kwargs)
@@ -565,7 +622,8 @@ def _check_values(cfg: Config, ctx: _Loading) -> None:
             raise ctx.error("choice", option=_show(path), value=value, allowed=", ".join(f'"{a}"' for a in allowed))
     for name in cfg.columns:
         if name not in FIELD_BY_NAME:
-            raise ctx.error("no-field", name=name, fields=", ".join(FIELD_BY_NAME))
+            raise _error(ctx.message("no-field", name=name, fields=", ".join(FIELD_BY_NAME))
+                         + _did_you_mean(name, FIELD_BY_NAME, "columns", ctx), ctx.language)
     _check_lists(cfg, ctx)
     for path, dates in (("calendar.extra_holidays", cfg.calendar.extra_holidays),
                         ("calendar.extra_workdays", cfg.calendar.extra_workdays)):
@@ -576,13 +634,9 @@ def _check_values(cfg: Config, ctx: _Loading) -> None:
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?", value):
             raise ctx.error("time", option=_show(f"schedule.times[{i}]"), value=value)
     # Checked at load so a typo stops any command at once, not the scheduler on its first day.
-    # (Those modules import this one, hence the imports here.)
-    from .report import parse_weekly
-    from .scheduler import parse_days
-
     try:
         parse_weekly(cfg.reports.weekly, cfg.register.language)
-        parse_days(cfg.schedule.days)
+        parse_days(cfg.schedule.days, cfg.register.language)
     except ConfigError as exc:
         raise _error(f"{ctx.where}{exc}", ctx.language) from None
     envs = [(f"{ch}.{k}", getattr(getattr(cfg, ch), k)) for ch in ("wecom", "dingtalk", "feishu")
@@ -595,12 +649,147 @@ def _check_values(cfg: Config, ctx: _Loading) -> None:
         # A secret pasted where its variable's name belongs must not be echoed into any message.
         if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
             raise ctx.error("env-name", option=_show(path))
-    for path, value in (("reminders.level2_after", cfg.reminders.level2_after),
-                        ("reminders.level3_after", cfg.reminders.level3_after),
-                        ("reminders.repeat_every_days", cfg.reminders.repeat_every_days),
-                        ("notify.retries", cfg.notify.retries)):
-        if value < 0:
-            raise ctx.error("negative", option=_show(path), value=value)
+    _check_ranges(cfg, ctx)
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """The valid values of a config number: ``low`` to ``high`` inclusive (None: no bound);
+    ``positive`` excludes ``low`` itself (a timeout of 0 means "never wait" to a socket)."""
+
+    low: float
+    high: float | None = None
+    positive: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        if value < self.low or (self.positive and value == self.low):
+            return False
+        return self.high is None or value <= self.high
+
+    def describe(self, language: str) -> str:
+        if self.positive:
+            if self.high is None:
+                return translate(MESSAGES, "range.more-than", language, low=_number(self.low))
+            return translate(MESSAGES, "range.positive", language, high=_number(self.high))
+        if self.high is None:
+            return translate(MESSAGES, "range.at-least", language, low=_number(self.low))
+        return translate(MESSAGES, "range.between", language, low=_number(self.low), high=_number(self.high))
+
+
+#: Every number in the config and what it may be, by key path ("*" matches any one name, for
+#: [rules.A] and the like). A number the table does not cover fails tests/test_config.py, so a new
+#: key cannot arrive unchecked. Upper bounds only where a bigger value can only be a typo (a port,
+#: thousands of worker processes, a timeout of days).
+RANGES: dict[str, Range] = {
+    "rules.*.reply_days": Range(0),
+    "rules.*.followup_days": Range(0),
+    "documents.workers": Range(0, 256),
+    "limits.unpacked_mb": Range(0, positive=True),
+    "limits.compression_ratio": Range(0, positive=True),
+    "documents.pdf_workers": Range(0, 256),
+    "notify.retries": Range(0, 100),
+    "notify.retry_delay": Range(0, 3600),
+    "notify.timeout": Range(0, 3600, positive=True),
+    "notify.rate_limit_wait": Range(0, 3600),
+    "wecom.per_minute": Range(0, 1000),
+    "dingtalk.per_minute": Range(0, 1000),
+    "feishu.per_minute": Range(0, 1000),
+    "mail.port": Range(1, 65535),
+    "mail.timeout": Range(0, 3600, positive=True),
+    "mail.retries": Range(0, 100),
+    "mail.retry_delay": Range(0, 3600),
+    # No upper bound: a large number is how a site says "never escalate" or "never repeat".
+    "reminders.level2_after": Range(0),
+    "reminders.level3_after": Range(0),
+    "reminders.heads_up_days": Range(0),
+    "reminders.repeat_every_days": Range(0),
+}
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else (str(int(value)) if float(value).is_integer() else str(value))
+
+
+def number_keys(cfg: Config) -> typing.Iterator[tuple[str, str, Any]]:
+    """Every number in a config: (key path, key pattern as in :data:`RANGES`, value)."""
+    for f in dataclasses.fields(cfg):
+        if f.name not in _INTERNAL:
+            yield from _number_items(getattr(cfg, f.name), f.name, f.name)
+
+
+def _number_items(value: Any, path: str, pattern: str) -> typing.Iterator[tuple[str, str, Any]]:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        yield path, pattern, value
+    elif dataclasses.is_dataclass(value):
+        for f in dataclasses.fields(value):
+            if f.name not in _INTERNAL:
+                yield from _number_items(getattr(value, f.name), f"{path}.{f.name}", f"{pattern}.{f.name}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _number_items(item, f'{path}."{key}"', f"{pattern}.*")
+
+
+def range_for(pattern: str) -> Range | None:
+    """The :data:`RANGES` entry for a key pattern (``rules.A.reply_days`` matches ``rules.*...``)."""
+    if pattern in RANGES:
+        return RANGES[pattern]
+    parts = pattern.split(".")
+    for key, rng in RANGES.items():
+        wanted = key.split(".")
+        if len(wanted) == len(parts) and all(w in ("*", p) for w, p in zip(wanted, parts, strict=True)):
+            return rng
+    return None
+
+
+def _check_ranges(cfg: Config, ctx: _Loading) -> None:
+    for path, pattern, value in number_keys(cfg):
+        rng = range_for(pattern)
+        if rng is not None and value not in rng:
+            valid = rng.describe(ctx.language)
+            if path in ("documents.workers", "documents.pdf_workers"):
+                valid += translate(MESSAGES, "range.workers", ctx.language)
+            raise ctx.error("range", option=_show(path), value=_number(value), valid=valid)
+
+
+def _did_you_mean(name: str, known: typing.Iterable[str], prefix: str, ctx: _Loading) -> str:
+    """`` 是否应为 [mail].port？`` for a misspelt key, else empty."""
+    close = difflib.get_close_matches(name, list(known), n=2, cutoff=0.6)
+    if not close:
+        return ""
+    shown = [_show(f"{prefix}.{c}" if prefix else c) for c in close]
+    return ("" if ctx.language == "zh" else " ") + translate(MESSAGES, "maybe", ctx.language,
+                                                              names="、".join(shown) if ctx.language == "zh"
+                                                              else " or ".join(shown))
+
+
+# -- small pure parsers the stages share (here, so the config checks them without importing the stages)
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKLY = re.compile(r"\s*(mon|tue|wed|thu|fri|sat|sun)[a-z]*\s+([01]?\d|2[0-3]):([0-5]\d)\s*", re.IGNORECASE)
+
+
+def parse_weekly(text: str, language: str = "zh") -> tuple[int, dt.time] | None:
+    """``"mon 09:00"`` -> (0, 09:00); empty -> None (weekly digest off)."""
+    if not text.strip():
+        return None
+    match = _WEEKLY.fullmatch(text)
+    if not match:
+        raise _error(translate(MESSAGES, "weekly", language, value=text), language)
+    day = WEEKDAYS.index(match.group(1)[:3].lower())
+    return day, dt.time(int(match.group(2)), int(match.group(3)))
+
+
+def parse_days(days: list[str], language: str = "zh") -> frozenset[int]:
+    """``["mon", "fri"]`` -> weekday numbers (Monday 0); ConfigError naming the bad one."""
+    numbers = set()
+    for i, name in enumerate(days):
+        key = name.strip().lower()[:3]
+        if key not in WEEKDAYS:
+            raise _error(translate(MESSAGES, "day", language, i=i, value=name), language)
+        numbers.add(WEEKDAYS.index(key))
+    return frozenset(numbers)
 
 
 def _check_lists(cfg: Config, ctx: _Loading) -> None:

@@ -7,14 +7,40 @@ template, an unreachable mail server. Each message names the file and ends with 
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from .i18n import LANGUAGES, Messages, translate
+
+E = TypeVar("E", bound="ToolkitError")
+
 
 class ToolkitError(Exception):
     """Base class; the CLI prints ``错误：<message>`` (``Error:`` in English) and exits with
-    :attr:`exit_code`."""
+    :attr:`exit_code`.
+
+    A raiser that does not know the configured language (the state database, opened by path)
+    raises :meth:`translated`, which carries the message in every language; the CLI shows the
+    one the config asks for (:meth:`text`)."""
 
     exit_code = 2
     #: The message's language when the raiser knows it (config errors); else the config's.
     language: str | None = None
+    #: The message in each language, when raised by :meth:`translated`.
+    texts: dict[str, str] | None = None
+
+    @classmethod
+    def translated(cls: type[E], table: Messages, key: str, **values: Any) -> E:
+        """The error with ``table[key]`` in every language (``str()`` is the Chinese one)."""
+        texts = {language: translate(table, key, language, **values) for language in LANGUAGES}
+        error = cls(texts["zh"])
+        error.texts = texts
+        return error
+
+    def text(self, language: str) -> str:
+        """The message in ``language`` when it was raised in several, else as raised."""
+        if self.texts and language in self.texts:
+            return self.texts[language]
+        return str(self)
 
 
 class ConfigError(ToolkitError):

@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -73,7 +75,9 @@ def atomic_writer(path: str | os.PathLike[str], *, durable: bool = False) -> Ite
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    # The writer's PID in the name: the next run removes what a killed process left
+    # (remove_stale_temps) and leaves alone what a live one is writing.
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
@@ -88,6 +92,93 @@ def atomic_writer(path: str | os.PathLike[str], *, durable: bool = False) -> Ite
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+TEMP_SUFFIX = ".tmp"
+#: atomic_writer's temporary names: ``.<name>.<pid>.<8 random>.tmp``; the older form had no PID.
+_TEMP_NAME = re.compile(r"\.(?P<name>.+?)\.(?:(?P<pid>\d+)\.)?[a-z0-9_]{8}\.tmp")
+#: A temporary file without a PID in its name counts as left behind after this long.
+_OLD_TEMP_AGE = 3600.0
+
+
+def remove_stale_temps(folders: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Remove atomic_writer's temporary files that no live process is writing, in ``folders``
+    and below (each folder walked once, nested ones skipped); returns what was removed."""
+    roots: list[Path] = []
+    for folder in sorted({Path(f).absolute() for f in folders}, key=lambda p: len(p.parts)):
+        if not any(folder.is_relative_to(root) for root in roots):
+            roots.append(folder)
+    removed: list[Path] = []
+    now = time.time()
+    for root in roots:
+        for path in _temp_files(root):
+            match = _TEMP_NAME.fullmatch(path.name)
+            if match is None:
+                continue
+            pid = int(match.group("pid")) if match.group("pid") else None
+            try:
+                if pid is None:
+                    if now - path.stat().st_mtime < _OLD_TEMP_AGE:
+                        continue
+                elif pid == os.getpid() or pid_alive(pid):
+                    continue
+                path.unlink()
+            except OSError:
+                continue  # gone already, or not ours to remove
+            removed.append(path)
+    return removed
+
+
+def _temp_files(root: Path) -> Iterator[Path]:
+    """Files named ``.*.tmp`` under ``root`` (scandir: no stat per file, so 100k documents are quick)."""
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                elif name.startswith(".") and name.endswith(TEMP_SUFFIX):
+                    yield Path(entry.path)
+            except OSError:
+                continue
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process with this id exists (it may belong to another user)."""
+    if pid <= 0:
+        return False
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return False
+        code = ctypes.c_ulong()
+        kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+        kernel32.CloseHandle(handle)
+        return code.value == 259  # STILL_ACTIVE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    # A zombie (dead, not yet reaped: a killed run's worker in a container whose PID 1 reaps
+    # nothing) still answers kill(0), but writes nothing any more.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return True  # no /proc (macOS): trust kill(0)
+    return stat[stat.rfind(b")") + 2:][:1] not in (b"Z", b"X")
+
 
 
 def _mode_for(target: Path) -> int:
@@ -116,7 +207,8 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-#: File systems allow 255 bytes a name; atomic_writer's temporary name adds 14 more.
+#: File systems allow 255 bytes a name; atomic_writer's temporary name adds up to 22 more
+#: (dot, PID, random part, ".tmp").
 MAX_NAME_BYTES = 200
 
 

@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import os
 import sqlite3
-import sys
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -26,7 +25,18 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StateError
+from .fsutil import pid_alive
 from .i18n import Messages, translate
+
+_ERRORS: Messages = {
+    "open": {"zh": "无法打开状态数据库 {path}：{error}。请确认该文件夹存在且可写，或在 config.toml 中设置 [state].path。",
+             "en": "cannot open the state database {path}: {error}. Check that the folder exists and is "
+                   "writable, or set [state].path in config.toml."},
+    "damaged": {"zh": "状态数据库 {path} 无法使用：{error}。如果它已损坏，请把它移到别处，工具会新建一个"
+                      "（已发送过的提醒会再发一次）。",
+                "en": "the state database {path} cannot be used: {error}. If it is damaged, move it aside; the "
+                      "toolkit starts a new one (reminders already sent will be sent again)."},
+}
 
 OK, PARTIAL, FAILED, RUNNING, INTERRUPTED = "ok", "partial", "failed", "running", "interrupted"
 STATUSES = (OK, PARTIAL, FAILED, RUNNING, INTERRUPTED)
@@ -104,19 +114,13 @@ class RunHistory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30)
         except (OSError, sqlite3.Error) as exc:
-            raise StateError(
-                f"cannot open the state database {self.path}: {exc}. Check that the folder exists "
-                f"and is writable, or set [state].path in config.toml."
-            ) from exc
+            raise StateError.translated(_ERRORS, "open", path=self.path, error=exc) from exc
         try:
             with conn:
                 conn.executescript(_SCHEMA)
                 yield conn
         except sqlite3.DatabaseError as exc:
-            raise StateError(
-                f"the state database {self.path} cannot be used: {exc}. If it is damaged, move it "
-                f"aside; the toolkit starts a new one (reminders already sent will be sent again)."
-            ) from exc
+            raise StateError.translated(_ERRORS, "damaged", path=self.path, error=exc) from exc
         finally:
             conn.close()
 
@@ -199,30 +203,6 @@ class RunHistory:
             if _comparable(record.started_at, since) >= since:
                 return record
         return None
-
-
-def pid_alive(pid: int) -> bool:
-    """True when a process with this id exists (it may belong to another user)."""
-    if pid <= 0:
-        return False
-    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-        import ctypes
-
-        kernel32 = ctypes.windll.kernel32
-        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return False
-        code = ctypes.c_ulong()
-        kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-        kernel32.CloseHandle(handle)
-        return code.value == 259  # STILL_ACTIVE
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _comparable(value: dt.datetime, other: dt.datetime) -> dt.datetime:

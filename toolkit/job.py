@@ -250,7 +250,7 @@ def run_job(
 
     def fail(stage: str, exc: BaseException) -> None:
         if isinstance(exc, ToolkitError):
-            message = str(exc)
+            message = exc.text(language)
             log.error("%s: %s", stage, message)
         else:
             message = t("unexpected", stage=t(f"stage-{stage}"), error=f"{type(exc).__name__}: {exc}")

@@ -47,12 +47,12 @@ from typing import Any
 import schedule
 
 from . import history
-from .config import Config
+from .config import WEEKDAYS, Config, parse_days
 from .errors import ConfigError
+from .i18n import Messages, translate
 
 log = logging.getLogger(__name__)
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: Seconds between two looks at the clock: how fast a stop request or a due slot is noticed.
 TICK = 1.0
 #: A gap between two ticks this much longer than expected means the machine slept.
@@ -66,7 +66,15 @@ _ZH_DAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日"
 Job = Callable[[dt.datetime, str], Any]
 
 
-def parse_times(times: list[str]) -> list[dt.time]:
+_MESSAGES: Messages = {
+    "bad-time": {"zh": "[schedule].times[{i}] 为 \"{value}\"：时间请写成 HH:MM 或 HH:MM:SS，如 \"09:00\"。",
+                 "en": "[schedule].times[{i}] is \"{value}\"; write times as HH:MM or HH:MM:SS, e.g. \"09:00\"."},
+    "no-times": {"zh": "[schedule].times 为空：请至少给一个时间，如 times = [\"09:00\"]。",
+                 "en": "[schedule].times is empty; give at least one time, e.g. times = [\"09:00\"]."},
+}
+
+
+def parse_times(times: list[str], language: str = "zh") -> list[dt.time]:
     """``["09:00", "13:30:15"]`` -> sorted times; ConfigError naming the bad one."""
     parsed = []
     helper = schedule.Scheduler()
@@ -74,25 +82,16 @@ def parse_times(times: list[str]) -> list[dt.time]:
         try:
             parsed.append(helper.every().day.at(text).at_time)
         except schedule.ScheduleValueError as exc:
-            raise ConfigError(
-                f"[schedule].times[{i}] is \"{text}\"; write times as HH:MM or HH:MM:SS, e.g. \"09:00\"."
-            ) from exc
+            raise _config_error(translate(_MESSAGES, "bad-time", language, i=i, value=text), language) from exc
     if not parsed:
-        raise ConfigError("[schedule].times is empty; give at least one time, e.g. times = [\"09:00\"].")
+        raise _config_error(translate(_MESSAGES, "no-times", language), language)
     return sorted(set(parsed))
 
 
-def parse_days(days: list[str]) -> frozenset[int]:
-    """``["mon", "fri"]`` -> weekday numbers (Monday 0); ConfigError naming the bad one."""
-    numbers = set()
-    for i, name in enumerate(days):
-        key = name.strip().lower()[:3]
-        if key not in WEEKDAYS:
-            raise ConfigError(
-                f"[schedule].days[{i}] is \"{name}\"; use mon, tue, wed, thu, fri, sat or sun."
-            )
-        numbers.add(WEEKDAYS.index(key))
-    return frozenset(numbers)
+def _config_error(message: str, language: str) -> ConfigError:
+    error = ConfigError(message)
+    error.language = language
+    return error
 
 
 @dataclass(slots=True)
@@ -138,7 +137,7 @@ class DailyScheduler:
     def from_config(cls, config: Config, job: Job, *, calendar: Any = None, **kwargs: Any) -> DailyScheduler:
         """A scheduler for ``config``'s ``[schedule]``; the run history of its state database
         tells which slots are done."""
-        times = parse_times(config.schedule.times)
+        times = parse_times(config.schedule.times, config.language)
         store = history.RunHistory(config.state_path)
         done = lambda since: store.last_success_since(since) is not None  # noqa: E731
         if config.schedule.workdays_only:
@@ -147,7 +146,7 @@ class DailyScheduler:
 
                 calendar = WorkCalendar.from_config(config)
             return cls(job, times=times, run_day=calendar.is_workday, done_since=done, **kwargs)
-        days = parse_days(config.schedule.days)
+        days = parse_days(config.schedule.days, config.language)
         return cls(job, times=times, run_day=lambda d: d.weekday() in days, days=days,
                    done_since=done, **kwargs)
 
@@ -300,11 +299,12 @@ def daily_job(config: Config) -> Job:
     """
     from .errors import LockError
     from .job import run_job
-    from .lock import StateLock
+    from .lock import StateLock, clean_after_crash
 
     def job(now: dt.datetime, trigger: str) -> str:
         try:
             with StateLock(config.state_path, "run", language=config.language, started=now):
+                clean_after_crash(config)
                 result = run_job(config, today=_naive(now).date(), now=now, trigger=trigger)
         except LockError as exc:
             log.warning("skipped the %s run: %s", trigger, exc)

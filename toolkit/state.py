@@ -29,7 +29,20 @@ from pathlib import Path
 from types import TracebackType
 
 from .errors import StateError
+from .i18n import Messages
 from .reminders import CannotRemind, ReminderItem
+
+_MESSAGES: Messages = {
+    "open": {"zh": "无法打开状态文件 {path}：{error}。请确认该文件夹存在且可写，或在 config.toml 的 [state] path 中改到别处。",
+             "en": "cannot open the state file {path}: {error}. Check that the folder exists and is writable, or "
+                   "set [state] path in config.toml to another place."},
+    "read": {"zh": "无法读取状态文件 {path}：{error}", "en": "cannot read the state file {path}: {error}"},
+    "readonly": {"zh": "状态文件 {path} 以只读方式打开，无法记录任何内容。",
+                 "en": "the state file {path} is open read-only; nothing can be recorded."},
+    "write": {"zh": "无法写入状态文件 {path}：{error}。邮件已发出但未记录，下次运行可能再发一次。请检查磁盘空间和权限。",
+              "en": "cannot write the state file {path}: {error}. The message was sent but is not recorded, so "
+                    "the next run may send it again. Check disk space and permissions."},
+}
 
 #: Level stored for a "cannot remind" row reported to the quality manager (not a reminder level).
 CANNOT_REMIND_LEVEL = -1
@@ -106,10 +119,7 @@ class Ledger:
                     self._conn.executescript(_INDEX)
         except (sqlite3.Error, OSError) as exc:
             self.close()
-            raise StateError(
-                f"cannot open the state file {self.path}: {exc}. Check that the folder exists and "
-                f"is writable, or set [state] path in config.toml to another place."
-            ) from exc
+            raise StateError.translated(_MESSAGES, "open", path=self.path, error=exc) from exc
 
     def _migrate(self) -> None:
         """Add the columns of later versions to a ledger written by an earlier one."""
@@ -186,7 +196,7 @@ class Ledger:
                 seen.add(row[1:])
             return out
         except sqlite3.Error as exc:
-            raise StateError(f"cannot read the state file {self.path}: {exc}") from exc
+            raise StateError.translated(_MESSAGES, "read", path=self.path, error=exc) from exc
 
     def rows(self) -> list[dict[str, object]]:
         """Every recorded reminder, oldest first (for tests and reports)."""
@@ -204,7 +214,7 @@ class Ledger:
                sent_day: dt.date, sent_at: dt.datetime, message_id: str = "") -> None:
         """Record that the message carrying ``items`` was accepted: one transaction."""
         if self._conn is None or self.readonly:
-            raise StateError(f"the state file {self.path} is open read-only; nothing can be recorded.")
+            raise StateError.translated(_MESSAGES, "readonly", path=self.path)
         who = normalize_recipient(destination)
         day, at = sent_day.isoformat(), sent_at.isoformat(timespec="seconds")
         keys = [item_key(item) for item in items]
@@ -216,10 +226,7 @@ class Ledger:
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [(channel, *key, who, day, at, message_id) for key in keys])
         except sqlite3.Error as exc:
-            raise StateError(
-                f"cannot write the state file {self.path}: {exc}. The message was sent but is not "
-                f"recorded, so the next run may send it again. Check disk space and permissions."
-            ) from exc
+            raise StateError.translated(_MESSAGES, "write", path=self.path, error=exc) from exc
         for (chan, _, _), by_destination in self._cache.items():
             if chan == channel:
                 by_destination.setdefault(who, set()).update(keys)

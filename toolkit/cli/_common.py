@@ -12,29 +12,40 @@ from typing import Any
 from ..config import Config
 from ..errors import ConfigError
 
+#: The language of --help and of option errors, set by the CLI from the config before it
+#: builds the parser (Chinese by default).
+HELP_LANGUAGE = "zh"
+
+
+def say(zh: str, en: str) -> str:
+    """A help text or option error in the CLI's language: ``help=say("中文", "English")``."""
+    return en if HELP_LANGUAGE == "en" else zh
+
 
 def parse_date(text: str) -> dt.date:
     """argparse type for ``--today``/``--from``/``--to``: YYYY-MM-DD."""
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        # argparse prints this before the config (and its language) is read: say it in both.
-        raise argparse.ArgumentTypeError(
-            f"“{text}”不是日期，请写成 YYYY-MM-DD，如 2026-11-20 / "
-            f"'{text}' is not a date; write it as YYYY-MM-DD, e.g. 2026-11-20") from None
+        raise argparse.ArgumentTypeError(say(f"“{text}”不是日期：请写成 YYYY-MM-DD，如 2026-11-20",
+                                             f"'{text}' is not a date; write it as YYYY-MM-DD, e.g. 2026-11-20")
+                                         ) from None
 
 
 def add_register(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--register", metavar="PATH", help="register .xlsx (default: [register].path)")
+    parser.add_argument("--register", metavar="PATH",
+                        help=say("台账 .xlsx 文件（默认：[register].path）", "register .xlsx (default: [register].path)"))
 
 
 def add_today(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--today", type=parse_date, metavar="YYYY-MM-DD",
-                        help="the date rules and deadlines compare against (default: today)")
+                        help=say("规则和期限以哪一天为准（默认：今天）",
+                                 "the date rules and deadlines compare against (default: today)"))
 
 
 def add_format(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help=say("输出格式（text 文字，json 数据）", "output format"))
 
 
 def apply_register(args: argparse.Namespace, config: Config) -> None:

@@ -23,8 +23,6 @@ from ..i18n import Messages, translate
 from . import _common
 
 NAME = "check-templates"
-HELP = "list each document template's placeholders and report any that no field provides"
-ORDER = 31
 
 MESSAGES: Messages = {
     "": {"zh": "模板", "en": "template"},
@@ -48,8 +46,10 @@ MESSAGES: Messages = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("templates", nargs="*", metavar="TEMPLATE.docx",
-                        help="templates to check (default: the template of every document kind)")
-    parser.add_argument("--names", action="store_true", help="also list every name a template may use")
+                        help=_common.say("要检查的模板（默认：每种文档的模板）",
+                                         "templates to check (default: the template of every document kind)"))
+    parser.add_argument("--names", action="store_true",
+                        help=_common.say("同时列出模板中可用的全部名称", "also list every name a template may use"))
     _common.add_format(parser)
 
 

@@ -17,8 +17,6 @@ from ..validate import validate
 from . import _common
 
 NAME = "generate"
-HELP = "render the feedback forms (客诉反馈单) and CAPA sheets (纠正预防措施单) as .docx (and PDF)"
-ORDER = 30
 
 MESSAGES: Messages = {
     CREATED: {"zh": "新建", "en": "created"},
@@ -37,12 +35,13 @@ MESSAGES: Messages = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     _common.add_register(parser)
     _common.add_today(parser)
-    parser.add_argument("--out", metavar="DIR", help="documents folder (default: [documents].dir)")
-    parser.add_argument("--only", nargs="+", metavar="ID", help="only these complaint numbers")
-    parser.add_argument("--force", action="store_true", help="rewrite every document, changed or not")
-    parser.add_argument("--pdf", action="store_true", help="also a PDF of each document (LibreOffice)")
+    parser.add_argument("--out", metavar="DIR", help=_common.say("文档文件夹（默认：[documents].dir）", "documents folder (default: [documents].dir)"))
+    parser.add_argument("--only", nargs="+", metavar="ID", help=_common.say("只处理这些投诉编号", "only these complaint numbers"))
+    parser.add_argument("--force", action="store_true", help=_common.say("重写所有文档，不论是否变化", "rewrite every document, changed or not"))
+    parser.add_argument("--pdf", action="store_true", help=_common.say("同时为每个文档生成 PDF（需要 LibreOffice）", "also a PDF of each document (LibreOffice)"))
     parser.add_argument("--print-batch", action="store_true",
-                        help="also one merged PDF of the documents created or updated in this run")
+                        help=_common.say("同时把本次新建或更新的文档合并为一个 PDF 以便打印",
+                                         "also one merged PDF of the documents created or updated in this run"))
     _common.add_format(parser)
 
 

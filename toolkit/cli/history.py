@@ -9,8 +9,6 @@ from ..history import RunHistory, render_text
 from . import _common
 
 NAME = "history"
-HELP = "show the recorded runs (start, end, register hash, counts, errors), newest first"
-ORDER = 60
 
 
 def _positive(text: str) -> int:
@@ -19,12 +17,13 @@ def _positive(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a positive whole number; e.g. --limit 20")
+        raise argparse.ArgumentTypeError(_common.say(f"“{text}”不是正整数，例如 --limit 20",
+                                                     f"'{text}' is not a positive whole number; e.g. --limit 20"))
     return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--limit", type=_positive, default=20, metavar="N", help="show the last N runs (20)")
+    parser.add_argument("--limit", type=_positive, default=20, metavar="N", help=_common.say("显示最近 N 次运行（默认 20）", "show the last N runs (20)"))
     _common.add_format(parser)
 
 

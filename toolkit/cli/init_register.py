@@ -8,10 +8,9 @@ import argparse
 from ..config import Config
 from ..i18n import Messages, translate
 from ..workbooks import write_new_register
+from . import _common
 
 NAME = "init-register"
-HELP = "create a new, empty register .xlsx with drop-down lists and an instructions sheet"
-ORDER = 12
 
 MESSAGES: Messages = {
     "written": {
@@ -22,8 +21,8 @@ MESSAGES: Messages = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", metavar="PATH.xlsx", help="the new register's file (must not exist)")
-    parser.add_argument("--sheet", metavar="NAME", help="the data sheet's name (default: 台账 / Register)")
+    parser.add_argument("path", metavar="PATH.xlsx", help=_common.say("新台账的文件（不能已存在）", "the new register's file (must not exist)"))
+    parser.add_argument("--sheet", metavar="NAME", help=_common.say("数据工作表的名称（默认：台账）", "the data sheet's name (default: Register)"))
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

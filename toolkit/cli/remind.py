@@ -15,8 +15,6 @@ from ..reminders import plan_reminders
 from . import _common
 
 NAME = "remind"
-HELP = "send reminder digests about overdue replies, follow-ups and corrective actions"
-ORDER = 40
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _common.add_register(parser)
     _common.add_today(parser)
     parser.add_argument("--dry-run", action="store_true",
-                        help="show each channel's messages as they would be posted; send, write and "
-                             "record nothing")
+                        help=_common.say("按各渠道将发出的样子显示消息；不发送、不写入、不记录",
+                                         "show each channel's messages as they would be posted; send, write and "
+                                         "record nothing"))
     _common.add_format(parser)
 
 

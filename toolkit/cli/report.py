@@ -13,23 +13,23 @@ from ..validate import validate
 from . import _common
 
 NAME = "report"
-HELP = "write the statistics workbook: trends, Pareto charts, on-time and satisfaction rates"
-ORDER = 60
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     _common.add_register(parser)
     _common.add_today(parser)
     parser.add_argument("--from", dest="date_from", type=_common.parse_date, metavar="YYYY-MM-DD",
-                        help="first day received to count (default: the first record)")
+                        help=_common.say("统计的第一个受理日期（默认：最早的记录）", "first day received to count (default: the first record)"))
     parser.add_argument("--to", dest="date_to", type=_common.parse_date, metavar="YYYY-MM-DD",
-                        help="last day received to count (default: --today)")
+                        help=_common.say("统计的最后一个受理日期（默认：--today）", "last day received to count (default: --today)"))
     parser.add_argument("--out", metavar="PATH.xlsx",
-                        help="workbook to write (default: [reports].out, else "
-                             "<output.dir>/reports/complaint-statistics.xlsx)")
+                        help=_common.say("要写入的工作簿（默认：[reports].out，否则 <output.dir>/reports/complaint-statistics.xlsx）",
+                                         "workbook to write (default: [reports].out, else "
+                                         "<output.dir>/reports/complaint-statistics.xlsx)"))
     parser.add_argument("--html", metavar="PATH.html",
-                        help="also write the dashboard page there (one file that opens offline), "
-                             "with the findings workbook it links to beside it")
+                        help=_common.say("同时把看板页面写到这里（一个可离线打开的文件），旁边附上它链接的问题工作簿",
+                                         "also write the dashboard page there (one file that opens offline), "
+                                         "with the findings workbook it links to beside it"))
     _common.add_format(parser)
 
 

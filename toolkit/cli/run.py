@@ -8,13 +8,11 @@ import logging
 
 from ..config import Config
 from ..job import run_job
-from ..lock import StateLock
+from ..lock import StateLock, clean_after_crash
 from ..scheduler import log_to_file
 from . import _common
 
 NAME = "run"
-HELP = "the main job: validate the register, file its documents, send reminders, record the run"
-ORDER = 50
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +28,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     log_to_file(config)
     _summary_speaks_for_the_job()
     with StateLock(config.state_path, "run", language=config.language, started=now):
+        clean_after_crash(config)
         result = run_job(config, today=today, now=now, trigger="run")
     if args.format == "json":
         _common.print_json(result.to_dict())

@@ -9,12 +9,11 @@ import logging
 from ..config import Config
 from ..i18n import Messages, translate
 from ..job import run_job
-from ..lock import StateLock
+from ..lock import StateLock, clean_after_crash
 from ..scheduler import DailyScheduler, daily_job, log_to_file
+from . import _common
 
 NAME = "schedule"
-HELP = "keep running and do the main job at [schedule] times on working days (--once: now, then exit)"
-ORDER = 55
 
 _MESSAGES: Messages = {
     "started": {
@@ -37,8 +36,10 @@ VERBOSE = True
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--once", action="store_true",
-                        help="run the job now if today is a run day, then exit (for cron, systemd "
-                             "timers, Windows Task Scheduler)")
+                        help=_common.say("如果今天是运行日，现在执行一次任务后退出（供 cron、systemd 定时器、"
+                                         "Windows 任务计划程序调用）",
+                                         "run the job now if today is a run day, then exit (for cron, systemd "
+                                         "timers, Windows Task Scheduler)"))
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
                             why=translate(_MESSAGES, why, language)))
             return 0
         with StateLock(config.state_path, "run", language=language, started=now):
+            clean_after_crash(config)
             result = run_job(config, today=now.date(), now=now, trigger="schedule")
         print(result.to_text(language))
         return result.exit_code

@@ -38,6 +38,9 @@ MESSAGES: Messages = {
     "bad-pattern": {"zh": "[documents].{option} 中的 {{{name}}} 不是字段名；可用字段名及 {{year}} {{month}} {{kind}}。",
                     "en": "{{{name}}} in [documents].{option} is not a field name; use field names and "
                           "{{year}} {{month}} {{kind}}."},
+    "invalid-pattern": {"zh": "[documents].{option} = \"{pattern}\" 不是有效的格式：{error}。请把字段名写在花括号里，如 {{complaint_id}}。",
+                        "en": "[documents].{option} = \"{pattern}\" is not a valid pattern: {error}. Write field names "
+                              "in braces, e.g. {{complaint_id}}."},
 }
 
 
@@ -67,8 +70,8 @@ class Namer:
             try:
                 used[key] = {n.split(".")[0].split("[")[0] for _, n, _, _ in Formatter().parse(pattern) if n}
             except ValueError as exc:
-                raise ConfigError(f"[documents].{key} = {pattern!r} is not a valid pattern: {exc}. "
-                                  f"Write field names in braces, e.g. {{complaint_id}}.") from exc
+                raise ConfigError(translate(MESSAGES, "invalid-pattern", self.language, option=key,
+                                            pattern=pattern, error=exc)) from exc
         names = set().union(*used.values())
         self.fields = [f.name for f in FIELDS if f.name in names]
         self.folder_fields = [f.name for f in FIELDS if f.name in used["folder_pattern"]]
@@ -119,8 +122,8 @@ def _format_pattern(pattern: str, values: dict[str, str], key: str, language: st
     except KeyError as exc:
         raise ConfigError(translate(MESSAGES, "bad-pattern", language, option=key, name=exc.args[0])) from exc
     except (ValueError, IndexError) as exc:
-        raise ConfigError(f"[documents].{key} = {pattern!r} is not a valid pattern: {exc}. "
-                          f"Write field names in braces, e.g. {{complaint_id}}.") from exc
+        raise ConfigError(translate(MESSAGES, "invalid-pattern", language, option=key, pattern=pattern,
+                                    error=exc)) from exc
 
 
 def load_manifest(path: Path) -> dict[str, str]:

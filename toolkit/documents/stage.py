@@ -7,16 +7,11 @@
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
 import hashlib
 import logging
-import multiprocessing
 import os
-import signal
-import sys
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +23,7 @@ from ..errors import ConfigError, TemplateError
 from ..fsutil import atomic_write_bytes, ensure_folder
 from ..i18n import Messages, translate
 from ..model import Finding, Register
+from ..workers import parent_gone, process_pool
 from . import jinja, kinds, manifest
 from .check import suggestions
 from .context import DueDates, build_context
@@ -206,28 +202,9 @@ class _Job:
     form_no: str = ""
 
 
-_PARENT = 0
-
-
-def _worker_init(parent: int) -> None:
-    """In each render worker: die with the run. PR_SET_PDEATHSIG asks Linux to send SIGTERM
-    when the parent goes (a kill -9 included); :func:`_render_job` also checks the parent's pid,
-    for systems without prctl."""
-    global _PARENT
-    _PARENT = parent
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
-
-
 def _render_job(job: _Job) -> tuple[int, str]:
     """Render one document and write it atomically; returns (index, error message or "")."""
-    if _PARENT and os.getppid() != _PARENT:
+    if parent_gone():
         os._exit(1)  # the run is gone: never write on for a dead parent
     prepared = jinja.cached(job.template)
     try:
@@ -247,12 +224,6 @@ def _render_job(job: _Job) -> tuple[int, str]:
     return job.index, ""
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
-    # Spawned workers are fresh interpreters: they hold no copy of the run lock's descriptor
-    # (a forked worker would, and keep the lock after a killed run).
-    return multiprocessing.get_context("spawn")
-
-
 def _run_jobs(jobs: Sequence[_Job], workers: int, progress: Callable[[int, int], None] | None) -> dict[int, str]:
     errors: dict[int, str] = {}
     total = len(jobs)
@@ -267,8 +238,7 @@ def _run_jobs(jobs: Sequence[_Job], workers: int, progress: Callable[[int, int],
                 progress(done, total)
         return errors
     chunk = max(1, min(64, total // (workers * 4)))
-    with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=_pool_context(),
-                             initializer=_worker_init, initargs=(os.getpid(),)) as pool:
+    with process_pool(min(workers, total)) as pool:
         for done, (index, error) in enumerate(pool.map(_render_job, jobs, chunksize=chunk), 1):
             if error:
                 errors[index] = error

@@ -14,7 +14,6 @@ ratio exceed ``[limits]`` are refused at once, so a zip bomb costs milliseconds,
 
 from __future__ import annotations
 
-import concurrent.futures
 import io
 import logging
 import os
@@ -31,6 +30,7 @@ from xml.sax.saxutils import unescape
 
 from ..errors import RegisterError
 from ..i18n import Messages, translate
+from ..workers import process_pool
 
 log = logging.getLogger(__name__)
 
@@ -403,7 +403,7 @@ class FormulaScan:
     parses; :meth:`result` waits for it and shuts the worker down (no thread outlives the read)."""
 
     def __init__(self, data: bytes) -> None:
-        self._pool = concurrent.futures.ProcessPoolExecutor(max_workers=1)
+        self._pool = process_pool(1)  # spawned: no copy of the run lock, dies with the run
         self._future = self._pool.submit(scan_formulas, data)
         self._result: dict[str, FormulaCells] | None = None
         self._done = False

@@ -440,8 +440,14 @@ class _SheetReader:
                 continue
             span_cells = cells.setdefault(start, {})
             span_bad = bad.setdefault(start, {})
+            later = range(start + 1, end + 1)
+            later_bad = any(offset in bad for offset in later)
             for position, name in enumerate(keys):
                 column = converted[position]
+                # Most columns are blank below a span's first row: nothing to join or compare.
+                if not later_bad and (column[start + 1] is None if end == start + 1
+                                      else all(column[offset] is None for offset in later)):
+                    continue
                 col = column_of[name]
                 picked: list[tuple[int, Any]] = []  # (0-based row holding the value, value)
                 sources: set[int] = set()

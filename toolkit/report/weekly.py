@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -21,7 +20,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from ..addresses import AddressError, check_address
-from ..config import Config
+from ..config import Config, parse_weekly  # parse_weekly: re-exported, it lives with the config
 from ..errors import ConfigError
 from ..i18n import Messages, translate
 from .figures import MESSAGES as FIGURE_MESSAGES
@@ -45,12 +44,6 @@ MESSAGES: Messages = {
     "err.bad_recipient": {
         "zh": "[reminders].quality_manager 的地址“{address}”无效（{why}）；请更正 config.toml。",
         "en": "[reminders].quality_manager \"{address}\" is not a valid address ({why}); correct config.toml.",
-    },
-    "err.weekly": {
-        "zh": "[reports].weekly 为 \"{value}\"；请写成 \"星期 时:分\"，如 \"mon 09:00\"（mon tue wed thu fri sat sun），"
-              "或留空以关闭周报。",
-        "en": "[reports].weekly is \"{value}\"; write it as \"DAY HH:MM\", e.g. \"mon 09:00\" "
-              "(mon tue wed thu fri sat sun), or leave it empty to turn the weekly digest off.",
     },
 }
 
@@ -76,21 +69,6 @@ class WeeklyDigest:
 
 
 # -- when -------------------------------------------------------------------------------------
-
-_DAYS_OF_WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_WEEKLY = re.compile(r"\s*(mon|tue|wed|thu|fri|sat|sun)[a-z]*\s+([01]?\d|2[0-3]):([0-5]\d)\s*", re.IGNORECASE)
-
-
-def parse_weekly(text: str, language: str = "zh") -> tuple[int, dt.time] | None:
-    """``"mon 09:00"`` -> (0, 09:00); empty -> None (weekly digest off)."""
-    if not text.strip():
-        return None
-    match = _WEEKLY.fullmatch(text)
-    if not match:
-        raise ConfigError(translate(MESSAGES, "err.weekly", language, value=text))
-    day = _DAYS_OF_WEEK.index(match.group(1)[:3].lower())
-    return day, dt.time(int(match.group(2)), int(match.group(3)))
-
 
 def last_weekly_slot(config: Config, now: dt.datetime) -> dt.datetime | None:
     """The latest scheduled weekly time at or before ``now`` (None when the digest is off)."""
