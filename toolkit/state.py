@@ -159,6 +159,8 @@ class Ledger:
                              today: dt.date, repeat_every_days: int) -> list[CannotRemind]:
         """Cannot-remind rows not yet reported there in the current repeat period."""
         seen = self._seen(channel, destination, today, repeat_every_days)
+        if not seen:
+            return list(rows)
         return [row for row in rows if item_key(row) not in seen]
 
     def _seen(self, channel: str, destination: str, today: dt.date, repeat_every_days: int) -> set[Key]:
