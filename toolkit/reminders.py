@@ -32,19 +32,17 @@ Choices the spec leaves open, made here once:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-import gc
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .addresses import is_sendable
 from .fields import CLOSED, FIELD_BY_NAME, PENDING, is_special
 from .i18n import Messages, translate
-from .model import Record, Value
+from .model import Record, Value, paused_gc
 from .workdays import CalendarDays, DayCounter, WorkCalendar
 
 if TYPE_CHECKING:
@@ -250,18 +248,6 @@ def plan_reminders(
     # planning time at 100k rows). Paused here only, and resumed however planning ends.
     with paused_gc():
         return _plan(records, config, _date(today), calendar)
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a stretch that makes many acyclic objects."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _plan(records: Iterable[Record], config: Config, today: dt.date,

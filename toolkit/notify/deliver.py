@@ -28,7 +28,8 @@ from typing import Protocol
 from ..config import Config
 from ..errors import MailError, ToolkitError
 from ..i18n import Messages, translate
-from ..reminders import ReminderPlan, paused_gc
+from ..model import paused_gc
+from ..reminders import ReminderPlan
 from ..state import Ledger
 from .message import (
     ALREADY_SENT,

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gc
 import hashlib
 import io
 import logging
 import os
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import NoneType
 from typing import Any
@@ -32,7 +31,7 @@ from ..config import Config
 from ..errors import RegisterError
 from ..fields import DATE, EMAIL, FIELD_BY_NAME, LIST, NUMBER, PHONE, header_aliases
 from ..i18n import Messages, translate
-from ..model import Record, Register, SheetInfo, column_letter
+from ..model import Record, Register, SheetInfo, column_letter, paused_gc
 from . import cache as readcache
 from .formats import (
     ODS,
@@ -145,7 +144,7 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
     key = readcache.cache_key(sha256, config) if cache else ""
     cached = None
     if cache:
-        with _gc_paused():
+        with paused_gc():
             cached = readcache.load(readcache.cache_path(config), key)
     if cached is not None:
         log.debug("register %s unchanged since it was last parsed: records loaded from the cache", target)
@@ -169,7 +168,7 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
             archive = None
             del data
             scan.fallback = lambda: _rescan(target, sha256, language)
-        with workbook, archive or contextlib.nullcontext(), _gc_paused():
+        with workbook, archive or contextlib.nullcontext(), paused_gc():
             sheets, records = _read_sheets(workbook, kind, archive, config, target, scan, parts)
     finally:
         if scan is not None:
@@ -180,22 +179,6 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
         readcache.save(readcache.cache_path(config), key, sheets, records)
     return Register(path=str(target), sha256=sha256, size=size, sheets=sheets, records=records,
                     notes=notes)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while records are built.
-
-    Building ~100k records makes millions of objects and no cycles; the collector would scan
-    them again and again for nothing (it cost a third of the time of building records).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 
