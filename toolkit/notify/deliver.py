@@ -142,7 +142,7 @@ def send_reminders(plan: ReminderPlan, config: Config, *, now: dt.datetime, dry_
                     outgoing = list(channel.outgoing(plan, ledger, repeat))
             except ToolkitError as exc:  # e.g. a bad sender address: nothing of this channel goes
                 start_errors.append(exc)
-                notes.append(str(exc))
+                notes.append(exc.text(language))
                 continue
             for out in outgoing:
                 result = MessageResult(out.to, out.cc, out.subject, out.items, FAILED, out.error,
@@ -169,7 +169,7 @@ def send_reminders(plan: ReminderPlan, config: Config, *, now: dt.datetime, dry_
                         channel.open()
                     except ToolkitError as exc:
                         start_errors.append(exc)
-                        down = result.error = translate(TEXT, "down", language, why=exc)
+                        down = result.error = translate(TEXT, "down", language, why=exc.text(language))
                         # Not an error line of its own: the run's summary says it (and the job logs it).
                         log.info("%s cannot start: %s", channel.name, exc)
                         continue
@@ -191,7 +191,7 @@ def send_reminders(plan: ReminderPlan, config: Config, *, now: dt.datetime, dry_
                     log.warning("not delivered (%s, %s): %s", channel.name, ", ".join(out.to), exc)
                     continue
                 except ToolkitError as exc:  # could not reconnect: gone for the rest of this run
-                    down = result.error = translate(TEXT, "gone", language, why=exc)
+                    down = result.error = translate(TEXT, "gone", language, why=exc.text(language))
                     log.warning("%s", result.error)
                     continue
                 if out.destination.strip().lower() in {a.lower() for a in refused}:
