@@ -73,7 +73,7 @@ def make(job: Callable[[dt.datetime, str], object], clock: FakeClock, *, times: 
          run_day: Callable[[dt.date], bool] = lambda d: d.weekday() < 5,
          done_since: Callable[[dt.datetime], bool] | None = None) -> DailyScheduler:
     sched = DailyScheduler(job, times=parse_times(list(times)), run_day=run_day, done_since=done_since,
-                           clock=clock, sleep=clock.sleep)
+                           clock=clock, sleep=clock.sleep, language="en")
     clock.scheduler = sched
     return sched
 
@@ -413,3 +413,17 @@ def test_a_scheduled_job_is_skipped_while_a_manual_run_holds_the_run_lock(
         proc.wait()
     assert f"skipped the schedule run: another complaint-toolkit run (PID {proc.pid}" in caplog.text
     assert history.RunHistory(config.state_path).recent() == []
+
+
+def test_log_lines_are_in_the_configured_language(caplog: pytest.LogCaptureFixture) -> None:
+    """A Chinese install's log file reads in Chinese (the config's language, zh by default)."""
+    clock = FakeClock(D(2026, 11, 20, 8, 59, 50), until=D(2026, 11, 20, 9, 0, 30))
+    job = Calls(raise_on={1})
+    sched = DailyScheduler(job, times=parse_times(["09:00"]), run_day=lambda d: True, clock=clock,
+                           sleep=clock.sleep)
+    clock.scheduler = sched
+    with caplog.at_level(logging.INFO, logger="toolkit"):
+        sched.run()
+    text = caplog.text
+    assert "调度器已启动" in text and "任务出错；调度器继续运行" in text and "调度器已停止" in text
+    assert "scheduler stopped" not in text

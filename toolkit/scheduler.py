@@ -71,6 +71,25 @@ _MESSAGES: Messages = {
                  "en": "[schedule].times[{i}] is \"{value}\"; write times as HH:MM or HH:MM:SS, e.g. \"09:00\"."},
     "no-times": {"zh": "[schedule].times 为空：请至少给一个时间，如 times = [\"09:00\"]。",
                  "en": "[schedule].times is empty; give at least one time, e.g. times = [\"09:00\"]."},
+    # Log lines: the log file is read by the office's IT staff, in the config's language.
+    "log.history-unreadable": {"zh": "无法读取运行记录；仍执行 {slot} 这次运行",
+                               "en": "cannot read the run history; running the {slot} slot"},
+    "log.already-done": {"zh": "{slot} 这次运行已完成（见运行记录），无需补跑",
+                         "en": "the {slot} run is already done (run history); nothing to catch up"},
+    "log.missed": {"zh": "错过了 {slot} 这次运行（调度器未运行或机器休眠过），现在补跑一次",
+                   "en": "missed the {slot} run (the scheduler was not running or the machine slept); "
+                         "running it now, once"},
+    "log.job-raised": {"zh": "{trigger} 任务出错；调度器继续运行，到下一个时间再执行",
+                       "en": "the {trigger} job raised an error; the scheduler goes on and runs again at "
+                             "the next time"},
+    "log.started": {"zh": "调度器已启动：{what}", "en": "scheduler started: {what}"},
+    "log.clock-jumped": {"zh": "时钟向前跳了 {span}（机器休眠过？）；检查是否错过了运行",
+                         "en": "the clock jumped {span} ahead (the machine slept?); checking for a missed run"},
+    "log.next": {"zh": "下次运行：{when}", "en": "next run: {when}"},
+    "log.stopped": {"zh": "调度器已停止", "en": "scheduler stopped"},
+    "log.signal": {"zh": "收到 {name}：当前任务（如有）完成后停止",
+                   "en": "{name} received: stopping after the job in progress (if any)"},
+    "log.skipped": {"zh": "跳过了 {trigger} 这次运行：{why}", "en": "skipped the {trigger} run: {why}"},
 }
 
 
@@ -115,8 +134,10 @@ class DailyScheduler:
         clock: Callable[[], dt.datetime] = dt.datetime.now,
         sleep: Callable[[float], None] = time.sleep,
         tick: float = TICK,
+        language: str = "zh",
     ) -> None:
         self.job = job
+        self.language = language  # of the log lines
         self.times = sorted(times)
         self.run_day = run_day
         #: Weekdays (Monday 0) it runs on, for the description; None: the working-day calendar.
@@ -145,10 +166,11 @@ class DailyScheduler:
                 from .workdays import WorkCalendar
 
                 calendar = WorkCalendar.from_config(config)
-            return cls(job, times=times, run_day=calendar.is_workday, done_since=done, **kwargs)
+            return cls(job, times=times, run_day=calendar.is_workday, done_since=done,
+                       language=config.language, **kwargs)
         days = parse_days(config.schedule.days, config.language)
         return cls(job, times=times, run_day=lambda d: d.weekday() in days, days=days,
-                   done_since=done, **kwargs)
+                   done_since=done, language=config.language, **kwargs)
 
     # -- slots --------------------------------------------------------------------------------
     def slots(self, day: dt.date) -> list[dt.datetime]:
@@ -183,16 +205,15 @@ class DailyScheduler:
         try:
             done = self.done_since(slot)
         except Exception:  # an unreadable history must not kill the scheduler: run, to be safe
-            log.exception("cannot read the run history; running the %s slot", _hm(slot))
+            log.exception("%s", self._t("log.history-unreadable", slot=_hm(slot)))
             done = False
         if done:
-            log.info("the %s run is already done (run history); nothing to catch up", _hm(slot))
+            log.info("%s", self._t("log.already-done", slot=_hm(slot)))
             return False
         late = local - slot > LATE
         trigger = "catch-up" if late or woke else "schedule"
         if late:
-            log.info("missed the %s run (the scheduler was not running or the machine slept); "
-                     "running it now, once", _hm(slot))
+            log.info("%s", self._t("log.missed", slot=_hm(slot)))
         self.run_now(now, trigger)
         return True
 
@@ -203,15 +224,14 @@ class DailyScheduler:
             outcome = self.job(now, trigger)
         except Exception:
             self.errors += 1
-            log.exception("the %s job raised an error; the scheduler goes on and runs again at the next "
-                          "time", trigger)
+            log.exception("%s", self._t("log.job-raised", trigger=trigger))
             outcome = "error"
         self.last_run = LastRun(now, trigger, str(outcome) if outcome is not None else "ok")
 
     def run(self) -> None:
         """Loop until :meth:`stop`: check for a due slot every tick, run it, sleep in slices."""
         previous = self.clock()
-        log.info("scheduler started: %s", self.describe(previous))
+        log.info("%s", self._t("log.started", what=self.describe(previous)))
         self.check(previous)
         previous = self.clock()
         while not self._stop.is_set():
@@ -226,12 +246,14 @@ class DailyScheduler:
             gap = _naive(now) - _naive(previous)
             woke = gap > dt.timedelta(seconds=wait) + JUMP
             if woke:
-                log.info("the clock jumped %s ahead (the machine slept?); checking for a missed run",
-                         _span(gap))
+                log.info("%s", self._t("log.clock-jumped", span=_span(gap)))
             if self.check(now, woke=woke):
-                log.info("next run: %s", _fmt(self.next_slot(self.clock())))
+                log.info("%s", self._t("log.next", when=_fmt(self.next_slot(self.clock()))))
             previous = self.clock()
-        log.info("scheduler stopped")
+        log.info("%s", self._t("log.stopped"))
+
+    def _t(self, key: str, **values: Any) -> str:
+        return translate(_MESSAGES, key, self.language, **values)
 
     def stop(self) -> None:
         """Ask the loop to end after the job in progress (if any). Safe from a signal handler."""
@@ -248,7 +270,7 @@ class DailyScheduler:
             name = signal.Signals(signum).name
             if self._stop.is_set() and signum == signal.SIGINT:
                 raise KeyboardInterrupt
-            log.info("%s received: stopping after the job in progress (if any)", name)
+            log.info("%s", self._t("log.signal", name=name))
             self.stop()
 
         signal.signal(signal.SIGINT, handler)
@@ -307,7 +329,8 @@ def daily_job(config: Config) -> Job:
                 clean_after_crash(config)
                 result = run_job(config, today=_naive(now).date(), now=now, trigger=trigger)
         except LockError as exc:
-            log.warning("skipped the %s run: %s", trigger, exc)
+            log.warning("%s", translate(_MESSAGES, "log.skipped", config.language, trigger=trigger,
+                                                why=exc.text(config.language)))
             return "skipped"
         level = logging.INFO if result.exit_code == 0 else logging.WARNING
         log.log(level, "%s", result.to_text(config.language))
