@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -60,6 +61,41 @@ def timed_run(config: Config) -> tuple[JobResult, float]:
     result, seconds = timed(lambda: run_job(config, today=TODAY, now=NOW))
     result.details.clear()  # drop the records: results kept for the report must not pile up in memory
     return result, seconds
+
+
+_CHILD = """
+import sys
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from bench.run import NOW, TODAY, config_for
+from toolkit import readcache
+from toolkit.job import run_job
+config = config_for(Path({register!r}), Path({out!r}))
+if {cold!r}:
+    cache = readcache.cache_path(config)
+    cache.unlink(missing_ok=True)
+    cache.with_name(cache.name + ".seen").unlink(missing_ok=True)
+code = run_job(config, today=TODAY, now=NOW).exit_code
+# VmHWM: this process's own high-water mark (ru_maxrss would keep the forking parent's after exec).
+status = Path("/proc/self/status")
+if status.exists():
+    print(next(int(line.split()[1]) / 1024 for line in status.read_text().splitlines() if line.startswith("VmHWM")))
+else:
+    import resource
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024))
+sys.exit(code)
+"""
+
+
+def child_peak_mb(register: Path, out: Path, *, cold: bool) -> float:
+    """Peak RSS of the daily run alone, in a fresh process (the bench's own process also holds
+    the setup run's leftovers): ``cold`` is the first run after staff changed the register."""
+    code = _CHILD.format(root=str(Path(__file__).resolve().parent.parent), register=str(register),
+                         out=str(out), cold=cold)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"FAILED: the measured run exited {done.returncode}: {done.stderr[-2000:]}")
+    return float(done.stdout.split()[-1])
 
 
 def bench(rows: int, workdir: Path, repeat: int) -> None:
@@ -105,7 +141,11 @@ def bench(rows: int, workdir: Path, repeat: int) -> None:
     cold_result, cold_seconds = min(cold, key=lambda r: r[1])
     cold_stages = ", ".join(f"{s.name} {s.seconds:.2f}" for s in cold_result.stages)
     print(f"  first run:  {cold_seconds:.2f} s = {cold_seconds / floor:.2f}x the floor ({cold_stages} s)")
-    print(f"  peak RSS:   {peak_rss_mb():.0f} MB (this process)")
+    print(f"  peak RSS:   {peak_rss_mb():.0f} MB (this process, setup run included)")
+    cold_mb = child_peak_mb(register, config.output_dir, cold=True)
+    warm_mb = child_peak_mb(register, config.output_dir, cold=False)
+    print(f"  daily run's own peak (fresh process): {cold_mb:.0f} MB after a change, {warm_mb:.0f} MB "
+          "on unchanged bytes (target ≤ 600 MB at 100k)")
     if touched or mails or result.exit_code != 0:
         raise SystemExit(f"FAILED: {touched} documents touched, {mails} mails written, "
                          f"exit code {result.exit_code}: {result.errors}")
