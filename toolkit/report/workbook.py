@@ -326,6 +326,21 @@ class _Writer:
         return row
 
     # -- sheets -------------------------------------------------------------------------
+
+    def _figure_block(self, ws: Worksheet, row: int, title: str, prefix: str, figures: dict[str, Any],
+                      title_font: Font, value_font: Font | None) -> int:
+        """A titled list of label/value rows (key figures, totals); returns the row after it."""
+        self.put(ws, row, 1, self.t(title))
+        ws.cell(row=row, column=1).font = title_font
+        row += 1
+        for key, value in figures.items():
+            self.put(ws, row, 1, self.t(f"{prefix}.{key}"))
+            self.put(ws, row, 2, "-" if value is None else value, _PERCENT if key.endswith("_rate") else None)
+            if value_font is not None:
+                ws.cell(row=row, column=2).font = value_font
+            ws.cell(row=row, column=2).alignment = Alignment(horizontal="right")
+            row += 1
+        return row + 1
     def summary(self, ws: Worksheet) -> None:
         s = self.stats
         self.title(ws, "title")
@@ -341,25 +356,9 @@ class _Writer:
             self.put(ws, row, 2, value)
             row += 1
         row += 1
-        self.put(ws, row, 1, self.t("key_figures"))
-        ws.cell(row=row, column=1).font = _TITLE
-        row += 1
-        for key, value in s.headline.items():
-            self.put(ws, row, 1, self.t(f"kpi.{key}"))
-            self.put(ws, row, 2, "-" if value is None else value, _PERCENT if key.endswith("_rate") else None)
-            ws.cell(row=row, column=2).font = Font(name=_FONT, bold=True, size=13)
-            ws.cell(row=row, column=2).alignment = Alignment(horizontal="right")
-            row += 1
-        row += 1
-        self.put(ws, row, 1, self.t("totals"))
-        ws.cell(row=row, column=1).font = _BOLD
-        row += 1
-        for key, value in s.totals.items():
-            self.put(ws, row, 1, self.t(f"tot.{key}"))
-            self.put(ws, row, 2, "-" if value is None else value, _PERCENT if key.endswith("_rate") else None)
-            ws.cell(row=row, column=2).alignment = Alignment(horizontal="right")
-            row += 1
-        row += 1
+        row = self._figure_block(ws, row, "key_figures", "kpi", s.headline, _TITLE,
+                                 Font(name=_FONT, bold=True, size=13))
+        row = self._figure_block(ws, row, "totals", "tot", s.totals, _BOLD, None)
         self.put(ws, row, 1, self.t("left_out.by_figure"))
         ws.cell(row=row, column=1).font = _BOLD
         row += 1
