@@ -59,13 +59,29 @@ def register_file(rows: int, libreoffice: bool = False, merged: bool = False) ->
     return saved
 
 
+#: ``python -m toolkit ...`` as it is, plus its own peak memory written at exit: VmHWM, since a child's
+#: ru_maxrss keeps the high-water mark of the parent it was forked from (Linux copies it at exec).
+_COMMAND = """
+import atexit, os, runpy, sys
+def _peak():
+    if os.path.exists("/proc/self/status"):
+        with open("/proc/self/status") as status, open(os.environ["TOOLKIT_BENCH_PEAK"], "w") as out:
+            out.write(next(line.split()[1] for line in status if line.startswith("VmHWM")))
+atexit.register(_peak)
+sys.argv[0] = "toolkit"
+runpy.run_module("toolkit", run_name="__main__", alter_sys=True)
+"""
+
+
 def run_command(path: Path, today: dt.date) -> tuple[float, float]:
     """Wall seconds and peak MB of ``python -m toolkit validate`` on ``path``, in a child process."""
-    argv = [sys.executable, "-m", "toolkit", "validate", "--register", str(path), "--today", today.isoformat(),
+    argv = [sys.executable, "-c", _COMMAND, "validate", "--register", str(path), "--today", today.isoformat(),
             "--format", "json"]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r") as peak_file:
         start = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=out, stderr=err, cwd=tempfile.gettempdir())
+        child = subprocess.Popen(argv, stdout=out, stderr=err, cwd=tempfile.gettempdir(),
+                                 env={**os.environ, "TOOLKIT_BENCH_PEAK": peak_file.name})
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - start
         out.seek(0)
@@ -73,8 +89,11 @@ def run_command(path: Path, today: dt.date) -> tuple[float, float]:
         # Exit 1 is "findings of severity error", but also Python's for a crash: the JSON says which.
         if os.waitstatus_to_exitcode(status) not in (0, 1) or out.read(1) != b"{":
             raise SystemExit(f"validate failed on {path}: {err.read()[-2000:].decode(errors='replace')}")
-    peak = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
-    return seconds, peak
+        written = peak_file.read().strip()
+    if written:
+        return seconds, int(written) / 1024
+    # No /proc (macOS): ru_maxrss, which may include the parent's high-water mark.
+    return seconds, usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
 
 
 def measure(rows: int, repeat: int, today: dt.date, libreoffice: bool = False,

@@ -36,6 +36,7 @@ from toolkit.documents import (
     generate,
     prepare_template,
 )
+from toolkit.documents.stage import _POOL_THRESHOLD
 from toolkit.errors import ConfigError, TemplateError
 from toolkit.model import ERROR, Finding, Record, Register, SheetInfo
 from toolkit.validate import ValidationReport
@@ -485,13 +486,15 @@ def test_generate_command_refuses_an_unknown_placeholder(tmp_path: Path, example
 
 
 def test_many_documents_in_worker_processes(tmp_path: Path) -> None:
-    rows = [values(complaint_id=f"KS-{i:03d}", description=f"第 {i} 条 & <内容>") for i in range(45)]
+    # Enough documents for the pool to be worth starting (stage._POOL_THRESHOLD).
+    count = _POOL_THRESHOLD + 5
+    rows = [values(complaint_id=f"KS-{i:03d}", description=f"第 {i} 条 & <内容>") for i in range(count)]
     cfg = config(workers=2)
     result = run(tmp_path, register_of(*rows), cfg)
-    assert result.counts[CREATED] == 45
-    for i in (0, 44):
+    assert result.counts[CREATED] == count
+    for i in (0, count - 1):
         assert f"第 {i} 条 & <内容>" in assert_clean(result.documents[i].path)
-    assert run(tmp_path, register_of(*rows), cfg).counts[UNCHANGED] == 45
+    assert run(tmp_path, register_of(*rows), cfg).counts[UNCHANGED] == count
 
 
 # -- PDF ----------------------------------------------------------------------------------------------

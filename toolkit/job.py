@@ -263,6 +263,11 @@ def run_job(
 
     try:
         _run_stages(config, today=today, now=now, result=result, fail=fail, not_run=not_run, t=t)
+    except BaseException:
+        pending = result.details.pop("dashboard", None)
+        if pending is not None:
+            pending.cancel()  # never leave the child behind a run that failed
+        raise
     finally:
         gc.unfreeze()
         # Whatever happened, the audit trail gets an end time and a status.
@@ -277,6 +282,16 @@ def run_job(
     return result
 
 
+def _start_dashboard(config: Config, reg: Any, report: Any, today: dt.date) -> Any:
+    """The page's figures and findings workbook, computed in a forked child on the other core
+    while this process files documents and sends reminders (they read the same records and
+    write nothing the page's figures depend on)."""
+    from .report.dashboard import prepare_daily_dashboard
+    from .workers import in_child
+
+    return in_child(prepare_daily_dashboard, config, reg, report, today=today)
+
+
 def _dashboard(config: Config, result: JobResult, *, today: dt.date, now: dt.datetime,
                t: Callable[..., str]) -> None:
     """Write output/dashboard.html (and the findings workbook it links to). A page that cannot
@@ -284,11 +299,14 @@ def _dashboard(config: Config, result: JobResult, *, today: dt.date, now: dt.dat
     from .report.dashboard import write_daily_dashboard, write_failed_dashboard
 
     reg = result.details.get("register")
+    pending = result.details.pop("dashboard", None)
     try:
         if reg is None:  # yesterday's page must not stand as today's: say the register was unreadable
             path = write_failed_dashboard(config, today=today, now=now, error="; ".join(result.errors))
         else:
-            path = write_daily_dashboard(config, reg, result.details.get("validation"), today=today, now=now)
+            prepared = pending.result() if pending is not None else None
+            path = write_daily_dashboard(config, reg, result.details.get("validation"), today=today, now=now,
+                                         prepared=prepared)
     except Exception as exc:  # a page is a courtesy; the run's work is done
         log.warning("dashboard not written: %s", exc, exc_info=not isinstance(exc, ToolkitError))
         result.notes.append(t("dashboard-failed", error=exc))
@@ -340,6 +358,10 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
         result.findings = {k: int(v) for k, v in report.counts.items()}
         result.details["validation"] = report
     lap()
+    try:
+        result.details["dashboard"] = _start_dashboard(config, reg, report, today)
+    except Exception:  # no fork (out of processes...): the page is computed at the end instead
+        log.warning("dashboard figures not started in a child process", exc_info=True)
 
     # 3. Documents: need the validation report (rows with errors are skipped there).
     if report is None:

@@ -5,16 +5,32 @@ Every process pool of the toolkit (the render workers, the reader's formula scan
 run lock's file descriptor (a forked worker would, and keep the lock after a killed run), and
 each asks Linux to end it when its parent dies (``PR_SET_PDEATHSIG``, a kill -9 included).
 :func:`parent_gone` is the portable fallback a worker checks before each job.
+
+:func:`in_child` is the one exception, for work that reads the whole register and writes
+little: a *forked* child computes it on the other core while this process goes on, reading the
+records it inherited instead of having them pickled over. It too dies with its parent; the lock
+handles a forked orphan (:mod:`toolkit.lock`), and the child never outlives the run (its
+result is awaited before the run ends).
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
+import logging
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
+import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _PARENT = 0
 
@@ -22,14 +38,18 @@ _PARENT = 0
 def _init(parent: int) -> None:
     global _PARENT
     _PARENT = parent
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 def parent_gone() -> bool:
@@ -41,3 +61,90 @@ def process_pool(max_workers: int) -> ProcessPoolExecutor:
     """A pool of spawned workers that die with this process."""
     return ProcessPoolExecutor(max_workers=max_workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_init, initargs=(os.getpid(),))
+
+
+def can_fork() -> bool:
+    """True where :func:`in_child` really forks: Linux, and no other thread in this process (a
+    thread holding a lock at the fork, a logging handler's say, would leave it locked forever in
+    the child)."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
+
+
+class Pending(Generic[T]):
+    """The result of a call, being computed in a forked child (or, where this cannot fork,
+    computed here when asked for)."""
+
+    def __init__(self, fn: Callable[[], T], pid: int = 0, fd: int = -1) -> None:
+        self._fn, self._pid, self._fd = fn, pid, fd
+        #: True while a child is computing it
+        self.forked = pid > 0
+
+    def cancel(self) -> None:
+        """End the child without waiting for its answer (the run failed before it was needed)."""
+        if not self.forked:
+            return
+        self.forked = False
+        try:
+            os.kill(self._pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.close(self._fd)
+        os.waitpid(self._pid, 0)
+
+    def result(self) -> T:
+        """The value, or the exception ``fn`` raised. Should the child die or its answer be
+        unreadable, ``fn`` runs again here: the work is never lost, only done later."""
+        if not self.forked:
+            return self._fn()
+        chunks = []
+        with os.fdopen(self._fd, "rb") as pipe:
+            while chunk := pipe.read(1 << 20):
+                chunks.append(chunk)
+        _, status = os.waitpid(self._pid, 0)
+        self.forked = False
+        try:
+            ok, value = pickle.loads(b"".join(chunks))
+        except Exception as exc:  # the child died (killed, out of memory) or sent what cannot be read
+            log.warning("the child computing %s ended without an answer (status %s, %s); computing it here",
+                        getattr(getattr(self._fn, "func", self._fn), "__name__", "?"), status, exc)
+            return self._fn()
+        if ok:
+            return value
+        raise value
+
+
+def in_child(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Pending[T]:
+    """Start ``fn(*args, **kwargs)`` in a forked copy of this process; ``.result()`` waits for it.
+
+    For pure computation over data this process already holds (the records): the child gets
+    them at no cost, returns a pickled result through a pipe and ends. Where this process cannot
+    fork safely (:func:`can_fork`), ``fn`` runs at ``.result()`` in this process instead.
+    """
+    call = functools.partial(fn, *args, **kwargs)
+    if not can_fork():
+        return Pending(call)
+    read_fd, write_fd = os.pipe()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, answer, end without running the parent's exit handlers
+        code = 0
+        try:
+            os.close(read_fd)
+            _die_with_parent()
+            if os.getppid() != parent:
+                os._exit(1)
+            try:
+                payload = pickle.dumps((True, call()), protocol=pickle.HIGHEST_PROTOCOL)
+            except BaseException as exc:  # the parent re-raises it, or computes again
+                try:
+                    payload = pickle.dumps((False, exc), protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception:
+                    payload = b""
+            with os.fdopen(write_fd, "wb") as pipe:
+                pipe.write(payload)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    return Pending(call, pid, read_fd)

@@ -25,6 +25,7 @@ import logging
 import os
 import pickle
 import re
+import time
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -157,6 +158,8 @@ _FINDINGS_NAME = {"zh": "台账检查报告.xlsx", "en": "register-findings.xlsx
 _FINDINGS_STAMP = ".dashboard-findings.json"
 #: The figures of the last daily page, for a rerun on the same inputs.
 _FIGURES_CACHE = ".dashboard-figures.pickle"
+#: Per folder of documents, what was filed there this week (see _filed_since).
+_FILED_CACHE = ".dashboard-filed.json"
 
 
 @dataclass(slots=True)
@@ -191,7 +194,8 @@ def dashboard_inputs(config: Config, *, today: dt.date, report: Any = None,
     database is only read when it exists: looking at the page creates nothing)."""
     week_start = today - dt.timedelta(days=today.weekday())
     documents_dir = config.documents_dir
-    filed, more = _filed_since(documents_dir, week_start)
+    cache = config.output_dir / _FILED_CACHE if config.output_dir.is_dir() else None
+    filed, more = _filed_since(documents_dir, week_start, cache)
     runs: list[RunRecord] = []
     if config.state_path.exists():
         runs = RunHistory(config.state_path).recent(limit=MAX_RUNS)
@@ -203,71 +207,102 @@ def dashboard_inputs(config: Config, *, today: dt.date, report: Any = None,
     return DashboardInputs(findings, findings_workbook, filed, more, documents_dir, week_start, runs)
 
 
-def _filed_since(folder: Path, start: dt.date) -> tuple[list[FiledDocument], int]:
+#: A folder whose modification time is this much older than our last look at it has not changed
+#: since (file systems stamp folders at least this finely; FAT's two seconds are the coarsest).
+_SETTLED_NS = 2_000_000_000
+
+
+def _filed_since(folder: Path, start: dt.date, cache: Path | None = None) -> tuple[list[FiledDocument], int]:
     """The newest documents written since ``start`` (at most :data:`MAX_DOCUMENTS`), and how
-    many more there are."""
+    many more there are.
+
+    Documents are written to a temporary name and renamed, which stamps their folder. So a
+    folder untouched since Monday holds no document of this week, and a folder untouched since
+    the last look (``cache``: per folder, its stamp, subfolders, newest documents and their
+    count) holds what it held then: only the folders written to since are listed and their
+    files looked at one by one (a documents folder may hold 100k of them)."""
     if not folder.is_dir():
         return [], 0
     since = dt.datetime.combine(start, dt.time()).timestamp()
+    known = _load_filed(cache, folder, start)
+    looked: dict[str, dict[str, Any]] = {}
     found: list[tuple[float, str]] = []
+    total = 0
     pending = [str(folder)]
     while pending:
         directory = pending.pop()
+        seen = time.time_ns()
         try:
-            # Documents are written to a temporary name and renamed, which stamps their folder: a
-            # folder untouched since Monday holds no document of this week, so its files are not
-            # looked at one by one (a documents folder may hold 100k of them).
-            recent = os.stat(directory).st_mtime >= since
-            with os.scandir(directory) as entries:
-                for entry in entries:
-                    name = entry.name
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append(entry.path)
-                    elif recent and name.lower().endswith(_DOCUMENT_SUFFIXES) and not name.startswith((".", "~$")):
-                        mtime = entry.stat().st_mtime
-                        if mtime >= since:
-                            found.append((mtime, entry.path))
+            stamp = os.stat(directory).st_mtime_ns
         except OSError:
             continue
-    newest = heapq.nlargest(MAX_DOCUMENTS, found, key=lambda item: (item[0], item[1]))
+        entry = known.get(directory)
+        if entry is None or entry["mtime"] != stamp or entry["seen"] - stamp <= _SETTLED_NS:
+            try:
+                entry = _look_at(directory, stamp, seen, stamp / 1e9 >= since, since)
+            except OSError:
+                continue
+        looked[directory] = entry
+        pending.extend(entry["dirs"])
+        found.extend((mtime, path) for mtime, path in entry["newest"])
+        total += entry["count"]
+    if cache is not None and looked != known:
+        try:
+            atomic_write_bytes(cache, json.dumps({"root": str(folder), "since": start.isoformat(), "folders": looked},
+                                                 ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        except OSError as exc:  # the cache only saves time
+            log.warning("could not keep the list of filed documents in %s: %s", cache, exc)
+    newest = heapq.nlargest(MAX_DOCUMENTS, found)
     documents = [FiledDocument(Path(path), dt.datetime.fromtimestamp(mtime)) for mtime, path in newest]
-    return documents, max(0, len(found) - MAX_DOCUMENTS)
+    return documents, max(0, total - MAX_DOCUMENTS)
+
+
+def _look_at(directory: str, stamp: int, seen: int, recent: bool, since: float) -> dict[str, Any]:
+    """One folder: its subfolders, and its newest documents written since ``since``."""
+    dirs: list[str] = []
+    files: list[tuple[float, str]] = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            name = entry.name
+            if entry.is_dir(follow_symlinks=False):
+                dirs.append(entry.path)
+            elif recent and name.lower().endswith(_DOCUMENT_SUFFIXES) and not name.startswith((".", "~$")):
+                mtime = entry.stat().st_mtime
+                if mtime >= since:
+                    files.append((mtime, entry.path))
+    newest = [list(item) for item in heapq.nlargest(MAX_DOCUMENTS, files)]
+    return {"mtime": stamp, "seen": seen, "dirs": dirs, "newest": newest, "count": len(files)}
+
+
+def _load_filed(cache: Path | None, folder: Path, start: dt.date) -> dict[str, dict[str, Any]]:
+    if cache is None:
+        return {}
+    try:
+        data = json.loads(cache.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("root") != str(folder) or data.get("since") != start.isoformat():
+        return {}
+    folders = data.get("folders")
+    return folders if isinstance(folders, dict) else {}
 
 
 def write_dashboard(stats: Statistics, config: Config, path: str | Path, *, today: dt.date,
                     report: Any = None, register: Any = None, now: dt.datetime | None = None,
-                    reuse_findings: bool = False) -> Path:
+                    reuse_findings: bool = False, findings: DailyFigures | None = None) -> Path:
     """Write the dashboard to ``path`` (atomically), and beside it the findings workbook it
     links to when ``report`` and ``register`` are given and the register has findings.
 
     ``reuse_findings`` (the daily job): keep the findings workbook written earlier for the same
     register bytes, day and language, since copying a large register into a workbook takes
-    seconds and a rerun would write the same workbook again."""
+    seconds and a rerun would write the same workbook again. ``findings``: the workbook was
+    written already (:func:`prepare_daily_dashboard`)."""
     language = config.language
-    target = Path(path)
-    if target.suffix.lower() not in (".html", ".htm"):
-        raise ConfigError(translate(MESSAGES, "err.not_html", language, path=target))
-    if same_file(target, Path(stats.register_path)):
-        raise ConfigError(translate(MESSAGES, "err.same_as_register", language, path=target))
-    ensure_folder(target.parent, language)
-    findings_workbook = None
-    if report is not None and register is not None and report.findings:
-        from ..workbooks import write_validation_workbook
-
-        findings_workbook = target.with_name(_FINDINGS_NAME.get(language, _FINDINGS_NAME["zh"]))
-        stamp_path = target.with_name(_FINDINGS_STAMP)
-        stamp = json.dumps({"register": str(register.path), "sha256": register.sha256, "today": today.isoformat(),
-                            "language": language, "findings": len(report.findings)}, sort_keys=True)
-        fresh = reuse_findings and findings_workbook.exists() and stamp_path.exists() \
-            and stamp_path.read_text(encoding="utf-8") == stamp
-        if not fresh:
-            # Only the rows with findings, at their own addresses (the links still land on the cell):
-            # copying a 100k-row register into a workbook would cost the daily job a minute.
-            # `validate --report` writes the whole register.
-            rows = {(f.sheet, f.row) for f in report.findings if f.row is not None}
-            to_fix = dataclasses.replace(register, records=[r for r in register.records if (r.sheet, r.row) in rows])
-            write_validation_workbook(report, to_fix, findings_workbook, today)
-            atomic_write_bytes(stamp_path, stamp.encode("utf-8"))
+    target = _checked_target(config, path, stats.register_path)
+    if findings is not None:
+        findings_workbook = findings.findings_workbook
+    else:
+        findings_workbook = _findings_workbook(config, target, report, register, today, reuse_findings)
     inputs = dashboard_inputs(config, today=today, report=report, findings_workbook=findings_workbook)
     page = build_dashboard(stats, config, inputs, folder=target.parent, now=now)
     try:
@@ -278,24 +313,80 @@ def write_dashboard(stats: Statistics, config: Config, path: str | Path, *, toda
     return target
 
 
-def write_daily_dashboard(config: Config, register: Any, report: Any, *, today: dt.date,
-                          now: dt.datetime | None = None) -> Path:
-    """The daily job's page, ``<output.dir>/dashboard.html``. A rerun on the same register bytes,
-    day, settings and code reuses the figures computed last time (kept beside the page), since
-    only the runs and documents on the page change between such runs."""
+def _checked_target(config: Config, path: str | Path, register_path: str) -> Path:
+    """The page's path, refused when it is not .html or is the register itself; its folder made."""
+    language = config.language
+    target = Path(path)
+    if target.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(translate(MESSAGES, "err.not_html", language, path=target))
+    if same_file(target, Path(register_path)):
+        raise ConfigError(translate(MESSAGES, "err.same_as_register", language, path=target))
+    ensure_folder(target.parent, language)
+    return target
+
+
+def _findings_workbook(config: Config, target: Path, report: Any, register: Any, today: dt.date,
+                       reuse: bool) -> Path | None:
+    """The findings workbook beside the page (None when there are no findings)."""
+    if report is None or register is None or not report.findings:
+        return None
+    from ..workbooks import write_validation_workbook
+
+    language = config.language
+    findings_workbook = target.with_name(_FINDINGS_NAME.get(language, _FINDINGS_NAME["zh"]))
+    stamp_path = target.with_name(_FINDINGS_STAMP)
+    stamp = json.dumps({"register": str(register.path), "sha256": register.sha256, "today": today.isoformat(),
+                        "language": language, "findings": len(report.findings)}, sort_keys=True)
+    fresh = reuse and findings_workbook.exists() and stamp_path.exists() \
+        and stamp_path.read_text(encoding="utf-8") == stamp
+    if not fresh:
+        # Only the rows with findings, at their own addresses (the links still land on the cell):
+        # copying a 100k-row register into a workbook would cost the daily job a minute.
+        # `validate --report` writes the whole register.
+        rows = {(f.sheet, f.row) for f in report.findings if f.row is not None}
+        to_fix = dataclasses.replace(register, records=[r for r in register.records if (r.sheet, r.row) in rows])
+        write_validation_workbook(report, to_fix, findings_workbook, today)
+        atomic_write_bytes(stamp_path, stamp.encode("utf-8"))
+    return findings_workbook
+
+
+@dataclass(slots=True)
+class DailyFigures:
+    """The daily page's heavy part, ready before the page is: its figures, and the findings
+    workbook written beside it (None: the register has no findings)."""
+
+    stats: Statistics
+    findings_workbook: Path | None
+
+
+def prepare_daily_dashboard(config: Config, register: Any, report: Any, *, today: dt.date) -> DailyFigures:
+    """Compute the daily page's figures and write its findings workbook: everything of the page
+    that depends only on the register and the findings, so the daily job can have it done on
+    the other core while it files documents and sends reminders (:func:`toolkit.workers.in_child`).
+    A rerun on the same register bytes, day, settings and code reuses the figures computed last
+    time (kept beside the page)."""
     path = default_dashboard_path(config)
+    target = _checked_target(config, path, register.path)
     cache = path.with_name(_FIGURES_CACHE)
     key = _figures_key(config, register, today)
     stats = _load_figures(cache, key)
     if stats is None:
         stats = compute_statistics(register, report, config, today=today)
-        ensure_folder(path.parent, config.language)
         try:
             atomic_write_bytes(cache, pickle.dumps((key, stats), protocol=pickle.HIGHEST_PROTOCOL))
         except OSError as exc:  # the cache only saves time
             log.warning("could not keep the dashboard figures in %s: %s", cache, exc)
-    return write_dashboard(stats, config, path, today=today, report=report, register=register, now=now,
-                           reuse_findings=True)
+    return DailyFigures(stats, _findings_workbook(config, target, report, register, today, reuse=True))
+
+
+def write_daily_dashboard(config: Config, register: Any, report: Any, *, today: dt.date,
+                          now: dt.datetime | None = None, prepared: DailyFigures | None = None) -> Path:
+    """The daily job's page, ``<output.dir>/dashboard.html``; ``prepared`` is its heavy part
+    when the job had it computed already (:func:`prepare_daily_dashboard`)."""
+    if prepared is None:
+        prepared = prepare_daily_dashboard(config, register, report, today=today)
+    return write_dashboard(prepared.stats, config, default_dashboard_path(config), today=today, report=report,
+                           register=register, now=now, findings=prepared)
 
 
 def _figures_key(config: Config, register: Any, today: dt.date) -> str:
