@@ -292,3 +292,45 @@ def test_an_unreadable_register_replaces_the_page_with_a_warning(browser: object
         assert [r[1] for r in _rows(page, "#runs-table")] == ["失败", "完成"]
     finally:
         page.close()  # type: ignore[attr-defined]
+
+
+def test_documents_this_week_from_folders_unchanged_since_the_last_look(tmp_path: Path) -> None:
+    """The filed-documents list remembers each folder: a folder untouched since the last look is
+    not listed again (its files not looked at one by one); one written to since (a document
+    renamed into place, one deleted) is, and the list is then what a full look gives."""
+    from toolkit.report.dashboard import _FILED_CACHE, _filed_since, dashboard_inputs
+
+    config = _config(tmp_path / "output")
+    _documents(config)
+    folder = config.documents_dir / "2026" / "04"
+    settled = dt.datetime.now().timestamp() - 30
+    for path in (folder, folder.parent, config.documents_dir):
+        os.utime(path, (settled, settled))
+    monday = dt.date(2026, 4, 6)
+
+    def names() -> list[str]:
+        return [d.path.name for d in dashboard_inputs(config, today=TODAY).documents]
+
+    def full_look() -> list[str]:
+        return [d.path.name for d in _filed_since(config.documents_dir, monday)[0]]
+
+    assert names() == ["KS-2604-02_客诉反馈单.docx", "KS-2604-01_客诉反馈单.docx"] == full_look()
+    assert (config.output_dir / _FILED_CACHE).exists()
+    # Touched in place, its folder not stamped: the folder is not looked at again.
+    wednesday = dt.datetime(2026, 4, 8, 9, 0).timestamp()
+    os.utime(folder / "KS-2604-01_客诉反馈单.docx", (wednesday, wednesday))
+    os.utime(folder, (settled, settled))
+    assert names() == ["KS-2604-02_客诉反馈单.docx", "KS-2604-01_客诉反馈单.docx"]
+    # A document renamed into place stamps the folder: it is listed again, all of it.
+    (folder / "new.part").write_bytes(b"PK")
+    os.utime(folder / "new.part", (wednesday + 60, wednesday + 60))
+    (folder / "new.part").rename(folder / "KS-2604-03_客诉反馈单.docx")
+    assert names() == ["KS-2604-03_客诉反馈单.docx", "KS-2604-01_客诉反馈单.docx", "KS-2604-02_客诉反馈单.docx"]
+    assert names() == full_look()
+    (folder / "KS-2604-02_客诉反馈单.docx").unlink()
+    assert names() == ["KS-2604-03_客诉反馈单.docx", "KS-2604-01_客诉反馈单.docx"] == full_look()
+    # A new month's folder under a folder that was settled.
+    (config.documents_dir / "2026" / "05").mkdir()
+    (config.documents_dir / "2026" / "05" / "KS-2605-01_客诉反馈单.docx").write_bytes(b"PK")
+    assert "KS-2605-01_客诉反馈单.docx" in names()
+    assert names() == full_look()

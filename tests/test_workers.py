@@ -119,3 +119,70 @@ def test_every_pool_of_the_toolkit_starts_workers_without_the_run_lock(tmp_path:
         assert not any(str(tmp_path) in path for path in held), held
     finally:
         lock.release()
+
+
+# -- in_child: whole-register work on the other core --------------------------------------------
+
+_IN_CHILD = textwrap.dedent("""
+    import os, sys, threading, time
+    sys.path.insert(0, {root!r})
+    from toolkit.workers import in_child
+
+    parent = os.getpid()
+
+    def pid():
+        return os.getpid()
+
+    def fails():
+        raise KeyError("boom")
+
+    def dies_in_child():
+        if os.getpid() != parent:
+            os._exit(9)  # killed, out of memory...: no answer
+        return "computed here"
+
+    def sleeps():
+        time.sleep(60)
+
+    pending = in_child(pid)
+    print("forked", pending.forked, pending.result() != parent)
+    try:
+        in_child(fails).result()
+    except KeyError as exc:
+        print("raised", exc)
+    print("fallback", in_child(dies_in_child).result())
+    started = time.monotonic()
+    pending = in_child(sleeps)
+    child = pending._pid
+    pending.cancel()
+    print("cancelled", time.monotonic() - started < 10, not os.path.exists(f"/proc/{{child}}"))
+    big = in_child(lambda: "x" * 5_000_000).result()  # more than a pipe holds at once
+    print("big", len(big))
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        pending = in_child(pid)
+        print("with a thread", pending.forked, pending.result() == parent)
+    finally:
+        stop.set()
+        thread.join()
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="in_child forks on Linux only")
+def test_in_child_computes_in_a_forked_child_and_never_loses_the_work() -> None:
+    """The answer comes from another process; an exception comes back as itself; a child that
+    dies without answering has its work done in the parent; a cancelled child is gone at once; a
+    process with another thread does not fork (a lock held by it would stay locked in the child)."""
+    done = subprocess.run([sys.executable, "-c", _IN_CHILD.format(root=str(ROOT))], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "forked True True",
+        "raised 'boom'",
+        "fallback computed here",
+        "cancelled True True",
+        "big 5000000",
+        "with a thread False True",
+    ], done.stderr
