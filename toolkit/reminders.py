@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -223,8 +223,9 @@ MESSAGES: Messages = {
 }
 
 
-def due_dates(record: Record, config: Config, calendar: DayCounter) -> DueDates:
-    """A complaint's reply, follow-up and CAPA due dates (``None`` when unknown).
+def due_dates(record: Record, config: Config, calendar: DayCounter, kinds: Sequence[str] = KINDS) -> DueDates:
+    """A complaint's reply, follow-up and CAPA due dates (``None`` when unknown, or not among
+    ``kinds``).
 
     Explicit dates in the register win; otherwise reply and follow-up are counted from
     ``received_on`` by the class's deadlines (special complaints as class A), in working days
@@ -232,7 +233,7 @@ def due_dates(record: Record, config: Config, calendar: DayCounter) -> DueDates:
     computed default.
     """
     counter = _counter(config, calendar)
-    return DueDates(*(_due(record, kind, config, counter)[0] for kind in KINDS))
+    return DueDates(*(_due(record, kind, config, counter)[0] if kind in kinds else None for kind in KINDS))
 
 
 def plan_reminders(

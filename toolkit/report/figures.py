@@ -338,9 +338,20 @@ class _Usable:
         self.language = language
         self.errors: dict[tuple[str, int], dict[str, list[Finding]]] = defaultdict(dict)
         self.columns: dict[str, frozenset[str]] = {s.name: frozenset(s.columns) for s in register.sheets}
+        #: The columns every data sheet has: for them the sheet need not be looked up.
+        self.common: frozenset[str] = frozenset.intersection(*self.columns.values()) if self.columns else frozenset()
         for f in getattr(report, "findings", ()) or ():
             if f.severity == ERROR and f.row is not None and f.field:
                 self.errors[(f.sheet, f.row)].setdefault(f.field, []).append(f)
+        # bad() is asked a dozen times per record: by the record's identity, no (sheet, row)
+        # tuple is built and hashed each time.
+        self.by_record: dict[int, dict[str, list[Finding]]] = {}
+        if self.errors:
+            errors = self.errors
+            for record in register.records:
+                found = errors.get((record.sheet, record.row))
+                if found is not None:
+                    self.by_record[id(record)] = found
         self.left: dict[tuple[str, int], LeftOutRow] = {}
         self.by_figure: Counter[str] = Counter()
         self._seen: set[tuple[str, int, str]] = set()
@@ -348,13 +359,13 @@ class _Usable:
     def bad(self, record: Record, name: str, blank_ok: bool = False) -> str | None:
         """Why ``name`` cannot be used on this record (None: it can)."""
         # Called a dozen times per record: the common case (no error, column present, a value)
-        # is three dictionary lookups.
-        errors = self.errors.get((record.sheet, record.row))
+        # is three lookups.
+        errors = self.by_record.get(id(record)) if self.by_record else None
         if errors is not None:
             found = errors.get(name)
             if found:
                 return found[0].message
-        if name not in self.columns.get(record.sheet, ()):
+        if name not in self.common and name not in self.columns.get(record.sheet, ()):
             return translate(MESSAGES, "why.no_column", self.language, header=_header(name, self.language))
         if not blank_ok:
             value = record.values.get(name)
@@ -364,13 +375,30 @@ class _Usable:
 
     def error(self, record: Record, name: str) -> str | None:
         """The message of an error finding on this field, if any."""
-        errors = self.errors.get((record.sheet, record.row))
+        errors = self.by_record.get(id(record))
         found = errors.get(name) if errors is not None else None
         return found[0].message if found else None
 
     def ok(self, record: Record, figure: str, *names: str, blank_ok: bool = False) -> bool:
         """True when every field in ``names`` is usable; else the record is listed as left out of
         ``figure`` with the first unusable field's cell and problem."""
+        if not self.by_record or id(record) not in self.by_record:
+            # A record without errors, a column every sheet has: usable unless blank (a million
+            # calls at 100k rows, so bad() is asked only when this cannot tell).
+            values = record.values
+            common = self.common
+            for name in names:
+                if name in common:
+                    if blank_ok:
+                        continue
+                    value = values.get(name)
+                    if value is not None and value != "":
+                        continue
+                why = self.bad(record, name, blank_ok)
+                if why is not None:
+                    self.leave_out(record, figure, self.register.cell(record, name), why)
+                    return False
+            return True
         for name in names:
             why = self.bad(record, name, blank_ok)
             if why is not None:
@@ -445,7 +473,7 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
     counted: list[Record] = []
     outside = not_placed = 0
     for record in register.records:
-        received = _date(record.get("received_on")) if use.bad(record, "received_on") is None else None
+        received = _date(record.values.get("received_on")) if use.bad(record, "received_on") is None else None
         if received is None:
             if bounded:
                 not_placed += 1
@@ -474,7 +502,7 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
             if use.bad(r, "status") is not None:
                 for figure in (ON_TIME, SATISFACTION, DURATION):
                     use.ok(r, figure, "status")
-    closed = [r for r in with_status if r.get("status") == CLOSED]
+    closed = [r for r in with_status if r.values.get("status") == CLOSED]
     closed_dated = [r for r in closed if use.ok(r, TREND, "closed_on")]
     months = _months(dated, closed_dated, date_from, end)
 
@@ -482,12 +510,12 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
     monthly = _monthly(dated, closed_dated, months, use)
 
     # Paretos.
-    category_pareto = _pareto((r.get("category") for r in counted if use.ok(r, CATEGORY, "category")),
+    category_pareto = _pareto((r.values.get("category") for r in counted if use.ok(r, CATEGORY, "category")),
                               list(config.list_values("categories")))
     # A blank root cause is "not analysed yet", not a defect: only an error on the cell lists it.
     causes = [r for r in counted if use.ok(r, ROOT_CAUSE, "root_cause", blank_ok=True)]
-    no_root_cause = sum(1 for r in causes if r.get("root_cause") in (None, ""))
-    root_cause_pareto = _pareto((r.get("root_cause") for r in causes), list(ROOT_CAUSES))
+    no_root_cause = sum(1 for r in causes if r.values.get("root_cause") in (None, ""))
+    root_cause_pareto = _pareto((r.values.get("root_cause") for r in causes), list(ROOT_CAUSES))
 
     # On-time rates: need the status and a due date that is not a guess.
     dues = {id(r): _judged_dues(r, config, calendar, use) for r in with_status}
@@ -502,8 +530,8 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
     departments = list(config.list_values("departments"))
     by_dept = [r for r in judged if use.ok(r, ON_TIME, "department")]
     on_time_by_department = [
-        _on_time_row(d, [r for r in by_dept if r.get("department") == d], dues, today)
-        for d in _ordered({str(r.get("department")) for r in by_dept}, departments)
+        _on_time_row(d, [r for r in by_dept if r.values.get("department") == d], dues, today)
+        for d in _ordered({str(r.values.get("department")) for r in by_dept}, departments)
     ]
 
     # Satisfaction: closed complaints with a usable rating; per month by the month closed.
@@ -527,7 +555,7 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
     timed = [r for r in closed if use.ok(r, DURATION, "received_on", "closed_on")]
     duration_by_class = _durations(timed, calendar, use)
 
-    communication = sum(1 for r in with_nature if r.get("nature") in NATURES[1:])
+    communication = sum(1 for r in with_nature if r.values.get("nature") in NATURES[1:])
     headline: dict[str, int | float | None] = {
         "received": len(counted),
         "closed": len(closed),
@@ -544,9 +572,9 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
         "received": len(counted),
         "closed": len(closed),
         "open": len(with_status) - len(closed),
-        "valid": sum(1 for r in with_nature if r.get("nature") == VALID_COMPLAINT),
+        "valid": sum(1 for r in with_nature if r.values.get("nature") == VALID_COMPLAINT),
         "communication": communication,
-        "special": sum(1 for r in with_special if is_special(r.get("special"))),
+        "special": sum(1 for r in with_special if is_special(r.values.get("special"))),
         "followup_on_time_rate": totals_row.followup_rate,
         "overdue_items": len(overdue_items),
     }
@@ -569,7 +597,7 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
         duration_by_class=duration_by_class,
         left_out=left_out,
         left_out_by_figure={f: use.by_figure[f] for f in FIGURES},
-        first_received=min((_date(r.get("received_on")) for r in dated), default=None),
+        first_received=min((_date(r.values.get("received_on")) for r in dated), default=None),
         actions=[_action(item, register) for item in overdue_items],
         open_specials=_open_specials(with_special, register),
         no_root_cause=no_root_cause,
@@ -579,13 +607,15 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
 
 
 _NO_DUES = DueDates(None, None, None)
+#: The due dates an on-time rate judges (CAPA has none of its own to judge).
+_JUDGED = ("reply", "followup")
 
 
 def _judged_dues(record: Record, config: Config, calendar: WorkCalendar, use: _Usable) -> DueDates:
     """The reply and follow-up due dates an on-time rate may judge: the register's own date,
     or one counted from a usable 受理日期 and class (a special complaint is due as class A);
     never one guessed from a missing class. A due date that cannot be judged is listed."""
-    due = due_dates(record, config, calendar)
+    due = due_dates(record, config, calendar, _JUDGED)
     result = []
     for kind, explicit in (("reply", "reply_due"), ("followup", "followup_due")):
         value = getattr(due, kind)
@@ -618,9 +648,9 @@ def _action(item: ReminderItem, register: Register) -> ActionItem:
 def _open_specials(records: Iterable[Record], register: Register) -> list[OpenSpecial]:
     rows = []
     for r in records:
-        if is_special(r.get("special")) and r.get("status") != CLOSED:
-            rows.append(OpenSpecial(r.complaint_id, str(r.get("special")), _date(r.get("received_on")),
-                                    _text(r.get("department")), _text(r.get("handler")), _text(r.get("status")),
+        if is_special(r.values.get("special")) and r.values.get("status") != CLOSED:
+            rows.append(OpenSpecial(r.complaint_id, str(r.values.get("special")), _date(r.values.get("received_on")),
+                                    _text(r.values.get("department")), _text(r.values.get("handler")), _text(r.values.get("status")),
                                     register.cell(r, "complaint_id")))
     return rows
 
@@ -630,6 +660,11 @@ def _text(value: Any) -> str:
 
 
 def _date(value: Any) -> dt.date | None:
+    kind = type(value)
+    if kind is dt.date:  # the common case first: a million calls at 100k rows
+        return value
+    if value is None:
+        return None
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -638,8 +673,16 @@ def _date(value: Any) -> dt.date | None:
 
 
 def _month(value: Any) -> str:
-    day = _date(value)
-    return f"{day.year:04d}-{day.month:02d}" if day else ""
+    month = _MONTHS.get(value)  # a few hundred distinct days, asked for half a million times
+    if month is None:
+        day = _date(value)
+        month = f"{day.year:04d}-{day.month:02d}" if day else ""
+        if day is not None:  # only dates are kept: the table stays a few thousand entries
+            _MONTHS[value] = month
+    return month
+
+
+_MONTHS: dict[Any, str] = {}
 
 
 def _by_month(records: Iterable[Record], name: str) -> dict[str, list[Record]]:
@@ -654,10 +697,10 @@ def _months(received: Sequence[Record], closed: Sequence[Record], date_from: dt.
             end: dt.date) -> list[str]:
     """Every month from the period's start (or first record) to its end, extended to the last
     closing month so no closed count falls off the chart."""
-    first = date_from or min((d for r in received if (d := _date(r.get("received_on")))), default=None)
+    first = date_from or min((d for r in received if (d := _date(r.values.get("received_on")))), default=None)
     if first is None:
         return []
-    last = max([end, *(d for r in closed if (d := _date(r.get("closed_on"))))])
+    last = max([end, *(d for r in closed if (d := _date(r.values.get("closed_on"))))])
     months, year, month = [], first.year, first.month
     while (year, month) <= (last.year, last.month):
         months.append(f"{year:04d}-{month:02d}")
@@ -676,12 +719,12 @@ def _monthly(received: Sequence[Record], closed: Sequence[Record], months: Seque
     by_class: Counter[tuple[str, Any]] = Counter()
     unclassified: Counter[str] = Counter()
     for r in received:
-        month = _month(r.get("received_on"))
-        if use.ok(r, TREND, "severity") and r.get("severity") in SEVERITIES:
-            by_class[(month, r.get("severity"))] += 1
+        month = _month(r.values.get("received_on"))
+        if use.ok(r, TREND, "severity") and r.values.get("severity") in SEVERITIES:
+            by_class[(month, r.values.get("severity"))] += 1
         else:
             unclassified[month] += 1
-    closed_in = Counter(_month(r.get("closed_on")) for r in closed)
+    closed_in = Counter(_month(r.values.get("closed_on")) for r in closed)
     rows = []
     for m in months:
         split = {s: by_class[(m, s)] for s in SEVERITIES}
@@ -710,7 +753,7 @@ def _on_time_row(key: str, records: Sequence[Record], dues: dict[int, DueDates],
     reply_due = reply_ok = followup_due = followup_ok = 0
     for record in records:
         due = dues[id(record)]
-        status = record.get("status")
+        status = record.values.get("status")
         if due.reply is not None:
             if status == PENDING:
                 if due.reply < today:  # still pending after the due date: late
@@ -719,7 +762,7 @@ def _on_time_row(key: str, records: Sequence[Record], dues: dict[int, DueDates],
                 reply_due += 1
                 reply_ok += 1
         if due.followup is not None:
-            done = _date(record.get("followup_done"))
+            done = _date(record.values.get("followup_done"))
             if done is not None:
                 followup_due += 1
                 followup_ok += done <= due.followup
@@ -740,7 +783,7 @@ def _overdue(items: Sequence[ReminderItem], departments: Sequence[str]) -> list[
 
 
 def _satisfaction_row(key: str, rated: Sequence[Record]) -> SatisfactionRow:
-    counts = Counter(r.get("satisfaction") for r in rated)
+    counts = Counter(r.values.get("satisfaction") for r in rated)
     by_value = {s: counts[s] for s in SATISFACTIONS}
     total = sum(by_value.values())
     shares = {s: _rate(n, total) for s, n in by_value.items()}
@@ -749,8 +792,8 @@ def _satisfaction_row(key: str, rated: Sequence[Record]) -> SatisfactionRow:
 
 def _mix_row(month: str, with_special: Sequence[Record], with_nature: Sequence[Record],
              kinds: Sequence[str] = SPECIAL_KINDS) -> MixRow:
-    special = Counter(r.get("special") for r in with_special)
-    nature = Counter(r.get("nature") for r in with_nature)
+    special = Counter(r.values.get("special") for r in with_special)
+    nature = Counter(r.values.get("nature") for r in with_nature)
     by_special = {s: special[s] for s in kinds}
     by_nature = {n: nature[n] for n in NATURES}
     communication = sum(by_nature[n] for n in NATURES[1:])
@@ -770,12 +813,12 @@ def percentile_nearest_rank(values: Sequence[int], percent: float) -> int | None
 def _durations(closed: Sequence[Record], calendar: WorkCalendar, use: _Usable) -> list[DurationRow]:
     days: dict[str, list[int]] = defaultdict(list)
     for record in closed:
-        start, end = _date(record.get("received_on")), _date(record.get("closed_on"))
+        start, end = _date(record.values.get("received_on")), _date(record.values.get("closed_on"))
         if start is None or end is None:
             continue
         value = calendar.workdays_between(start, end)
         if use.ok(record, DURATION, "severity"):
-            days[str(record.get("severity") or "")].append(value)
+            days[str(record.values.get("severity") or "")].append(value)
         days[""].append(value)
     rows = []
     for severity in (*SEVERITIES, ""):
