@@ -4,8 +4,10 @@ summary and the run record. ``today`` and ``now`` are passed in; the clock is ne
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import pickle
 import re
 import shutil
 import subprocess
@@ -261,3 +263,35 @@ def test_a_weekly_report_mail_that_fails_once_is_retried_and_one_that_cannot_go_
     down = job(dead)
     assert down.exit_code == 3, down.errors
     assert not any("unexpected" in e for e in down.errors)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper processes are forked on Linux only")
+def test_the_dashboard_is_the_same_from_helper_processes_as_from_the_run_itself(tmp_path: Path) -> None:
+    """[limits] helper_processes 2 (the default: figures and findings workbook each in a forked
+    child), 1 and 0 (all in the run's own process) give the same page figures, the same findings
+    workbook and the same run. Each run is a fresh `run` command, so it really forks."""
+    from openpyxl import load_workbook
+
+    pages = {}
+    for helpers in (2, 1, 0):
+        folder = tmp_path / f"helpers-{helpers}"
+        folder.mkdir()
+        config = project(folder)
+        with config.open("a", encoding="utf-8") as out:
+            out.write(f"\n[limits]\nhelper_processes = {helpers}\n")
+        done = subprocess.run([sys.executable, "-m", "toolkit", "run", "--config", str(config), "--today",
+                               TODAY.isoformat(), "--format", "json"], capture_output=True, text=True,
+                              cwd=folder, timeout=300)
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        output = folder / "output"
+        _, stats = pickle.loads((output / ".dashboard-figures.pickle").read_bytes())
+        stats = dataclasses.replace(stats, register_path="")  # each run has its own folder
+        workbook = load_workbook(output / "register-findings.xlsx", read_only=True)
+        cells = {ws.title: [tuple(c.value for c in row) for row in ws.iter_rows()] for ws in workbook.worksheets}
+        workbook.close()
+        page = (output / "dashboard.html").read_text(encoding="utf-8")
+        pages[helpers] = (result["findings"], result["documents"], result["reminders"], stats, cells,
+                          "overdue" in page and "id=\"action\"" in page)
+    assert pages[2] == pages[1] == pages[0]
+    assert pages[2][3].totals["rows_read"] > 0

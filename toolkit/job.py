@@ -282,14 +282,49 @@ def run_job(
     return result
 
 
-def _start_dashboard(config: Config, reg: Any, report: Any, today: dt.date) -> Any:
-    """The page's figures and findings workbook, computed in a forked child on the other core
-    while this process files documents and sends reminders (they read the same records and
-    write nothing the page's figures depend on)."""
-    from .report.dashboard import prepare_daily_dashboard
-    from .workers import in_child
+class _PendingPage:
+    """The page's figures and findings workbook, each computed in a forked child while this
+    process files documents and sends reminders (they read the same records and write nothing
+    the page's figures depend on). On two cores the three share the machine about evenly."""
 
-    return in_child(prepare_daily_dashboard, config, reg, report, today=today)
+    def __init__(self, config: Config, reg: Any, report: Any, today: dt.date) -> None:
+        from .report.dashboard import daily_figures, daily_findings_workbook
+        from .workers import in_child
+
+        self.figures = in_child(daily_figures, config, reg, report, today=today)
+        try:
+            self.workbook = in_child(daily_findings_workbook, config, reg, report, today=today)
+        except BaseException:
+            self.figures.cancel()
+            raise
+
+    def result(self) -> Any:
+        from .report.dashboard import DailyFigures
+
+        try:
+            stats = self.figures.result()
+        except BaseException:
+            self.workbook.cancel()
+            raise
+        return DailyFigures(stats, self.workbook.result())
+
+    def cancel(self) -> None:
+        self.figures.cancel()
+        self.workbook.cancel()
+
+
+def _start_dashboard(config: Config, reg: Any, report: Any, today: dt.date) -> Any:
+    """The page's heavy part started beside the stages, in ``[limits] helper_processes`` forked
+    children (None: computed at the end, in this process)."""
+    helpers = config.limits.helper_processes
+    if helpers >= 2:
+        return _PendingPage(config, reg, report, today)
+    if helpers == 1:
+        from .report.dashboard import prepare_daily_dashboard
+        from .workers import in_child
+
+        return in_child(prepare_daily_dashboard, config, reg, report, today=today)
+    return None
 
 
 def _dashboard(config: Config, result: JobResult, *, today: dt.date, now: dt.datetime,
@@ -318,6 +353,7 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
                 fail: Callable[[str, BaseException], None], not_run: Callable[[str, str], None],
                 t: Callable[..., str]) -> None:
     from . import documents, register, validate
+    from .workers import Background
 
     mark = [time.perf_counter()]
 
@@ -326,16 +362,20 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
         now_ = time.perf_counter()
         result.stages[-1].seconds, mark[0] = now_ - mark[0], now_
 
-    # 1. Read. Nothing after this can run without records.
+    # 1. Read. Nothing after this can run without records. While calamine parses (seconds, with
+    # the GIL let go), a thread reads what the documents stage needs besides the records.
+    documents_inputs = Background(documents.prepare, config)
     try:
         # The daily job meets the same bytes again and again: reuse what was parsed last time.
         reg = register.read_register(config, cache=True)
     except Exception as exc:  # RegisterError, or a bug: either way nothing can follow
+        documents_inputs.join()
         fail(READ, exc)
         lap()
         for stage in (VALIDATE, DOCUMENTS, REMINDERS):
             not_run(stage, t("needs-register"))
         return
+    documents_inputs.join()  # before the dashboard's child is forked: no thread may be running
     result.stages.append(StageOutcome(READ, "ok"))
     lap()
     # The records are millions of long-lived objects: without freezing them, every full garbage
@@ -359,7 +399,9 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
         result.details["validation"] = report
     lap()
     try:
-        result.details["dashboard"] = _start_dashboard(config, reg, report, today)
+        pending = _start_dashboard(config, reg, report, today)
+        if pending is not None:
+            result.details["dashboard"] = pending
     except Exception:  # no fork (out of processes...): the page is computed at the end instead
         log.warning("dashboard figures not started in a child process", exc_info=True)
 
@@ -369,7 +411,7 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
         lap()
     else:
         try:
-            generated = documents.generate(reg, report, config, today=today)
+            generated = documents.generate(reg, report, config, today=today, prepared=documents_inputs.result())
         except Exception as exc:
             fail(DOCUMENTS, exc)
         else:

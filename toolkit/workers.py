@@ -148,3 +148,33 @@ def in_child(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Pending[T]:
             os._exit(code)
     os.close(write_fd)
     return Pending(call, pid, read_fd)
+
+
+class Background(Generic[T]):
+    """A call running on a thread of this process: for reading files while calamine parses the
+    register (it lets go of the GIL for the seconds it parses, so a thread runs beside it)."""
+
+    def __init__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> None:
+        self._value: T | None = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = fn(*args, **kwargs)
+            except BaseException as exc:  # re-raised by result(), where the caller would have met it
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name=f"background-{getattr(fn, '__name__', 'call')}",
+                                        daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        """Wait for the thread to end (before forking: :func:`can_fork` wants no other thread)."""
+        self._thread.join()
+
+    def result(self) -> T:
+        """The call's value, or the exception it raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]

@@ -47,10 +47,12 @@ from .stage import (
     UPDATED,
     DocumentResult,
     GenerateResult,
+    Prepared,
     ValidationReportLike,
     check_template,
     check_templates,
     generate,
+    prepare,
     template_path,
 )
 
@@ -63,10 +65,10 @@ KINDS = tuple(k.key for k in BUILTIN)
 __all__ = [
     "ACKNOWLEDGEMENT", "BODY_FONT", "BUILTIN", "CAPA", "CREATED", "ENGINE_VERSION", "EXTRA_NAMES", "FEEDBACK",
     "KINDS", "MANIFEST_NAME", "MESSAGES", "SKIPPED", "STATUSES", "TITLE_FONT", "UNCHANGED", "UPDATED",
-    "DocumentKind", "DocumentResult", "GenerateResult", "Placeholder", "PreparedTemplate", "Problem",
+    "DocumentKind", "DocumentResult", "GenerateResult", "Placeholder", "Prepared", "PreparedTemplate", "Problem",
     "TemplateCheck", "ValidationReportLike", "available_names", "build_context", "check_template",
     "check_templates", "cjk_font_installed", "convert_to_pdf", "display", "document_kinds",
     "document_relpath", "ensure_east_asian_fonts", "find_soffice", "format_date", "generate", "header_names",
-    "input_hash", "inspect_template", "needs_capa", "prepare_template", "runs_missing_east_asian_font",
+    "input_hash", "inspect_template", "needs_capa", "prepare", "prepare_template", "runs_missing_east_asian_font",
     "template_path", "translate", "wordml_text",
 ]

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 from string import Formatter
@@ -18,7 +19,7 @@ from typing import Any
 from ..config import Config
 from ..errors import ConfigError
 from ..fields import FIELD_NAMES, FIELDS
-from ..fsutil import atomic_write_bytes, sanitize_filename, truncate_bytes
+from ..fsutil import atomic_writer, sanitize_filename, truncate_bytes
 from ..i18n import Messages, translate
 from ..model import Record
 from .context import display
@@ -144,26 +145,51 @@ def load_manifest(path: Path) -> dict[str, str]:
 
 def save_manifest(path: Path, documents: dict[str, str]) -> None:
     # One line per document: staff can read it, and it stays quick to load at 100k documents.
-    # The separators, not indent=, give the lines: indent makes json use its pure-Python encoder
-    # (a second at 200k documents).
-    data = {"version": MANIFEST_VERSION, "documents": dict(sorted(documents.items()))}
-    atomic_write_bytes(path, json.dumps(data, ensure_ascii=False, separators=(",\n", ": ")).encode("utf-8"))
+    # Written in slices, so the text of 200k documents is never held whole (twice, as str and
+    # as bytes) beside everything else the run holds.
+    dumps = json.dumps
+    with atomic_writer(path) as out:
+        out.write(f'{{"version": {MANIFEST_VERSION}, "documents": {{'.encode())
+        keys = sorted(documents)
+        for start in range(0, len(keys), _SLICE):
+            lines = ",\n".join(f"{dumps(k, ensure_ascii=False)}: {dumps(documents[k])}"
+                                for k in keys[start:start + _SLICE])
+            out.write(("\n" if start == 0 else ",\n").encode() + lines.encode("utf-8"))
+        out.write(b"\n}}\n")
+
+
+#: Documents per slice written by save_manifest and save_snapshot.
+_SLICE = 10_000
 
 
 def load_snapshot(path: Path, key: str) -> list[list[Any]] | None:
-    """The documents of the last run if it was made under ``key``, else None."""
+    """The documents of the last run if it was made under ``key``, else None.
+
+    The key is the file's first line, so a run on other inputs (the day after staff changed the
+    register) reads 70 bytes of it, not the whole list of 200k documents."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as file:
+            if file.readline().rstrip(b"\n") != key.encode("ascii"):
+                return None
+            documents = [json.loads(line) for line in file]
     except (OSError, ValueError):
         return None  # no snapshot, or a damaged one: the full check runs
-    if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("documents"), list):
-        return None
-    return data["documents"]
+    return documents
 
 
-def save_snapshot(path: Path, key: str, documents: list[list[Any]]) -> None:
-    data = {"key": key, "documents": documents}
-    atomic_write_bytes(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+def save_snapshot(path: Path, key: str, documents: Iterable[list[Any]]) -> None:
+    """The key, then one JSON array per document (written in slices: see save_manifest)."""
+    dumps = json.dumps
+    with atomic_writer(path) as out:
+        out.write(key.encode("ascii") + b"\n")
+        batch: list[str] = []
+        for document in documents:
+            batch.append(dumps(document, ensure_ascii=False, separators=(",", ":")))
+            if len(batch) == _SLICE:
+                out.write(("\n".join(batch) + "\n").encode("utf-8"))
+                batch.clear()
+        if batch:
+            out.write(("\n".join(batch) + "\n").encode("utf-8"))
 
 
 class ExistingFiles:
@@ -171,26 +197,47 @@ class ExistingFiles:
 
     def __init__(self, root: str) -> None:
         self.root = root
-        self._folders: dict[str, set[str]] = {}
+        #: The folders listed so far (their files are in ``paths``).
+        self._folders: set[str] = set()
         #: Relative paths of every file in the folders listed so far: ``relpath in paths`` is one
         #: set lookup, for the 100k documents of a rerun that are all there.
         self.paths: set[str] = set()
 
+    def list_all(self) -> None:
+        """List every folder under the root now (the daily job does it while the register is
+        parsed), so the checks that follow are set lookups."""
+        pending = [""]
+        while pending:
+            folder = pending.pop()
+            names: set[str] = set()
+            try:
+                with os.scandir(os.path.join(self.root, folder) if folder else self.root) as entries:
+                    for entry in entries:
+                        if entry.is_file():
+                            names.add(entry.name)
+                        elif entry.is_dir(follow_symlinks=False):
+                            pending.append(f"{folder}/{entry.name}" if folder else entry.name)
+            except OSError:  # gone since, or not readable: looked at again when asked
+                continue
+            self._folders.add(folder)
+            prefix = f"{folder}/" if folder else ""
+            self.paths.update(prefix + n for n in names)
+
     def __contains__(self, relpath: str) -> bool:
         if relpath in self.paths:
             return True
-        folder, _, name = relpath.rpartition("/")
-        names = self._folders.get(folder)
-        if names is None:
-            try:
-                with os.scandir(os.path.join(self.root, folder)) as entries:
-                    names = {entry.name for entry in entries if entry.is_file()}
-            except OSError:  # no such folder yet
-                names = set()
-            self._folders[folder] = names
-            prefix = f"{folder}/" if folder else ""
-            self.paths.update(prefix + n for n in names)
-        return name in names
+        folder = relpath.rpartition("/")[0]
+        if folder in self._folders:
+            return False
+        try:
+            with os.scandir(os.path.join(self.root, folder)) as entries:
+                names = [entry.name for entry in entries if entry.is_file()]
+        except OSError:  # no such folder yet
+            names = []
+        self._folders.add(folder)
+        prefix = f"{folder}/" if folder else ""
+        self.paths.update(prefix + n for n in names)
+        return relpath in self.paths
 
 
 def input_hash(record: Record, kind: str, template: PreparedTemplate, config: Config) -> str:

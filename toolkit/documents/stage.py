@@ -263,6 +263,34 @@ def _blockers(findings: Sequence[Finding]) -> list[str]:
     return [f"{f.code} {f.cell or f.field}".strip() for f in findings]
 
 
+@dataclass(slots=True)
+class Prepared:
+    """What the stage reads before it looks at a single record: the kinds, their templates
+    (checked and prepared), the manifest and the listing of the documents folder. The daily
+    job has it read on a thread while calamine parses the register (:func:`prepare`)."""
+
+    docs_dir: Path
+    kinds: list[DocumentKind]
+    templates: dict[str, PreparedTemplate]
+    notes: list[str]
+    recorded: dict[str, str]
+    existing: manifest.ExistingFiles
+
+
+def prepare(config: Config, out_dir: str | os.PathLike[str] | None = None) -> Prepared:
+    """Read the stage's inputs that do not depend on the register. Raises
+    :class:`TemplateError` for a template with an error, as :func:`generate` does."""
+    kinds_ = document_kinds(config)
+    notes: list[str] = []
+    templates = _load_templates(config, kinds_, notes)
+    docs_dir = Path(out_dir) if out_dir else config.documents_dir
+    ensure_folder(docs_dir, config.language)  # a file in the way stops the stage with a clear message
+    existing = manifest.ExistingFiles(str(docs_dir))
+    existing.list_all()
+    return Prepared(docs_dir, kinds_, templates, notes, manifest.load_manifest(docs_dir / manifest.MANIFEST_NAME),
+                    existing)
+
+
 def generate(
     register: Register,
     report: ValidationReportLike,
@@ -275,21 +303,22 @@ def generate(
     pdf: bool = False,
     print_batch: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    prepared: Prepared | None = None,
 ) -> GenerateResult:
     """Render every document kind each complaint needs (see :mod:`.kinds`).
 
     A row with an error finding that blocks documents is skipped (with the findings that
     blocked it); a document whose inputs did not change since the last run is left alone unless
     ``force``. ``today`` names the print batch. Raises :class:`TemplateError` before writing
-    anything if a template has an error or uses an unknown name.
+    anything if a template has an error or uses an unknown name. ``prepared``: the inputs
+    :func:`prepare` read already, for the same ``config`` and ``out_dir``.
     """
     language = config.language
-    kinds_ = document_kinds(config)
-    notes: list[str] = []
-    templates = _load_templates(config, kinds_, notes)
-    docs_dir = Path(out_dir) if out_dir else config.documents_dir
+    if prepared is None:
+        prepared = prepare(config, out_dir)
+    kinds_, templates, notes = prepared.kinds, prepared.templates, list(prepared.notes)
+    docs_dir = prepared.docs_dir
     manifest_path = docs_dir / manifest.MANIFEST_NAME
-    ensure_folder(docs_dir, language)  # a file in the way stops the stage with a clear message
     blocking = report.column_errors()
     # Only a document's own content blocks it: a bad handler e-mail stops reminders, not forms.
     by_row = getattr(report, "document_errors_by_row", report.errors_by_row)()
@@ -301,7 +330,7 @@ def generate(
     due = DueDates(config)
     docs_root = str(docs_dir)
     prefix = docs_root + os.sep  # what os.path.join(docs_root, relpath) gives, without its cost
-    existing = manifest.ExistingFiles(docs_root)
+    existing = prepared.existing
     listed = existing.paths  # grows as folders are listed
     # A rerun on the same register bytes, config, templates and findings: the last run's outcome
     # holds, once every file it names is still there (a deleted one sends us the long way).
@@ -318,7 +347,7 @@ def generate(
                 make_pdfs(result, docs_dir, today, language, print_batch, config.documents.pdf_workers,
                           profiles=config.output_dir / "cache" / "libreoffice")
             return result
-    recorded = manifest.load_manifest(manifest_path)
+    recorded = prepared.recorded
     by_digest = {digest: relpath for relpath, digest in recorded.items()}
     taken: dict[str, str] = {}  # casefolded relative path -> the row whose document it is
     documents: list[DocumentResult] = []
@@ -402,9 +431,9 @@ def generate(
     if hashes:
         manifest.save_manifest(manifest_path, recorded)
     if snapshot_key and not errors:
-        manifest.save_snapshot(snapshot_path, snapshot_key, [
+        manifest.save_snapshot(snapshot_path, snapshot_key, (
             [d.complaint_id, d.kind, d.path[len(prefix):] if d.path.startswith(prefix) else d.path,
-             SKIPPED if d.status == SKIPPED else UNCHANGED, d.reason, d.blocked_by] for d in documents])
+             SKIPPED if d.status == SKIPPED else UNCHANGED, d.reason, d.blocked_by] for d in documents))
 
     result = GenerateResult(documents, _counts(documents), str(docs_dir), notes=notes)
     if pdf or print_batch:

@@ -361,12 +361,18 @@ class DailyFigures:
 
 def prepare_daily_dashboard(config: Config, register: Any, report: Any, *, today: dt.date) -> DailyFigures:
     """Compute the daily page's figures and write its findings workbook: everything of the page
-    that depends only on the register and the findings, so the daily job can have it done on
-    the other core while it files documents and sends reminders (:func:`toolkit.workers.in_child`).
-    A rerun on the same register bytes, day, settings and code reuses the figures computed last
-    time (kept beside the page)."""
+    that depends only on the register and the findings. The daily job has the two parts done
+    on the other core while it files documents and sends reminders (:func:`daily_figures`,
+    :func:`daily_findings_workbook` in :func:`toolkit.workers.in_child`)."""
+    return DailyFigures(daily_figures(config, register, report, today=today),
+                        daily_findings_workbook(config, register, report, today=today))
+
+
+def daily_figures(config: Config, register: Any, report: Any, *, today: dt.date) -> Statistics:
+    """The daily page's figures. A rerun on the same register bytes, day, settings and code
+    reuses the figures computed last time (kept beside the page)."""
     path = default_dashboard_path(config)
-    target = _checked_target(config, path, register.path)
+    _checked_target(config, path, register.path)
     cache = path.with_name(_FIGURES_CACHE)
     key = _figures_key(config, register, today)
     stats = _load_figures(cache, key)
@@ -376,7 +382,14 @@ def prepare_daily_dashboard(config: Config, register: Any, report: Any, *, today
             atomic_write_bytes(cache, pickle.dumps((key, stats), protocol=pickle.HIGHEST_PROTOCOL))
         except OSError as exc:  # the cache only saves time
             log.warning("could not keep the dashboard figures in %s: %s", cache, exc)
-    return DailyFigures(stats, _findings_workbook(config, target, report, register, today, reuse=True))
+    return stats
+
+
+def daily_findings_workbook(config: Config, register: Any, report: Any, *, today: dt.date) -> Path | None:
+    """The findings workbook beside the daily page (None: no findings), kept from an earlier run
+    on the same register bytes and day."""
+    target = _checked_target(config, default_dashboard_path(config), register.path)
+    return _findings_workbook(config, target, report, register, today, reuse=True)
 
 
 def write_daily_dashboard(config: Config, register: Any, report: Any, *, today: dt.date,
