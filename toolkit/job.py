@@ -363,19 +363,26 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
         result.stages[-1].seconds, mark[0] = now_ - mark[0], now_
 
     # 1. Read. Nothing after this can run without records. While calamine parses (seconds, with
-    # the GIL let go), a thread reads what the documents stage needs besides the records.
-    documents_inputs = Background(documents.prepare, config)
+    # the GIL let go), a thread reads what the documents stage needs besides the records; when
+    # the records come from the cache (all Python, GIL held) the stage reads it itself.
+    inputs: list[Background[documents.Prepared]] = []
+
+    def read_inputs() -> None:
+        inputs.append(Background(documents.prepare, config))
+
     try:
         # The daily job meets the same bytes again and again: reuse what was parsed last time.
-        reg = register.read_register(config, cache=True)
+        reg = register.read_register(config, cache=True, while_parsing=read_inputs)
     except Exception as exc:  # RegisterError, or a bug: either way nothing can follow
-        documents_inputs.join()
+        for pending in inputs:
+            pending.join()
         fail(READ, exc)
         lap()
         for stage in (VALIDATE, DOCUMENTS, REMINDERS):
             not_run(stage, t("needs-register"))
         return
-    documents_inputs.join()  # before the dashboard's child is forked: no thread may be running
+    for pending in inputs:
+        pending.join()  # before the dashboard's children are forked: no thread may be running
     result.stages.append(StageOutcome(READ, "ok"))
     lap()
     # The records are millions of long-lived objects: without freezing them, every full garbage
@@ -411,7 +418,8 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
         lap()
     else:
         try:
-            generated = documents.generate(reg, report, config, today=today, prepared=documents_inputs.result())
+            generated = documents.generate(reg, report, config, today=today,
+                                           prepared=inputs[0].result() if inputs else None)
         except Exception as exc:
             fail(DOCUMENTS, exc)
         else:

@@ -127,7 +127,7 @@ _SINGLE_KINDS = (DATE, NUMBER, LIST, PHONE, EMAIL)
 
 
 def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
-                  cache: bool = False) -> Register:
+                  cache: bool = False, while_parsing: Callable[[], object] | None = None) -> Register:
     """Read the register at ``path`` (default ``config.register_path``).
 
     Returns the data sheets' :class:`SheetInfo` and every complaint as a :class:`Record` in
@@ -135,6 +135,9 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
     register; problems in single cells are left in ``Record.bad`` for the validator.
     With ``cache``, records parsed from the very same bytes before (same config, same toolkit)
     are loaded from ``<output>/cache`` instead of parsed again (:mod:`toolkit.readcache`).
+    ``while_parsing`` is called just before the file is parsed (not when the records come from
+    the cache): calamine lets go of the GIL for the seconds it parses, so a thread started
+    there runs beside it.
     """
     language = config.language
     target = Path(path) if path is not None else config.register_path
@@ -152,6 +155,8 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
         return Register(path=str(target), sha256=sha256, size=len(data), sheets=sheets, records=records,
                         notes=notes)
     size = len(data)
+    if while_parsing is not None:
+        while_parsing()
     kind, archive = identify(data, target, language, _limits(config))
     parts = sheet_parts(archive) if kind == XLSX and archive is not None else {}
     scan = FormulaScan.start(data) if kind == XLSX else None
