@@ -80,3 +80,37 @@ def test_damaged_or_tampered_cache_is_ignored(tmp_path: Path, damage: str) -> No
         cache_file.write_bytes(header + pickle.dumps(([], [Evil()])))
     assert read_register(config, cache=True).records == expected
     assert not marker.exists()
+
+
+def test_the_days_reminder_plan_is_kept_for_a_rerun_and_a_tampered_one_is_not_run(tmp_path: Path) -> None:
+    """The daily job keeps the reminder plan it worked out (output/cache/reminder-plan.pickle)
+    and a rerun on the same bytes and day loads it instead of planning again; another day plans
+    anew; a plan file that would run code if unpickled freely is worked out again instead."""
+    import datetime as dt
+
+    from toolkit.job import run_job
+
+    config = make_config(tmp_path)
+    day = dt.date(2026, 11, 20)
+    first = run_job(config, today=day, now=dt.datetime(2026, 11, 20, 9, 0))
+    kept = config.output_dir / "cache" / "reminder-plan.pickle"
+    stamp = kept.stat().st_mtime_ns
+    again = run_job(config, today=day, now=dt.datetime(2026, 11, 20, 10, 0))
+    assert kept.stat().st_mtime_ns == stamp  # loaded, not planned and written again
+    assert again.reminders["cannot-remind"] == first.reminders["cannot-remind"]
+    assert again.reminders["already-sent"] == first.reminders["sent"] > 0
+
+    header = b"".join(kept.read_bytes().splitlines(keepends=True)[:2])
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (Path.touch, (str(marker),))  # type: ignore[return-value]
+
+    kept.write_bytes(header + pickle.dumps(Evil()))
+    third = run_job(config, today=day, now=dt.datetime(2026, 11, 20, 11, 0))
+    assert not marker.exists()
+    assert third.reminders == again.reminders
+    next_day = run_job(config, today=dt.date(2026, 11, 23), now=dt.datetime(2026, 11, 23, 9, 0))
+    assert kept.stat().st_mtime_ns != stamp
+    assert next_day.reminders != again.reminders  # a working day later: new levels, new reminders

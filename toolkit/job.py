@@ -440,10 +440,10 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
 
 def _reminders(config: Config, reg: Any, *, today: dt.date, now: dt.datetime, result: JobResult,
                fail: Callable[[str, BaseException], None], t: Callable[..., str]) -> None:
-    from . import notify, reminders
+    from . import notify
 
     try:
-        plan = reminders.plan_reminders(reg.records, config, today)
+        plan = _plan(config, reg, today)
     except Exception as exc:
         fail(REMINDERS, exc)
         return
@@ -483,6 +483,24 @@ def _reminders(config: Config, reg: Any, *, today: dt.date, now: dt.datetime, re
         result.errors.extend(f"{', '.join(m.to)}: {m.error}" for m in failed[:MAX_LISTED])
         if len(failed) > MAX_LISTED:
             result.errors.append(t("more", count=len(failed) - MAX_LISTED))
+
+
+def _plan(config: Config, reg: Any, today: dt.date) -> Any:
+    """The day's reminder plan; a rerun on the same register bytes, day, settings and code
+    loads the one worked out last time (``output/cache/reminder-plan.pickle``), since planning
+    100k rows costs more than half a second even when nothing is due."""
+    from . import fields, model, reminders, workdays
+    from . import register as register_module
+    from .register.cache import derived_key, load_derived, save_derived
+
+    path = config.output_dir / "cache" / "reminder-plan.pickle"
+    key = derived_key(reg, config, today, (reminders, workdays, fields, model, register_module))
+    plan = load_derived(path, key, frozenset({"toolkit.reminders"}))
+    if isinstance(plan, reminders.ReminderPlan):
+        return plan
+    plan = reminders.plan_reminders(reg.records, config, today)
+    save_derived(path, key, plan)
+    return plan
 
 
 def _weekly(config: Config, reg: Any, report: Any, *, today: dt.date, now: dt.datetime, result: JobResult,

@@ -35,7 +35,7 @@ from .errors import ConfigError, RegisterError
 from .fields import DATE, EMAIL, FIELD_BY_NAME, FIELDS, LIST, NUMBER, PHONE, Field, display_value
 from .fsutil import atomic_write_bytes, ensure_folder, same_file
 from .i18n import Messages, translate
-from .model import ERROR, NOTE, WARNING, Finding, Register, SheetInfo, column_letter
+from .model import ERROR, NOTE, WARNING, Finding, Register, SheetInfo, column_letter, paused_gc
 from .validate import CLOSE_REQUIRED, REQUIRED, ValidationReport
 from .validate import MESSAGES as VALIDATE_MESSAGES
 
@@ -254,6 +254,9 @@ def _check_xlsx_name(path: Path, language: str) -> None:
 # -- the validation report workbook -------------------------------------------------------
 
 
+# openpyxl makes an object per cell: collecting while they pile up costs a quarter of the time;
+# the few cycles (cell -> sheet) are collected once the collector runs again.
+@paused_gc()
 def write_validation_workbook(report: ValidationReport, register: Register, path: str | os.PathLike[str],
                               today: dt.date | None = None) -> Path:
     """A new workbook: the register's rows with offending cells filled and commented, and a

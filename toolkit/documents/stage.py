@@ -22,7 +22,7 @@ from ..config import Config
 from ..errors import ConfigError, TemplateError
 from ..fsutil import atomic_write_bytes, ensure_folder
 from ..i18n import Messages, translate
-from ..model import Finding, Register
+from ..model import Finding, Register, paused_gc
 from ..workers import parent_gone, process_pool
 from . import jinja, kinds, manifest
 from .check import suggestions
@@ -273,13 +273,16 @@ class Prepared:
     kinds: list[DocumentKind]
     templates: dict[str, PreparedTemplate]
     notes: list[str]
-    recorded: dict[str, str]
     existing: manifest.ExistingFiles
+    #: The manifest, when read ahead (None: read when needed, which a rerun on the same bytes is not).
+    recorded: dict[str, str] | None = None
 
 
-def prepare(config: Config, out_dir: str | os.PathLike[str] | None = None) -> Prepared:
-    """Read the stage's inputs that do not depend on the register. Raises
-    :class:`TemplateError` for a template with an error, as :func:`generate` does."""
+def prepare(config: Config, out_dir: str | os.PathLike[str] | None = None, *,
+            ahead: bool = True) -> Prepared:
+    """Read the stage's inputs that do not depend on the register; ``ahead`` reads the manifest
+    too, which only a run on changed bytes needs. Raises :class:`TemplateError` for a template
+    with an error, as :func:`generate` does."""
     kinds_ = document_kinds(config)
     notes: list[str] = []
     templates = _load_templates(config, kinds_, notes)
@@ -287,10 +290,13 @@ def prepare(config: Config, out_dir: str | os.PathLike[str] | None = None) -> Pr
     ensure_folder(docs_dir, config.language)  # a file in the way stops the stage with a clear message
     existing = manifest.ExistingFiles(str(docs_dir))
     existing.list_all()
-    return Prepared(docs_dir, kinds_, templates, notes, manifest.load_manifest(docs_dir / manifest.MANIFEST_NAME),
-                    existing)
+    recorded = manifest.load_manifest(docs_dir / manifest.MANIFEST_NAME) if ahead else None
+    return Prepared(docs_dir, kinds_, templates, notes, existing, recorded)
 
 
+# The check makes a few objects per document (half a million at 100k rows) and no cycles: the
+# cyclic collector would walk them again and again, more than half the time of a rerun's check.
+@paused_gc()
 def generate(
     register: Register,
     report: ValidationReportLike,
@@ -315,7 +321,7 @@ def generate(
     """
     language = config.language
     if prepared is None:
-        prepared = prepare(config, out_dir)
+        prepared = prepare(config, out_dir, ahead=False)
     kinds_, templates, notes = prepared.kinds, prepared.templates, list(prepared.notes)
     docs_dir = prepared.docs_dir
     manifest_path = docs_dir / manifest.MANIFEST_NAME
@@ -347,7 +353,7 @@ def generate(
                 make_pdfs(result, docs_dir, today, language, print_batch, config.documents.pdf_workers,
                           profiles=config.output_dir / "cache" / "libreoffice")
             return result
-    recorded = prepared.recorded
+    recorded = prepared.recorded if prepared.recorded is not None else manifest.load_manifest(manifest_path)
     by_digest = {digest: relpath for relpath, digest in recorded.items()}
     taken: dict[str, str] = {}  # casefolded relative path -> the row whose document it is
     documents: list[DocumentResult] = []

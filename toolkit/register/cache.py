@@ -18,11 +18,13 @@ so a tampered file cannot run code.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
 import logging
 import pickle
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +97,65 @@ def save(path: Path, key: str, sheets: list[SheetInfo], records: list[Record]) -
 
 
 class _Unpickler(pickle.Unpickler):
+    """Dates, and the plain-data classes (dataclasses) of ``modules``: nothing that runs code."""
+
+    def __init__(self, file: Any, modules: frozenset[str] = frozenset()) -> None:
+        super().__init__(file)
+        self.modules = modules
+
     def find_class(self, module: str, name: str) -> Any:
         allowed = _ALLOWED.get((module, name))
+        if allowed is None and module in self.modules:
+            found = getattr(sys.modules.get(module), name, None)
+            if isinstance(found, type) and dataclasses.is_dataclass(found):
+                allowed = found
         if allowed is None:
-            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a register cache")
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a cache file")
         return allowed
+
+
+# -- results worked out from the records ------------------------------------------------------
+
+
+def derived_key(register: Any, config: Config, today: dt.date, modules: tuple[Any, ...]) -> str:
+    """The key of a result worked out from a register's records (the dashboard's figures, the
+    day's reminder plan): the register's bytes and path, the day, every setting, the holiday
+    calendar's version and the source of ``modules`` (the code that reads and works it out)."""
+    import holidays
+
+    digest = hashlib.sha256()
+    for part in (register.sha256, str(register.path), today.isoformat(), repr(config), holidays.__version__):
+        digest.update(part.encode("utf-8") + b"\0")
+    for module in modules:
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()
+
+
+def load_derived(path: Path, key: str, modules: frozenset[str]) -> Any:
+    """The value saved under ``key`` (None: no file, another key, damaged). Only dates and the
+    dataclasses of ``modules`` are unpickled, so a tampered file cannot run code."""
+    try:
+        with open(path, "rb") as handle:
+            if handle.readline() != DERIVED_MAGIC or handle.readline().strip() != key.encode():
+                return None
+            return _Unpickler(handle, modules).load()
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # damaged or from another version: worked out again
+        log.info("cache %s not used: %s", path, exc)
+        return None
+
+
+def save_derived(path: Path, key: str, value: Any) -> None:
+    """Save ``value`` under ``key``; a failure is logged (the cache only saves time)."""
+    try:
+        atomic_write_bytes(path, DERIVED_MAGIC + key.encode() + b"\n"
+                           + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    except (OSError, pickle.PicklingError, TypeError) as exc:
+        log.warning("could not keep %s: %s", path, exc)
+
+
+DERIVED_MAGIC = b"complaint-toolkit derived cache 1\n"
 
 
 def _fingerprint() -> str:

@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import heapq
 import html
 import json
 import logging
 import os
-import pickle
 import re
 import time
 import unicodedata
@@ -377,11 +375,10 @@ def daily_figures(config: Config, register: Any, report: Any, *, today: dt.date)
     key = _figures_key(config, register, today)
     stats = _load_figures(cache, key)
     if stats is None:
+        from ..register.cache import save_derived
+
         stats = compute_statistics(register, report, config, today=today)
-        try:
-            atomic_write_bytes(cache, pickle.dumps((key, stats), protocol=pickle.HIGHEST_PROTOCOL))
-        except OSError as exc:  # the cache only saves time
-            log.warning("could not keep the dashboard figures in %s: %s", cache, exc)
+        save_derived(cache, key, stats)
     return stats
 
 
@@ -405,29 +402,24 @@ def write_daily_dashboard(config: Config, register: Any, report: Any, *, today: 
 def _figures_key(config: Config, register: Any, today: dt.date) -> str:
     """What the figures depend on: the register's bytes, the day, every setting, the code that
     reads, validates, plans and counts, and the holiday calendar's version."""
-    import holidays
-
     from .. import fields, model, reminders, validate, workdays
     from .. import register as register_module
+    from ..register.cache import derived_key
     from . import figures
 
-    digest = hashlib.sha256()
-    for part in (register.sha256, str(register.path), today.isoformat(), repr(config), holidays.__version__):
-        digest.update(part.encode("utf-8") + b"\0")
-    for module in (figures, reminders, workdays, validate, fields, model, register_module):
-        digest.update(Path(module.__file__ or "").read_bytes())
-    return digest.hexdigest()
+    return derived_key(register, config, today, (figures, reminders, workdays, validate, fields, model,
+                                                 register_module))
 
 
 def _load_figures(path: Path, key: str) -> Statistics | None:
-    try:
-        stored_key, stats = pickle.loads(path.read_bytes())
-    except FileNotFoundError:
-        return None
-    except Exception as exc:  # damaged or from another version: compute again
-        log.info("dashboard figures cache %s not used: %s", path, exc)
-        return None
-    return stats if stored_key == key and isinstance(stats, Statistics) else None
+    from ..register.cache import load_derived
+
+    stats = load_derived(path, key, _FIGURE_MODULES)
+    return stats if isinstance(stats, Statistics) else None
+
+
+#: The modules whose dataclasses a kept Statistics is made of.
+_FIGURE_MODULES = frozenset({"toolkit.report.figures", "toolkit.reminders"})
 
 
 def write_failed_dashboard(config: Config, *, today: dt.date, error: str, now: dt.datetime | None = None) -> Path:

@@ -62,7 +62,7 @@ from ..fields import (
     is_special,
 )
 from ..i18n import Messages, translate
-from ..model import ERROR, Finding, Record, Register
+from ..model import ERROR, Finding, Record, Register, paused_gc
 from ..reminders import DueDates, ReminderItem, due_dates, plan_reminders
 from ..workdays import WorkCalendar
 
@@ -453,6 +453,7 @@ def overdue_now(records: Sequence[Record], config: Config, today: dt.date,
 # -- computing -----------------------------------------------------------------------------
 
 
+@paused_gc()  # hundreds of thousands of small lists and tuples, no cycles: see model.paused_gc
 def compute_statistics(register: Register, report: Any, config: Config, *, today: dt.date,
                        date_from: dt.date | None = None, date_to: dt.date | None = None) -> Statistics:
     """The report's figures for records received from ``date_from`` to ``date_to`` (inclusive;
