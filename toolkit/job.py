@@ -353,7 +353,7 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
                 fail: Callable[[str, BaseException], None], not_run: Callable[[str, str], None],
                 t: Callable[..., str]) -> None:
     from . import documents, register, validate
-    from .workers import Background
+    from .workers import Background, release_free_memory
 
     mark = [time.perf_counter()]
 
@@ -389,6 +389,7 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
     # collection in the stages below walks them all again (seconds on a 100k-row register).
     # run_job unfreezes them when the run ends.
     gc.freeze()
+    release_free_memory()
     result.register_path, result.register_sha256, result.register_size = reg.path, reg.sha256, reg.size
     result.rows = len(reg.records)
     result.notes.extend(reg.notes)
