@@ -6,7 +6,7 @@ rerun on unchanged bytes, each against a bare calamine read of the file.
 
 For each size: write a synthetic register (bench/make_register.py; cached in --workdir) and a
 copy of it as staff leave it after a day's edits (``edit_register``: the 投诉内容 of every
-1000th row gets a line added), run the job once to file every document and send every reminder
+hundredth row, 100 rows in all, gets a line added), run the job once to file every document and send every reminder
 (the outbox transport), then time:
 
 - the *first run after a change*: the job's register is replaced by the other version (edited
@@ -142,10 +142,10 @@ class Versions:
     """The job's register, switched between the original and the edited copy: each switch is
     a day's edits to the register as far as the job can tell (new bytes, some rows changed)."""
 
-    def __init__(self, source: Path, workdir: Path) -> None:
+    def __init__(self, source: Path, workdir: Path, rows: int) -> None:
         self.versions = [source, workdir / f"{source.stem}-edited.xlsx"]
         if not self.versions[1].exists():
-            edit_register(source, self.versions[1])
+            edit_register(source, self.versions[1], every=max(1, rows // 100))  # 100 rows edited
         self.live = workdir / f"{source.stem}-live.xlsx"
         self.current = 0
         shutil.copyfile(source, self.live)
@@ -162,7 +162,7 @@ def bench(rows: int, workdir: Path, repeat: int) -> None:
     if not source.exists():
         _, seconds = timed(lambda: make_register(rows, source))
         print(f"  wrote {source} in {seconds:.1f} s")
-    versions = Versions(source, workdir)
+    versions = Versions(source, workdir, rows)
     register = versions.live
     config = config_for(register, workdir / f"out-{rows}")
     first, seconds = timed_run(config)
