@@ -8,12 +8,15 @@ import io
 import re
 import shutil
 import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from toolkit.documents.pdf import convert_to_pdf, find_soffice, lean_docx
+from toolkit.documents.pdf import MESSAGES, PdfError, convert_to_pdf, find_soffice, lean_docx
+from toolkit.i18n import translate
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -103,3 +106,88 @@ def test_lean_copy_prints_the_same_pages_and_fonts_as_the_document(tmp_path: Pat
     assert any("CJK" in font for font in fonts_of(lean_pdf))
     assert page_pngs(lean_pdf, tmp_path / "png-lean") == page_pngs(whole_pdf, tmp_path / "png-whole")
     assert source.read_bytes() == (TEMPLATES / template).read_bytes()  # the document itself is untouched
+
+
+def offices_with(marker: Path) -> list[int]:
+    """Pids of the running processes whose command line names ``marker`` (a profile folder)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and str(marker) in (proc / "cmdline").read_bytes().decode("utf-8", "replace"):
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+def gone(marker: Path, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while offices_with(marker):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def forms(folder: Path, n: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(n):
+        out.append(folder / f"{i}_form.docx")
+        shutil.copy(FORM, out[-1])
+    return out
+
+
+linux_office = pytest.mark.skipif(find_soffice() is None or not Path("/proc/self/cmdline").exists(),
+                                  reason="LibreOffice and Linux /proc are needed")
+
+
+@linux_office
+def test_a_document_that_cannot_be_converted_is_named_and_the_rest_are_made(tmp_path: Path) -> None:
+    good = forms(tmp_path / "docs", 2)
+    bad = tmp_path / "docs" / "cut_form.docx"
+    bad.write_bytes(FORM.read_bytes()[:20000])  # a cut-off file: LibreOffice cannot load it
+    soffice = find_soffice()
+    assert soffice is not None
+    made = convert_to_pdf([good[0], bad, good[1]], soffice=soffice, profiles=tmp_path / "profiles")
+    assert sorted(made) == sorted(good)
+    assert not bad.with_suffix(".pdf").exists()
+    assert gone(tmp_path / "profiles", 5)
+    # The stage turns the missing PDF into a note naming the file, in the configured language.
+    assert translate(MESSAGES, "pdf-missing", "en", name=bad.name) == "LibreOffice made no PDF of cut_form.docx"
+
+
+@linux_office
+def test_libreoffice_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(PdfError, match="No such file"):
+        convert_to_pdf(forms(tmp_path, 1), soffice=str(tmp_path / "no-soffice"))
+
+
+@linux_office
+def test_a_conversion_past_its_time_limit_is_ended_with_all_of_libreoffice(tmp_path: Path) -> None:
+    soffice = find_soffice()
+    assert soffice is not None
+    with pytest.raises(PdfError, match="timed out after 1 s"):
+        convert_to_pdf(forms(tmp_path / "docs", 60), soffice=soffice, workers=1, profiles=tmp_path / "profiles",
+                       timeout=1.0)
+    assert gone(tmp_path / "profiles", 5), offices_with(tmp_path / "profiles")
+
+
+@linux_office
+def test_a_killed_toolkit_leaves_no_libreoffice_behind(tmp_path: Path) -> None:
+    sources = forms(tmp_path / "docs", 200)  # some 20 s of converting: the kill comes long before the end
+    profiles = tmp_path / "profiles"
+    script = ("import sys; from pathlib import Path; from toolkit.documents.pdf import convert_to_pdf;"
+              f"convert_to_pdf([Path(p) for p in sys.argv[1:]], soffice={find_soffice()!r}, workers=1,"
+              f" profiles=Path({str(profiles)!r}))")
+    run = subprocess.Popen([sys.executable, "-c", script, *map(str, sources)], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not any("soffice.bin" in Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace")
+                      for pid in offices_with(profiles)):
+            assert run.poll() is None and time.monotonic() < deadline, "LibreOffice never started"
+            time.sleep(0.05)
+    finally:
+        run.kill()  # kill -9: the toolkit gets no chance to clean up
+        run.wait()
+    assert gone(profiles, 5), offices_with(profiles)

@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import zipfile
@@ -155,6 +156,59 @@ def lean_docx(data: bytes) -> bytes:
     return out.getvalue()
 
 
+# Runs LibreOffice in a session of its own and ends that whole session (oosplash and the
+# soffice.bin it starts) when told to stop, on Ctrl-C, or when the toolkit dies, even by kill -9
+# (PR_SET_PDEATHSIG): a signal to oosplash alone would leave soffice.bin converting.
+_GUARD = r"""
+import ctypes, os, signal, subprocess, sys
+office = None
+def stop(*_):
+    if office is not None:
+        try:
+            os.killpg(office.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    os._exit(1)
+signal.signal(signal.SIGTERM, stop)
+signal.signal(signal.SIGINT, stop)
+try:
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)
+except (OSError, AttributeError):
+    pass
+if os.getppid() != int(sys.argv[1]):
+    stop()
+try:
+    office = subprocess.Popen(sys.argv[2:], start_new_session=True, stdin=subprocess.DEVNULL)
+except OSError as exc:
+    sys.stderr.write(f"{exc}\n")
+    sys.exit(127)
+code = office.wait()
+try:
+    os.killpg(office.pid, signal.SIGKILL)
+except OSError:
+    pass
+sys.exit(code)
+"""
+
+
+def _start_office(command: list[str]) -> subprocess.Popen[bytes]:
+    """Start ``command`` (LibreOffice); on POSIX under :data:`_GUARD`, so nothing outlives the run."""
+    if os.name == "posix" and sys.executable:
+        command = [sys.executable, "-I", "-S", "-c", _GUARD, str(os.getpid()), *command]
+    return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+
+
+def _stop_office(process: subprocess.Popen[bytes]) -> None:
+    """End a LibreOffice started by :func:`_start_office` (the guard ends its whole session)."""
+    process.terminate()
+    try:
+        process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+
+
 def _chunks(items: Sequence[Path], n: int) -> list[list[Path]]:
     """``n`` nearly equal slices, in order (round robin would interleave the print order)."""
     size, extra = divmod(len(items), n)
@@ -193,31 +247,33 @@ def convert_to_pdf(sources: Sequence[Path], *, soffice: str, workers: int = 0,
                 inputs.append((source, copy))
             profile = (profiles / f"p{slot}") if profiles else folder / "profile"
             jobs.append((folder, inputs, profile))
-        processes = []
+        processes: list[subprocess.Popen[bytes]] = []
         limit = timeout or 120 + 5 * len(sources)
-        for folder, inputs, profile in jobs:
-            command = [soffice, f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless",
-                       "--norestore", "--nolockcheck", "--convert-to", "pdf", "--outdir", str(folder / "out"),
-                       *(str(copy) for _, copy in inputs)]
-            try:
-                processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
-            except OSError as exc:
-                for started in processes:
-                    started.kill()
-                raise PdfError(str(exc)) from exc
-        deadline = time.monotonic() + limit
         failures = []
-        for process in processes:
-            try:
-                _, stderr = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.communicate()
-                failures.append(f"timed out after {limit:.0f} s")
-                continue
-            if process.returncode:
-                text = stderr.decode("utf-8", "replace").strip() if stderr else ""
-                failures.append(text or f"exit code {process.returncode}")
+        try:
+            for folder, inputs, profile in jobs:
+                command = [soffice, f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless",
+                           "--norestore", "--nolockcheck", "--convert-to", "pdf", "--outdir",
+                           str(folder / "out"), *(str(copy) for _, copy in inputs)]
+                try:
+                    processes.append(_start_office(command))
+                except OSError as exc:
+                    raise PdfError(str(exc)) from exc
+            deadline = time.monotonic() + limit
+            for process in processes:
+                try:
+                    _, stderr = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    _stop_office(process)
+                    failures.append(f"timed out after {limit:.0f} s")
+                    continue
+                if process.returncode:
+                    text = stderr.decode("utf-8", "replace").strip() if stderr else ""
+                    failures.append(text or f"exit code {process.returncode}")
+        finally:
+            for process in processes:  # an error or Ctrl-C here must not leave LibreOffice running
+                if process.poll() is None:
+                    _stop_office(process)
         for folder, inputs, _ in jobs:
             for source, copy in inputs:
                 made = folder / "out" / (copy.stem + ".pdf")
