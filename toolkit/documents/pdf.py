@@ -10,6 +10,9 @@ style definitions of Word's default template, of which a form uses 15, and impor
 ones was about 40 % of LibreOffice's time a form (0.18 -> 0.11 s of CPU); the pages it prints are
 the same, pixel for pixel. The documents themselves are not changed.
 
+Each LibreOffice runs under a small guard process (:data:`_GUARD`) that ends all of it on a
+timeout, on Ctrl-C, or when the toolkit dies, so no soffice is left converting after a crash.
+
 >>> made = convert_to_pdf([Path("a.docx"), Path("b.docx")], soffice="soffice", workers=2)
 """
 
