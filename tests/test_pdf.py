@@ -58,6 +58,19 @@ def test_lean_copy_keeps_the_styles_the_document_uses_and_drops_the_rest(templat
     assert defaults and defaults <= kept
 
 
+def test_lean_copy_keeps_a_style_named_only_in_the_settings(tmp_path: Path) -> None:
+    parts = parts_of(FORM.read_bytes())
+    assert "LightShading" in style_ids(parts["word/styles.xml"])
+    assert "LightShading" not in style_ids(parts_of(lean_docx(FORM.read_bytes()))["word/styles.xml"])
+    parts["word/settings.xml"] = parts["word/settings.xml"].replace(
+        b"</w:settings>", b'<w:defaultTableStyle w:val="LightShading"/></w:settings>')
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as out:
+        for name, body in parts.items():
+            out.writestr(name, body)
+    assert "LightShading" in style_ids(parts_of(lean_docx(package.getvalue()))["word/styles.xml"])
+
+
 def test_lean_copy_leaves_what_it_cannot_read_or_must_not_touch_alone(tmp_path: Path) -> None:
     data = FORM.read_bytes()
     assert lean_docx(data[: len(data) // 2]) == data[: len(data) // 2]  # a cut-off file

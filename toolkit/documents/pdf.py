@@ -86,8 +86,11 @@ _STYLES_PART = "word/styles.xml"
 # A style definition, self-closing or not (w:style elements never nest).
 _STYLE = re.compile(rb"<w:style\s[^>]*/>|<w:style[\s>].*?</w:style>", re.S)
 _STYLE_ID = re.compile(rb'w:styleId="([^"]*)"')
-# Everything that names a style by its id: paragraphs, runs, tables, numbering, and other styles.
-_STYLE_REF = re.compile(rb'<w:(?:pStyle|rStyle|tblStyle|numStyleLink|styleLink|basedOn|next|link) w:val="([^"]*)"')
+# Everything that names a style by its id: paragraphs, runs, tables, numbering, other styles and
+# the defaults of settings.xml.
+_STYLE_REF = re.compile(
+    rb'<w:(?:pStyle|rStyle|tblStyle|numStyleLink|styleLink|basedOn|next|link|clickAndTypeStyle|defaultTableStyle)'
+    rb' w:val="([^"]*)"')
 # Fields that look styles up by name (a table of contents, STYLEREF): such a document is left whole.
 _STYLE_FIELDS = re.compile(rb"\b(?:TOC|STYLEREF)\b")
 
