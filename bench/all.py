@@ -28,7 +28,7 @@ SCRIPTS: list[tuple[str, list[str], list[str]]] = [
     ("validate", ["bench/validate.py", "100000", "--repeat", "2"], ["bench/validate.py", "300"]),
     ("run (daily job)", ["bench/run.py", "100000"], ["bench/run.py", "300", "--repeat", "1"]),
     ("generate", ["bench/generate.py", "1000"], ["bench/generate.py", "30"]),
-    ("generate --pdf", ["bench/pdf.py"], ["bench/pdf.py", "--limit", "3"]),
+    ("generate --pdf", ["bench/pdf.py"], ["bench/pdf.py", "--limit", "3", "--repeat", "1"]),
     ("remind", ["bench/remind.py"],
      ["bench/remind.py", "--complaints", "300", "--handlers", "20", "--groups", "20", "--rows", "300",
       "--rounds", "1"]),

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
         ["bench/remind.py", "--complaints", "300", "--handlers", "20", "--groups", "20", "--rows", "300",
          "--rounds", "1"],
         ["bench/run.py", "300", "--repeat", "1"],
-        ["bench/pdf.py", "--limit", "3"],
+        ["bench/pdf.py", "--limit", "3", "--repeat", "1"],
         ["bench/startup.py", "--repeat", "1"],
         ["bench/crash.py", "--rows", "60", "--rounds", "1"],
     ],
