@@ -492,11 +492,13 @@ def _plan(config: Config, reg: Any, today: dt.date) -> Any:
     100k rows costs more than half a second even when nothing is due."""
     from . import fields, model, reminders, workdays
     from . import register as register_module
+    from .model import paused_gc
     from .register.cache import derived_key, load_derived, save_derived
 
     path = config.output_dir / "cache" / "reminder-plan.pickle"
     key = derived_key(reg, config, today, (reminders, workdays, fields, model, register_module))
-    plan = load_derived(path, key, frozenset({"toolkit.reminders"}))
+    with paused_gc():  # 35k plain objects at 100k rows: see model.paused_gc
+        plan = load_derived(path, key, frozenset({"toolkit.reminders"}))
     if isinstance(plan, reminders.ReminderPlan):
         return plan
     plan = reminders.plan_reminders(reg.records, config, today)
