@@ -37,7 +37,7 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .addresses import is_sendable
 from .fields import CLOSED, FIELD_BY_NAME, PENDING, is_special
@@ -50,6 +50,13 @@ if TYPE_CHECKING:
 
 REPLY, FOLLOWUP, CAPA = "reply", "followup", "capa"
 KINDS = (REPLY, FOLLOWUP, CAPA)
+
+
+def _as_call(self: Any) -> tuple[type, tuple[Any, ...]]:
+    """Pickled as a call of the class with its fields: a day's plan (35k items at 100k rows) loads
+    several times faster than through dataclasses' __setstate__, which looks the fields up for
+    every object."""
+    return type(self), tuple(getattr(self, name) for name in self.__dataclass_fields__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +77,8 @@ class Person:
     ``feishu_user_id`` in Feishu groups.
     """
 
+    __reduce__ = _as_call
+
     name: str
     email: str = ""
     mobile: str = ""
@@ -88,6 +97,8 @@ class Person:
 @dataclass(frozen=True, slots=True)
 class ReminderItem:
     """One overdue (or nearly due) item of one complaint."""
+
+    __reduce__ = _as_call
 
     complaint_id: str
     kind: str  # REPLY | FOLLOWUP | CAPA
@@ -120,6 +131,8 @@ class ReminderItem:
 @dataclass(frozen=True, slots=True)
 class CannotRemind:
     """An item that should be reminded but cannot be planned (no date, no address)."""
+
+    __reduce__ = _as_call
 
     complaint_id: str
     sheet: str
