@@ -186,3 +186,39 @@ def test_in_child_computes_in_a_forked_child_and_never_loses_the_work() -> None:
         "big 5000000",
         "with a thread False True",
     ], done.stderr
+
+
+_ROTATING = textwrap.dedent("""
+    import logging, logging.handlers, os, sys
+    sys.path.insert(0, {root!r})
+    from toolkit.workers import in_child
+
+    handler = logging.handlers.RotatingFileHandler({log!r}, maxBytes=300, backupCount=3, encoding="utf-8")
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.INFO)
+    logging.info("the run starts and fills half of its log: " + "x" * 100)
+
+    def work():
+        logging.getLogger("toolkit.report").warning("a warning from the helper " + "y" * 150)
+        return os.getpid()
+
+    assert in_child(work).result() != os.getpid()
+    logging.info("the run goes on")
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="in_child forks on Linux only")
+def test_a_forked_helper_logs_to_the_runs_log_without_rolling_it_over(tmp_path: Path) -> None:
+    """The scheduler's log rotates by size: a helper's warning is appended to the run's current
+    file, and only the run itself rolls it over (else the file would be renamed under it)."""
+    log = tmp_path / "toolkit.log"
+    done = subprocess.run([sys.executable, "-c", _ROTATING.format(root=str(ROOT), log=str(log))],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    # The helper's line went past the limit but was appended; the run's next line rolled the
+    # file over. Had the helper rolled it over, the run would have gone on writing to the renamed
+    # file, and toolkit.log.1 would hold the run's two lines instead.
+    rolled = (tmp_path / "toolkit.log.1").read_text(encoding="utf-8")
+    assert "fills half of its log" in rolled and "a warning from the helper" in rolled
+    assert "the run goes on" in log.read_text(encoding="utf-8")
+    assert not (tmp_path / "toolkit.log.2").exists()

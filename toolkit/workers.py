@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import logging
+import logging.handlers
 import multiprocessing
 import os
 import pickle
@@ -133,6 +134,7 @@ def in_child(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Pending[T]:
             _die_with_parent()
             if os.getppid() != parent:
                 os._exit(1)
+            _keep_log_files()
             try:
                 payload = pickle.dumps((True, call()), protocol=pickle.HIGHEST_PROTOCOL)
             except BaseException as exc:  # the parent re-raises it, or computes again
@@ -148,6 +150,16 @@ def in_child(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Pending[T]:
             os._exit(code)
     os.close(write_fd)
     return Pending(call, pid, read_fd)
+
+
+def _keep_log_files() -> None:
+    """In a forked child: log to the run's log file, never roll it over (the scheduler's rotating
+    log would otherwise be renamed under the run by its child)."""
+    for logger in (logging.getLogger(), *(v for v in logging.Logger.manager.loggerDict.values()
+                                          if isinstance(v, logging.Logger))):
+        for handler in logger.handlers:
+            if isinstance(handler, logging.handlers.BaseRotatingHandler):
+                handler.shouldRollover = lambda record: False  # type: ignore[method-assign]
 
 
 class Background(Generic[T]):
