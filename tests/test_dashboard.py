@@ -334,3 +334,44 @@ def test_documents_this_week_from_folders_unchanged_since_the_last_look(tmp_path
     (config.documents_dir / "2026" / "05" / "KS-2605-01_客诉反馈单.docx").write_bytes(b"PK")
     assert "KS-2605-01_客诉反馈单.docx" in names()
     assert names() == full_look()
+
+
+def test_the_findings_workbook_is_written_again_only_when_its_rows_change(tmp_path: Path) -> None:
+    """A day's edits to a row without findings (new bytes, the same findings and rows with
+    findings) keep the findings workbook; an edit to a row with a finding writes it again."""
+    from openpyxl import load_workbook as open_workbook
+
+    from toolkit.report.dashboard import daily_findings_workbook
+
+    register = tmp_path / "register.xlsx"
+    shutil.copy(FIXTURE, register)
+    config = _config(tmp_path / "output")
+    config.register.path = str(register)
+    reg = read_register(config)
+    report = validate(reg, config, TODAY)
+    written = daily_findings_workbook(config, reg, report, today=TODAY)
+    assert written is not None
+    stamp = written.stat().st_mtime_ns
+    with_findings = {f.row for f in report.findings if f.row is not None}
+    clean = next(r for r in reg.records if r.row not in with_findings)
+    spoilt = next(r for r in reg.records if r.row in with_findings)
+    column = reg.sheet(clean.sheet).column_letter("description")
+
+    def edit(row: int) -> None:
+        book = open_workbook(register)
+        sheet = book[clean.sheet]
+        sheet[f"{column}{row}"] = f"{sheet[f'{column}{row}'].value}（补充说明）"
+        book.save(register)
+
+    edit(clean.row)
+    reg = read_register(config)
+    report = validate(reg, config, TODAY)
+    assert daily_findings_workbook(config, reg, report, today=TODAY) == written
+    assert written.stat().st_mtime_ns == stamp  # new bytes, the same workbook: kept
+    edit(spoilt.row)
+    reg = read_register(config)
+    report = validate(reg, config, TODAY)
+    daily_findings_workbook(config, reg, report, today=TODAY)
+    assert written.stat().st_mtime_ns != stamp
+    cells = [c.value for row in open_workbook(written)[spoilt.sheet].iter_rows() for c in row]
+    assert any(isinstance(v, str) and v.endswith("（补充说明）") for v in cells)

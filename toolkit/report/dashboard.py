@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import heapq
 import html
 import json
@@ -333,8 +334,7 @@ def _findings_workbook(config: Config, target: Path, report: Any, register: Any,
     language = config.language
     findings_workbook = target.with_name(_FINDINGS_NAME.get(language, _FINDINGS_NAME["zh"]))
     stamp_path = target.with_name(_FINDINGS_STAMP)
-    stamp = json.dumps({"register": str(register.path), "sha256": register.sha256, "today": today.isoformat(),
-                        "language": language, "findings": len(report.findings)}, sort_keys=True)
+    stamp = _findings_stamp(report, register, today, language)
     fresh = reuse and findings_workbook.exists() and stamp_path.exists() \
         and stamp_path.read_text(encoding="utf-8") == stamp
     if not fresh:
@@ -346,6 +346,32 @@ def _findings_workbook(config: Config, target: Path, report: Any, register: Any,
         write_validation_workbook(report, to_fix, findings_workbook, today)
         atomic_write_bytes(stamp_path, stamp.encode("utf-8"))
     return findings_workbook
+
+
+def _findings_stamp(report: Any, register: Any, today: dt.date, language: str) -> str:
+    """What the findings workbook is made of: the findings, the rows they are on (values, cells
+    that could not be read, unknown columns, merged cells), the sheets' headers, the day, the
+    language and the code that writes it. A day's edits to rows without findings (the usual
+    case: a follow-up date filled in) leave it as it is, so it is not written again."""
+    from .. import fields, validate, workbooks
+
+    rows = {(f.sheet, f.row) for f in report.findings if f.row is not None}
+    digest = hashlib.sha256()
+    for part in (str(register.path), today.isoformat(), language,
+                 repr([(s.name, s.header_row, s.header_top, s.columns, s.headers) for s in register.sheets]),
+                 repr(report.counts)):
+        digest.update(part.encode("utf-8") + b"\0")
+    for module in (workbooks, validate, fields):  # the writer, its summary's words, list values shown
+        digest.update(Path(module.__file__ or "").read_bytes())
+    for f in report.findings:
+        digest.update(repr((f.code, f.severity, f.sheet, f.row, f.column, f.cell, f.field, f.complaint_id,
+                            f.value, f.message)).encode("utf-8"))
+    for record in register.records:
+        if (record.sheet, record.row) in rows:
+            digest.update(repr((record.sheet, record.row, record.values, record.bad, record.extra, record.cells,
+                                record.last_row)).encode("utf-8"))
+    return json.dumps({"register": str(register.path), "inputs": digest.hexdigest(), "today": today.isoformat(),
+                       "language": language, "findings": len(report.findings)}, sort_keys=True)
 
 
 @dataclass(slots=True)
