@@ -222,3 +222,40 @@ def test_a_forked_helper_logs_to_the_runs_log_without_rolling_it_over(tmp_path: 
     assert "fills half of its log" in rolled and "a warning from the helper" in rolled
     assert "the run goes on" in log.read_text(encoding="utf-8")
     assert not (tmp_path / "toolkit.log.2").exists()
+
+
+_GENTLE_PARENT = textwrap.dedent("""
+    import os, signal, sys, time
+    sys.path.insert(0, {root!r})
+    from toolkit.workers import in_child
+
+    signal.signal(signal.SIGTERM, lambda *_: print("parent asked to stop", flush=True))
+
+    def work():
+        time.sleep(120)
+        return "late"
+
+    pending = in_child(work)
+    print(pending._pid, flush=True)
+    time.sleep(120)
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="in_child forks on Linux only")
+def test_a_forked_helper_dies_with_its_parent_whatever_the_parents_signal_handlers() -> None:
+    """The scheduler stops gently on SIGTERM; a helper it forked must not inherit that: killed with
+    its parent (kill -9), the SIGTERM of PR_SET_PDEATHSIG ends the helper at once."""
+    parent = subprocess.Popen([sys.executable, "-c", _GENTLE_PARENT.format(root=str(ROOT))],
+                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert alive(child)
+        parent.kill()
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(child), "a forked helper outlived its killed parent"
+    finally:
+        parent.kill()

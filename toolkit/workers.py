@@ -11,6 +11,9 @@ little: a *forked* child computes it on the other core while this process goes o
 records it inherited instead of having them pickled over. It too dies with its parent; the lock
 handles a forked orphan (:mod:`toolkit.lock`), and the child never outlives the run (its
 result is awaited before the run ends).
+
+:class:`Background` runs a call on a thread while calamine parses (it lets go of the GIL), and
+:func:`release_free_memory` hands the heap the parse freed back to the OS.
 """
 
 from __future__ import annotations
@@ -131,6 +134,10 @@ def in_child(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Pending[T]:
         code = 0
         try:
             os.close(read_fd)
+            # The parent's handlers (the scheduler stops gently on SIGTERM) are not the child's:
+            # the SIGTERM its parent's death sends must end it at once.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
             _die_with_parent()
             if os.getppid() != parent:
                 os._exit(1)
