@@ -341,7 +341,7 @@ def _dashboard(config: Config, result: JobResult, *, today: dt.date, now: dt.dat
         else:
             prepared = pending.result() if pending is not None else None
             path = write_daily_dashboard(config, reg, result.details.get("validation"), today=today, now=now,
-                                         prepared=prepared)
+                                         prepared=prepared, filed=result.details.pop("filed", None))
     except Exception as exc:  # a page is a courtesy; the run's work is done
         log.warning("dashboard not written: %s", exc, exc_info=not isinstance(exc, ToolkitError))
         result.notes.append(t("dashboard-failed", error=exc))
@@ -433,6 +433,14 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
     # 4. Reminders: plan from the records, send; the ledger keeps a rerun from sending twice.
     _reminders(config, reg, today=today, now=now, result=result, fail=fail, t=t)
     lap()
+    if "dashboard" in result.details:
+        # The documents are filed: list this week's while the helpers still work on the figures.
+        try:
+            from .report.dashboard import filed_this_week
+
+            result.details["filed"] = filed_this_week(config, today)
+        except Exception:  # the page looks again when it is written
+            log.debug("documents filed this week not listed ahead", exc_info=True)
 
     # 5. The weekly report, when configured and due.
     if report is not None and _weekly(config, reg, report, today=today, now=now, result=result, fail=fail):

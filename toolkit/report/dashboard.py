@@ -186,15 +186,25 @@ def default_dashboard_path(config: Config) -> Path:
     return config.output_dir / "dashboard.html"
 
 
+def filed_this_week(config: Config, today: dt.date) -> tuple[list[FiledDocument], int]:
+    """The documents written since Monday of ``today``'s week (the newest, and how many more),
+    by the files' own times. The daily job asks once its documents are filed, while the page's
+    figures are still being worked out in its helper processes."""
+    week_start = today - dt.timedelta(days=today.weekday())
+    cache = config.output_dir / _FILED_CACHE if config.output_dir.is_dir() else None
+    return _filed_since(config.documents_dir, week_start, cache)
+
+
 def dashboard_inputs(config: Config, *, today: dt.date, report: Any = None,
-                     findings_workbook: Path | None = None) -> DashboardInputs:
+                     findings_workbook: Path | None = None,
+                     filed: tuple[list[FiledDocument], int] | None = None) -> DashboardInputs:
     """Gather the page's other inputs: validation counts, documents written since Monday of
-    ``today``'s week (by the files' own times), and the last runs from the history (the state
-    database is only read when it exists: looking at the page creates nothing)."""
+    ``today``'s week (``filed``, else looked up now: :func:`filed_this_week`), and the last runs
+    from the history (the state database is only read when it exists: looking at the page
+    creates nothing)."""
     week_start = today - dt.timedelta(days=today.weekday())
     documents_dir = config.documents_dir
-    cache = config.output_dir / _FILED_CACHE if config.output_dir.is_dir() else None
-    filed, more = _filed_since(documents_dir, week_start, cache)
+    filed_documents, more = filed if filed is not None else filed_this_week(config, today)
     runs: list[RunRecord] = []
     if config.state_path.exists():
         runs = RunHistory(config.state_path).recent(limit=MAX_RUNS)
@@ -203,7 +213,7 @@ def dashboard_inputs(config: Config, *, today: dt.date, report: Any = None,
         counts = report.counts
         findings = {"error": int(counts.get("error", 0)), "warning": int(counts.get("warning", 0)),
                     "rows_with_errors": int(counts.get("rows_with_errors", 0))}
-    return DashboardInputs(findings, findings_workbook, filed, more, documents_dir, week_start, runs)
+    return DashboardInputs(findings, findings_workbook, filed_documents, more, documents_dir, week_start, runs)
 
 
 #: A folder whose modification time is this much older than our last look at it has not changed
@@ -288,7 +298,8 @@ def _load_filed(cache: Path | None, folder: Path, start: dt.date) -> dict[str, d
 
 def write_dashboard(stats: Statistics, config: Config, path: str | Path, *, today: dt.date,
                     report: Any = None, register: Any = None, now: dt.datetime | None = None,
-                    reuse_findings: bool = False, findings: DailyFigures | None = None) -> Path:
+                    reuse_findings: bool = False, findings: DailyFigures | None = None,
+                    filed: tuple[list[FiledDocument], int] | None = None) -> Path:
     """Write the dashboard to ``path`` (atomically), and beside it the findings workbook it
     links to when ``report`` and ``register`` are given and the register has findings.
 
@@ -302,7 +313,8 @@ def write_dashboard(stats: Statistics, config: Config, path: str | Path, *, toda
         findings_workbook = findings.findings_workbook
     else:
         findings_workbook = _findings_workbook(config, target, report, register, today, reuse_findings)
-    inputs = dashboard_inputs(config, today=today, report=report, findings_workbook=findings_workbook)
+    inputs = dashboard_inputs(config, today=today, report=report, findings_workbook=findings_workbook,
+                              filed=filed)
     page = build_dashboard(stats, config, inputs, folder=target.parent, now=now)
     try:
         atomic_write_bytes(target, page.encode("utf-8"))
@@ -416,13 +428,15 @@ def daily_findings_workbook(config: Config, register: Any, report: Any, *, today
 
 
 def write_daily_dashboard(config: Config, register: Any, report: Any, *, today: dt.date,
-                          now: dt.datetime | None = None, prepared: DailyFigures | None = None) -> Path:
+                          now: dt.datetime | None = None, prepared: DailyFigures | None = None,
+                          filed: tuple[list[FiledDocument], int] | None = None) -> Path:
     """The daily job's page, ``<output.dir>/dashboard.html``; ``prepared`` is its heavy part
-    when the job had it computed already (:func:`prepare_daily_dashboard`)."""
+    and ``filed`` this week's documents, when the job had them worked out already
+    (:func:`prepare_daily_dashboard`, :func:`filed_this_week`)."""
     if prepared is None:
         prepared = prepare_daily_dashboard(config, register, report, today=today)
     return write_dashboard(prepared.stats, config, default_dashboard_path(config), today=today, report=report,
-                           register=register, now=now, findings=prepared)
+                           register=register, now=now, findings=prepared, filed=filed)
 
 
 def _figures_key(config: Config, register: Any, today: dt.date) -> str:
