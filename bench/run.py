@@ -76,14 +76,11 @@ _CHILD = """
 import sys
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from bench.run import NOW, TODAY, config_for
-from toolkit import readcache
+from bench.run import NOW, TODAY, config_for, forget_parsed
 from toolkit.job import run_job
 config = config_for(Path({register!r}), Path({out!r}))
 if {cold!r}:
-    cache = readcache.cache_path(config)
-    cache.unlink(missing_ok=True)
-    cache.with_name(cache.name + ".seen").unlink(missing_ok=True)
+    forget_parsed(config)
 code = run_job(config, today=TODAY, now=NOW).exit_code
 # VmHWM: this process's own high-water mark (ru_maxrss would keep the forking parent's after exec).
 status = Path("/proc/self/status")

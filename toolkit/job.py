@@ -282,51 +282,6 @@ def run_job(
     return result
 
 
-class _PendingPage:
-    """The page's figures and findings workbook, each computed in a forked child while this
-    process files documents and sends reminders (they read the same records and write nothing
-    the page's figures depend on). On two cores the three share the machine about evenly."""
-
-    def __init__(self, config: Config, reg: Any, report: Any, today: dt.date) -> None:
-        from .report.dashboard import daily_figures, daily_findings_workbook
-        from .workers import in_child
-
-        self.figures = in_child(daily_figures, config, reg, report, today=today)
-        try:
-            self.workbook = in_child(daily_findings_workbook, config, reg, report, today=today)
-        except BaseException:
-            self.figures.cancel()
-            raise
-
-    def result(self) -> Any:
-        from .report.dashboard import DailyFigures
-
-        try:
-            stats = self.figures.result()
-        except BaseException:
-            self.workbook.cancel()
-            raise
-        return DailyFigures(stats, self.workbook.result())
-
-    def cancel(self) -> None:
-        self.figures.cancel()
-        self.workbook.cancel()
-
-
-def _start_dashboard(config: Config, reg: Any, report: Any, today: dt.date) -> Any:
-    """The page's heavy part started beside the stages, in ``[limits] helper_processes`` forked
-    children (None: computed at the end, in this process)."""
-    helpers = config.limits.helper_processes
-    if helpers >= 2:
-        return _PendingPage(config, reg, report, today)
-    if helpers == 1:
-        from .report.dashboard import prepare_daily_dashboard
-        from .workers import in_child
-
-        return in_child(prepare_daily_dashboard, config, reg, report, today=today)
-    return None
-
-
 def _dashboard(config: Config, result: JobResult, *, today: dt.date, now: dt.datetime,
                t: Callable[..., str]) -> None:
     """Write output/dashboard.html (and the findings workbook it links to). A page that cannot
@@ -407,7 +362,9 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
         result.details["validation"] = report
     lap()
     try:
-        pending = _start_dashboard(config, reg, report, today)
+        from .report.dashboard import start_daily_dashboard
+
+        pending = start_daily_dashboard(config, reg, report, today=today)
         if pending is not None:
             result.details["dashboard"] = pending
     except Exception:  # no fork (out of processes...): the page is computed at the end instead
@@ -500,18 +457,11 @@ def _plan(config: Config, reg: Any, today: dt.date) -> Any:
     100k rows costs more than half a second even when nothing is due."""
     from . import fields, model, reminders, workdays
     from . import register as register_module
-    from .model import paused_gc
-    from .register.cache import derived_key, load_derived, save_derived
+    from .register.cache import derived_key, kept
 
-    path = config.output_dir / "cache" / "reminder-plan.pickle"
     key = derived_key(reg, config, today, (reminders, workdays, fields, model, register_module))
-    with paused_gc():  # 35k plain objects at 100k rows: see model.paused_gc
-        plan = load_derived(path, key, frozenset({"toolkit.reminders"}))
-    if isinstance(plan, reminders.ReminderPlan):
-        return plan
-    plan = reminders.plan_reminders(reg.records, config, today)
-    save_derived(path, key, plan)
-    return plan
+    return kept(config.output_dir / "cache" / "reminder-plan.pickle", key, reminders.ReminderPlan,
+                frozenset({"toolkit.reminders"}), lambda: reminders.plan_reminders(reg.records, config, today))
 
 
 def _weekly(config: Config, reg: Any, report: Any, *, today: dt.date, now: dt.datetime, result: JobResult,

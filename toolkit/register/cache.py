@@ -25,12 +25,13 @@ import io
 import logging
 import pickle
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..config import Config
 from ..fsutil import atomic_write_bytes
-from ..model import Record, SheetInfo
+from ..model import Record, SheetInfo, paused_gc
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ FILE_NAME = "register-cache.pickle"
 _ALLOWED = {("datetime", "date"): dt.date, ("datetime", "datetime"): dt.datetime,
             ("datetime", "time"): dt.time, ("datetime", "timedelta"): dt.timedelta}
 _code_fingerprint: str | None = None
+T = TypeVar("T")
 
 
 def cache_path(config: Config) -> Path:
@@ -131,9 +133,21 @@ def derived_key(register: Any, config: Config, today: dt.date, modules: tuple[An
     return digest.hexdigest()
 
 
-def load_derived(path: Path, key: str, modules: frozenset[str]) -> Any:
-    """The value saved under ``key`` (None: no file, another key, damaged). Only dates and the
-    dataclasses of ``modules`` are unpickled, so a tampered file cannot run code."""
+def kept(path: Path, key: str, kind: type[T], modules: frozenset[str], work_out: Callable[[], T]) -> T:
+    """The ``kind`` value kept in ``path`` under ``key``, or ``work_out()``, then kept there.
+
+    Only dates and the dataclasses of ``modules`` are unpickled, so a tampered file cannot run
+    code; a file under another key, damaged or of another shape is simply worked out again."""
+    with paused_gc():  # tens of thousands of plain objects: see model.paused_gc
+        value = _load_derived(path, key, modules)
+    if isinstance(value, kind):
+        return value
+    value = work_out()
+    _save_derived(path, key, value)
+    return value
+
+
+def _load_derived(path: Path, key: str, modules: frozenset[str]) -> Any:
     try:
         with open(path, "rb") as handle:
             if handle.readline() != DERIVED_MAGIC or handle.readline().strip() != key.encode():
@@ -146,8 +160,7 @@ def load_derived(path: Path, key: str, modules: frozenset[str]) -> Any:
         return None
 
 
-def save_derived(path: Path, key: str, value: Any) -> None:
-    """Save ``value`` under ``key``; a failure is logged (the cache only saves time)."""
+def _save_derived(path: Path, key: str, value: Any) -> None:
     try:
         atomic_write_bytes(path, DERIVED_MAGIC + key.encode() + b"\n"
                            + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))

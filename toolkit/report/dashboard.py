@@ -404,20 +404,57 @@ def prepare_daily_dashboard(config: Config, register: Any, report: Any, *, today
                         daily_findings_workbook(config, register, report, today=today))
 
 
+class PendingPage:
+    """The page's figures and findings workbook, each being worked out in a forked helper."""
+
+    def __init__(self, config: Config, register: Any, report: Any, today: dt.date) -> None:
+        from ..workers import in_child
+
+        self.figures = in_child(daily_figures, config, register, report, today=today)
+        try:
+            self.workbook = in_child(daily_findings_workbook, config, register, report, today=today)
+        except BaseException:
+            self.figures.cancel()
+            raise
+
+    def result(self) -> DailyFigures:
+        try:
+            stats = self.figures.result()
+        except BaseException:
+            self.workbook.cancel()
+            raise
+        return DailyFigures(stats, self.workbook.result())
+
+    def cancel(self) -> None:
+        self.figures.cancel()
+        self.workbook.cancel()
+
+
+def start_daily_dashboard(config: Config, register: Any, report: Any, *, today: dt.date) -> Any:
+    """Start the page's heavy part beside the daily job's other stages, in ``[limits]
+    helper_processes`` forked helpers (they read the records the job holds and write nothing
+    its stages read): an object whose ``result()`` is the :class:`DailyFigures` and whose
+    ``cancel()`` ends the helpers, or None (0 helpers: :func:`write_daily_dashboard` works it
+    out in the job's own process)."""
+    helpers = config.limits.helper_processes
+    if helpers >= 2:  # on two cores, figures, workbook and the job share the machine about evenly
+        return PendingPage(config, register, report, today)
+    if helpers == 1:
+        from ..workers import in_child
+
+        return in_child(prepare_daily_dashboard, config, register, report, today=today)
+    return None
+
+
 def daily_figures(config: Config, register: Any, report: Any, *, today: dt.date) -> Statistics:
     """The daily page's figures. A rerun on the same register bytes, day, settings and code
     reuses the figures computed last time (kept beside the page)."""
     path = default_dashboard_path(config)
     _checked_target(config, path, register.path)
-    cache = path.with_name(_FIGURES_CACHE)
-    key = _figures_key(config, register, today)
-    stats = _load_figures(cache, key)
-    if stats is None:
-        from ..register.cache import save_derived
+    from ..register.cache import kept
 
-        stats = compute_statistics(register, report, config, today=today)
-        save_derived(cache, key, stats)
-    return stats
+    return kept(path.with_name(_FIGURES_CACHE), _figures_key(config, register, today), Statistics,
+                _FIGURE_MODULES, lambda: compute_statistics(register, report, config, today=today))
 
 
 def daily_findings_workbook(config: Config, register: Any, report: Any, *, today: dt.date) -> Path | None:
@@ -449,13 +486,6 @@ def _figures_key(config: Config, register: Any, today: dt.date) -> str:
 
     return derived_key(register, config, today, (figures, reminders, workdays, validate, fields, model,
                                                  register_module))
-
-
-def _load_figures(path: Path, key: str) -> Statistics | None:
-    from ..register.cache import load_derived
-
-    stats = load_derived(path, key, _FIGURE_MODULES)
-    return stats if isinstance(stats, Statistics) else None
 
 
 #: The modules whose dataclasses a kept Statistics is made of.
