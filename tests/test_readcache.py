@@ -3,6 +3,7 @@ misses; a damaged or tampered cache file is ignored and never runs code."""
 
 from __future__ import annotations
 
+import io
 import pickle
 import shutil
 from pathlib import Path
@@ -114,3 +115,28 @@ def test_the_days_reminder_plan_is_kept_for_a_rerun_and_a_tampered_one_is_not_ru
     next_day = run_job(config, today=dt.date(2026, 11, 23), now=dt.datetime(2026, 11, 23, 9, 0))
     assert kept.stat().st_mtime_ns != stamp
     assert next_day.reminders != again.reminders  # a working day later: new levels, new reminders
+
+
+def test_a_cache_cut_between_its_slices_is_ignored_not_read_short(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # Records are pickled a slice at a time (the pickler's memo stays small); a file that ends
+    # after a whole slice must not pass for a register with fewer complaints.
+    from toolkit.register import cache
+
+    monkeypatch.setattr(cache, "_SLICE", 7)
+    config = make_config(tmp_path)
+    read_register(config, cache=True)
+    expected = read_register(config, cache=True).records
+    assert len(expected) > 14
+    cache_file = readcache.cache_path(config)
+    data = cache_file.read_bytes()
+    key = readcache.cache_key(read_register(config).sha256, config)
+    loaded = readcache.load(cache_file, key)
+    assert loaded is not None and loaded[1] == expected
+    stream = io.BytesIO(data)
+    stream.readline(), stream.readline()
+    for _ in range(3):  # the head, then two whole slices
+        pickle.Unpickler(stream).load()
+    cache_file.write_bytes(data[: stream.tell()])
+    assert readcache.load(cache_file, key) is None
+    assert read_register(config, cache=True).records == expected
