@@ -6,7 +6,7 @@ costs a fraction of that. The key is the SHA-256 of the file's bytes plus everyt
 changes how they are parsed: the reader's own source code and the config's register, column
 and list settings. A different file, config or toolkit version simply misses.
 
-Pickling 100k records costs ~1.5 s, more than it saves when the register changes before the
+Pickling 100k records costs ~1 s, more than it saves when the register changes before the
 next run (staff edit it most days). So the records are saved only when the same bytes are read a
 *second* time (a rerun, a second schedule time, a manual run after the scheduled one): the first
 read just notes the key (:func:`should_save`).
