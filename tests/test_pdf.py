@@ -180,9 +180,15 @@ def test_libreoffice_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_conversion_past_its_time_limit_is_ended_with_all_of_libreoffice(tmp_path: Path) -> None:
     soffice = find_soffice()
     assert soffice is not None
-    with pytest.raises(PdfError, match="timed out after 1 s"):
-        convert_to_pdf(forms(tmp_path / "docs", 60), soffice=soffice, workers=1, profiles=tmp_path / "profiles",
-                       timeout=1.0)
+    sources = forms(tmp_path / "docs", 60)
+    try:
+        made = convert_to_pdf(sources, soffice=soffice, workers=1, profiles=tmp_path / "profiles", timeout=1.0)
+    except PdfError as exc:  # nothing made within the second
+        assert "timed out after 1 s" in str(exc)
+        made = {}
+    # A fast machine with warm caches makes a few PDFs within the second: those are kept (make_pdfs
+    # names each missing one), the conversion of the rest is ended, not finished.
+    assert len(made) < len(sources)
     assert gone(tmp_path / "profiles", 5), offices_with(tmp_path / "profiles")
 
 
