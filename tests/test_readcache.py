@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import pickle
 import shutil
+import struct
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,8 +137,72 @@ def test_a_cache_cut_between_its_slices_is_ignored_not_read_short(tmp_path: Path
     assert loaded is not None and loaded[1] == expected
     stream = io.BytesIO(data)
     stream.readline(), stream.readline()
-    for _ in range(3):  # the head, then two whole slices
-        pickle.Unpickler(stream).load()
+    pickle.Unpickler(stream).load()  # the head
+    for _ in range(2):  # then two whole slices, each its length and its bytes
+        (length,) = struct.unpack("<Q", stream.read(8))
+        stream.seek(length, io.SEEK_CUR)
     cache_file.write_bytes(data[: stream.tell()])
     assert readcache.load(cache_file, key) is None
+    assert read_register(config, cache=True).records == expected
+
+
+def test_every_kind_of_cell_value_comes_back_equal_and_saving_adds_no_copy_of_the_texts(tmp_path: Path) -> None:
+    # The values are written with marshal, column by column, dates as numbers: what comes back
+    # must be the same values of the same types in the same field order. Pickle kept a UTF-8
+    # copy inside every Chinese text it wrote (PyUnicode_AsUTF8AndSize), for the rest of the
+    # run: 30-60 MB at 100k rows. Saving must leave the record texts as they were.
+    import datetime as dt
+
+    from toolkit.model import Record, SheetInfo
+    from toolkit.register import cache
+
+    texts = ["顾客投诉烟支破损" + str(i) for i in range(40)]
+    records = [
+        Record("一月", 3 + i, {"complaint_id": f"KS-{i}", "received": dt.date(2026, 1, 1 + i % 28) if i % 3 else None,
+                               "when": dt.datetime(2026, 1, 2, 9, i % 60) if i % 2 else "2026/1/2",
+                               "content": texts[i], "amount": 1.5 * i if i % 4 else i, "flag": bool(i % 2),
+                               "time": dt.time(8, i % 60), "span": dt.timedelta(days=i, seconds=7),
+                               "odd": "\ud800 lone surrogate" if i == 5 else None},
+               bad={"received": ("bad-date", "2026/13/1")} if i == 7 else {},
+               extra={"备注": f"附加{i}", "日期": dt.date(2026, 2, 1)} if i % 5 == 0 else {},
+               cells={"content": 2 + i} if i == 9 else {}, last_row=4 + i if i == 9 else 0)
+        for i in range(40)]
+    records.append(Record("二月", 3, {"complaint_id": "KS-99", "content": "别的字段"}))  # other fields: a run of its own
+    records.append(Record("二月", 4, {}))
+    sheets = [SheetInfo("一月", 2, {"complaint_id": 0}, ["投诉编号"], 40), SheetInfo("二月", 2, {}, [], 2)]
+    sizes = [sys.getsizeof(t) for t in texts]
+    path = tmp_path / "cache.pickle"
+    cache.save(path, "k", sheets, records)
+    assert [sys.getsizeof(t) for t in texts] == sizes
+    loaded = cache.load(path, "k")
+    assert loaded is not None
+    assert loaded[0] == sheets and loaded[1] == records
+    for got, want in zip(loaded[1], records, strict=True):
+        assert list(got.values) == list(want.values)
+        assert [type(v) for v in got.values.values()] == [type(v) for v in want.values.values()]
+
+
+def test_a_cache_slice_with_values_no_reader_makes_is_ignored(tmp_path: Path) -> None:
+    # marshal can build code objects and lists; a tampered slice holding one is not records.
+    import marshal
+
+    from toolkit.register import cache
+
+    config = make_config(tmp_path)
+    read_register(config, cache=True)
+    expected = read_register(config, cache=True).records
+    cache_file = readcache.cache_path(config)
+    data = cache_file.read_bytes()
+    stream = io.BytesIO(data)
+    stream.readline(), stream.readline()
+    pickle.Unpickler(stream).load()
+    start = stream.tell()
+    (length,) = struct.unpack("<Q", stream.read(8))
+    meta, runs = marshal.loads(stream.read(length))
+    _names, columns = runs[0]
+    columns[0] = (0, [compile("1", "x", "eval")] * len(columns[0][1]))
+    forged = marshal.dumps((meta, runs), 4)
+    cache_file.write_bytes(data[:start] + struct.pack("<Q", len(forged)) + forged + data[start + 8 + length:])
+    key = readcache.cache_key(read_register(config).sha256, config)
+    assert cache.load(cache_file, key) is None
     assert read_register(config, cache=True).records == expected
