@@ -546,3 +546,36 @@ def test_a_complaint_is_left_out_only_where_its_field_is_needed() -> None:
     assert stats.headline["received"] == 4 and stats.totals["open"] == 3  # K-status: neither open nor closed
     assert stats.category_pareto == [ParetoRow("产品质量", 4, 1.0, 1.0)]
     assert sum(r.reply_due for r in stats.on_time_by_department) == 2  # K-ok and K-phone
+
+
+@pytest.mark.parametrize("register_file", ["example", "synthetic"])
+def test_figures_read_from_the_days_plan_equal_figures_that_plan_for_themselves(tmp_path: Path, register_file: str,
+                                                                                example_register: Path) -> None:
+    # The daily job plans its reminders before the page's figures are worked out and hands the
+    # plan over (one planning, not two), with the calendar it used; every figure, note and
+    # left-out row must be what compute_statistics finds planning on its own. The holiday
+    # calendar of 2031 is not known: its warning must be in the figures' notes either way.
+    import sys
+
+    from toolkit.reminders import plan_reminders
+    from toolkit.workdays import WorkCalendar
+
+    if register_file == "example":
+        path = example_register
+    else:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from bench.make_register import make_register
+
+        path = make_register(1500, tmp_path / "synthetic.xlsx")
+    cfg = Config()
+    cfg.register.path = str(path)
+    register = read_register(cfg)
+    for today in (dt.date(2026, 11, 23), dt.date(2031, 12, 29)):
+        report = validate(register, cfg, today)
+        alone = compute_statistics(register, report, cfg, today=today)
+        calendar = WorkCalendar.from_config(cfg)
+        plan = plan_reminders(register.records, cfg, today, calendar)
+        handed = compute_statistics(register, report, cfg, today=today, planned=(plan, calendar))
+        assert handed == alone
+        assert handed.actions and handed.left_out
+    assert any("2031" in note or "2032" in note for note in alone.notes)

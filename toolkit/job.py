@@ -296,7 +296,8 @@ def _dashboard(config: Config, result: JobResult, *, today: dt.date, now: dt.dat
         else:
             prepared = pending.result() if pending is not None else None
             path = write_daily_dashboard(config, reg, result.details.get("validation"), today=today, now=now,
-                                         prepared=prepared, filed=result.details.pop("filed", None))
+                                         prepared=prepared, filed=result.details.pop("filed", None),
+                                         planned=result.details.pop("planned", None))
     except Exception as exc:  # a page is a courtesy; the run's work is done
         log.warning("dashboard not written: %s", exc, exc_info=not isinstance(exc, ToolkitError))
         result.notes.append(t("dashboard-failed", error=exc))
@@ -361,10 +362,25 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
         result.findings = {k: int(v) for k, v in report.counts.items()}
         result.details["validation"] = report
     lap()
+    # The day's reminder plan, before the dashboard's helpers are forked: they read its overdue
+    # items instead of planning a second time. Its time counts as the reminders stage's.
+    planning = time.perf_counter()
+    plan: Any = None
+    plan_error: Exception | None = None
+    planned = None
+    try:
+        plan, calendar = _plan(config, reg, today)
+    except Exception as exc:  # reported by the reminders stage, after the documents
+        plan_error = exc
+    else:
+        planned = (plan, calendar) if calendar is not None else None
+        result.details["planned"] = planned
+    planning = time.perf_counter() - planning
+    mark[0] += planning
     try:
         from .report.dashboard import start_daily_dashboard
 
-        pending = start_daily_dashboard(config, reg, report, today=today)
+        pending = start_daily_dashboard(config, reg, report, today=today, planned=planned)
         if pending is not None:
             result.details["dashboard"] = pending
     except Exception:  # no fork (out of processes...): the page is computed at the end instead
@@ -387,9 +403,10 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
             result.details["documents"] = generated
         lap()
 
-    # 4. Reminders: plan from the records, send; the ledger keeps a rerun from sending twice.
-    _reminders(config, reg, today=today, now=now, result=result, fail=fail, t=t)
+    # 4. Reminders: send the day's plan; the ledger keeps a rerun from sending twice.
+    _reminders(config, plan, plan_error, now=now, result=result, fail=fail, t=t)
     lap()
+    result.stages[-1].seconds += planning
     if "dashboard" in result.details:
         # The documents are filed: list this week's while the helpers still work on the figures.
         try:
@@ -404,14 +421,12 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
         lap()
 
 
-def _reminders(config: Config, reg: Any, *, today: dt.date, now: dt.datetime, result: JobResult,
+def _reminders(config: Config, plan: Any, plan_error: Exception | None, *, now: dt.datetime, result: JobResult,
                fail: Callable[[str, BaseException], None], t: Callable[..., str]) -> None:
     from . import notify
 
-    try:
-        plan = _plan(config, reg, today)
-    except Exception as exc:
-        fail(REMINDERS, exc)
+    if plan_error is not None:
+        fail(REMINDERS, plan_error)
         return
     result.notes.extend(plan.warnings)
     try:
@@ -451,17 +466,25 @@ def _reminders(config: Config, reg: Any, *, today: dt.date, now: dt.datetime, re
             result.errors.append(t("more", count=len(failed) - MAX_LISTED))
 
 
-def _plan(config: Config, reg: Any, today: dt.date) -> Any:
-    """The day's reminder plan; a rerun on the same register bytes, day, settings and code
-    loads the one worked out last time (``output/cache/reminder-plan.pickle``), since planning
-    100k rows costs more than half a second even when nothing is due."""
+def _plan(config: Config, reg: Any, today: dt.date) -> tuple[Any, Any]:
+    """The day's reminder plan, and the calendar it was made with (None when it was loaded): a
+    rerun on the same register bytes, day, settings and code loads the one worked out last
+    time (``output/cache/reminder-plan.pickle``), since planning 100k rows costs more than half
+    a second even when nothing is due."""
     from . import fields, model, reminders, workdays
     from . import register as register_module
     from .register.cache import derived_key, kept
 
+    calendars: list[workdays.WorkCalendar] = []
+
+    def work_out() -> reminders.ReminderPlan:
+        calendars.append(workdays.WorkCalendar.from_config(config))
+        return reminders.plan_reminders(reg.records, config, today, calendars[0])
+
     key = derived_key(reg, config, today, (reminders, workdays, fields, model, register_module))
-    return kept(config.output_dir / "cache" / "reminder-plan.pickle", key, reminders.ReminderPlan,
-                frozenset({"toolkit.reminders"}), lambda: reminders.plan_reminders(reg.records, config, today))
+    plan = kept(config.output_dir / "cache" / "reminder-plan.pickle", key, reminders.ReminderPlan,
+                frozenset({"toolkit.reminders"}), work_out)
+    return plan, (calendars[0] if calendars else None)
 
 
 def _weekly(config: Config, reg: Any, report: Any, *, today: dt.date, now: dt.datetime, result: JobResult,

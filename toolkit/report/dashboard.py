@@ -41,7 +41,7 @@ from ..fields import SATISFACTIONS, SEVERITIES, display_value
 from ..fsutil import atomic_write_bytes, ensure_folder, same_file
 from ..history import RunHistory, RunRecord
 from ..i18n import Messages, translate
-from .figures import FIGURES, ActionItem, Statistics, compute_statistics, show_number
+from .figures import FIGURES, ActionItem, Planned, Statistics, compute_statistics, show_number
 from .figures import MESSAGES as FIGURE_MESSAGES
 
 log = logging.getLogger(__name__)
@@ -395,22 +395,24 @@ class DailyFigures:
     findings_workbook: Path | None
 
 
-def prepare_daily_dashboard(config: Config, register: Any, report: Any, *, today: dt.date) -> DailyFigures:
+def prepare_daily_dashboard(config: Config, register: Any, report: Any, *, today: dt.date,
+                            planned: Planned | None = None) -> DailyFigures:
     """Compute the daily page's figures and write its findings workbook: everything of the page
     that depends only on the register and the findings. The daily job has the two parts done
     on the other core while it files documents and sends reminders (:func:`daily_figures`,
     :func:`daily_findings_workbook` in :func:`toolkit.workers.in_child`)."""
-    return DailyFigures(daily_figures(config, register, report, today=today),
+    return DailyFigures(daily_figures(config, register, report, today=today, planned=planned),
                         daily_findings_workbook(config, register, report, today=today))
 
 
 class PendingPage:
     """The page's figures and findings workbook, each being worked out in a forked helper."""
 
-    def __init__(self, config: Config, register: Any, report: Any, today: dt.date) -> None:
+    def __init__(self, config: Config, register: Any, report: Any, today: dt.date,
+                 planned: Planned | None = None) -> None:
         from ..workers import in_child
 
-        self.figures = in_child(daily_figures, config, register, report, today=today)
+        self.figures = in_child(daily_figures, config, register, report, today=today, planned=planned)
         try:
             self.workbook = in_child(daily_findings_workbook, config, register, report, today=today)
         except BaseException:
@@ -430,23 +432,26 @@ class PendingPage:
         self.workbook.cancel()
 
 
-def start_daily_dashboard(config: Config, register: Any, report: Any, *, today: dt.date) -> Any:
+def start_daily_dashboard(config: Config, register: Any, report: Any, *, today: dt.date,
+                          planned: Planned | None = None) -> Any:
     """Start the page's heavy part beside the daily job's other stages, in ``[limits]
     helper_processes`` forked helpers (they read the records the job holds and write nothing
     its stages read): an object whose ``result()`` is the :class:`DailyFigures` and whose
     ``cancel()`` ends the helpers, or None (0 helpers: :func:`write_daily_dashboard` works it
-    out in the job's own process)."""
+    out in the job's own process). ``planned``: the day's reminder plan, when the job made it
+    (see :func:`toolkit.report.figures.compute_statistics`)."""
     helpers = config.limits.helper_processes
     if helpers >= 2:  # on two cores, figures, workbook and the job share the machine about evenly
-        return PendingPage(config, register, report, today)
+        return PendingPage(config, register, report, today, planned)
     if helpers == 1:
         from ..workers import in_child
 
-        return in_child(prepare_daily_dashboard, config, register, report, today=today)
+        return in_child(prepare_daily_dashboard, config, register, report, today=today, planned=planned)
     return None
 
 
-def daily_figures(config: Config, register: Any, report: Any, *, today: dt.date) -> Statistics:
+def daily_figures(config: Config, register: Any, report: Any, *, today: dt.date,
+                  planned: Planned | None = None) -> Statistics:
     """The daily page's figures. A rerun on the same register bytes, day, settings and code
     reuses the figures computed last time (kept beside the page)."""
     path = default_dashboard_path(config)
@@ -454,7 +459,7 @@ def daily_figures(config: Config, register: Any, report: Any, *, today: dt.date)
     from ..register.cache import kept
 
     return kept(path.with_name(_FIGURES_CACHE), _figures_key(config, register, today), Statistics,
-                _FIGURE_MODULES, lambda: compute_statistics(register, report, config, today=today))
+                _FIGURE_MODULES, lambda: compute_statistics(register, report, config, today=today, planned=planned))
 
 
 def daily_findings_workbook(config: Config, register: Any, report: Any, *, today: dt.date) -> Path | None:
@@ -466,12 +471,13 @@ def daily_findings_workbook(config: Config, register: Any, report: Any, *, today
 
 def write_daily_dashboard(config: Config, register: Any, report: Any, *, today: dt.date,
                           now: dt.datetime | None = None, prepared: DailyFigures | None = None,
-                          filed: tuple[list[FiledDocument], int] | None = None) -> Path:
+                          filed: tuple[list[FiledDocument], int] | None = None,
+                          planned: Planned | None = None) -> Path:
     """The daily job's page, ``<output.dir>/dashboard.html``; ``prepared`` is its heavy part
     and ``filed`` this week's documents, when the job had them worked out already
     (:func:`prepare_daily_dashboard`, :func:`filed_this_week`)."""
     if prepared is None:
-        prepared = prepare_daily_dashboard(config, register, report, today=today)
+        prepared = prepare_daily_dashboard(config, register, report, today=today, planned=planned)
     return write_dashboard(prepared.stats, config, default_dashboard_path(config), today=today, report=report,
                            register=register, now=now, findings=prepared, filed=filed)
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -63,7 +64,7 @@ from ..fields import (
 )
 from ..i18n import Messages, translate
 from ..model import ERROR, Finding, Record, Register, paused_gc
-from ..reminders import DueDates, ReminderItem, due_dates, plan_reminders
+from ..reminders import DueDates, ReminderItem, ReminderPlan, due_dates, plan_reminders
 from ..workdays import WorkCalendar
 
 #: Satisfaction values that count as satisfied for the satisfaction rate.
@@ -355,6 +356,8 @@ class _Usable:
         self.left: dict[tuple[str, int], LeftOutRow] = {}
         self.by_figure: Counter[str] = Counter()
         self._seen: set[tuple[str, int, str]] = set()
+        #: Calls of leave_out so far (whether a computation listed anything).
+        self.listed = 0
 
     def bad(self, record: Record, name: str, blank_ok: bool = False) -> str | None:
         """Why ``name`` cannot be used on this record (None: it can)."""
@@ -406,7 +409,21 @@ class _Usable:
                 return False
         return True
 
+    def keep(self, records: Iterable[Record], figure: str, name: str, blank_ok: bool = False) -> list[Record]:
+        """The records whose ``name`` is usable, as ``[r for r in records if self.ok(r, figure,
+        name)]`` (the others listed as left out, in the same order), without a call of ok() for
+        the many records a glance shows usable: no error, a column every sheet has, a value."""
+        if name not in self.common:
+            return [r for r in records if self.ok(r, figure, name, blank_ok=blank_ok)]
+        by_record, ok = self.by_record, self.ok
+        if blank_ok:
+            return [r for r in records if id(r) not in by_record or ok(r, figure, name, blank_ok=True)]
+        return [r for r in records
+                if ((value := r.values.get(name)) is not None and value != "" and id(r) not in by_record)
+                or ok(r, figure, name)]
+
     def leave_out(self, record: Record, figure: str, cell: str, why: str) -> None:
+        self.listed += 1
         key = (record.sheet, record.row)
         entry = self.left.get(key)
         if entry is None:
@@ -436,12 +453,14 @@ def _header(name: str, language: str) -> str:
 # -- the overdue items, through one function so the planner's shape can change --------------
 
 
-def overdue_now(records: Sequence[Record], config: Config, today: dt.date,
-                calendar: WorkCalendar) -> tuple[list[ReminderItem], list[tuple[Record, str, str]]]:
+def overdue_now(records: Sequence[Record], config: Config, today: dt.date, calendar: WorkCalendar,
+                plan: ReminderPlan | None = None) -> tuple[list[ReminderItem], list[tuple[Record, str, str]]]:
     """The items overdue on ``today`` exactly as the reminders see them, and the items the
     planner could not date: ``(record, kind, reason)``. The one place the report reads the
-    planner, so the report's overdue counts are the reminders' counts."""
-    plan = plan_reminders(records, config, today, calendar)
+    planner, so the report's overdue counts are the reminders' counts. ``plan``: the day's plan
+    of these records, made with ``calendar``, when the caller has it already (the daily job)."""
+    if plan is None:
+        plan = plan_reminders(records, config, today, calendar)
     overdue = [item for item in plan.items if item.level >= 1]
     planned = {(item.sheet, item.row, item.kind) for item in plan.items}
     by_place = {(r.sheet, r.row): r for r in records}
@@ -455,11 +474,14 @@ def overdue_now(records: Sequence[Record], config: Config, today: dt.date,
 
 @paused_gc()  # hundreds of thousands of small lists and tuples, no cycles: see model.paused_gc
 def compute_statistics(register: Register, report: Any, config: Config, *, today: dt.date,
-                       date_from: dt.date | None = None, date_to: dt.date | None = None) -> Statistics:
+                       date_from: dt.date | None = None, date_to: dt.date | None = None,
+                       planned: Planned | None = None) -> Statistics:
     """The report's figures for records received from ``date_from`` to ``date_to`` (inclusive;
     default: everything up to ``today``). ``report`` is the :class:`toolkit.validate.ValidationReport`
     of the register (or None): a field with an error finding is unusable, and only the figures
-    that need that field leave the complaint out."""
+    that need that field leave the complaint out. ``planned``: the day's reminder plan of these
+    records and the calendar it was made with, when the caller made it (the daily job does,
+    for its reminders): the overdue figures are then read from it instead of planning again."""
     language = config.language
     end = date_to or today
     if date_from and date_from > end:
@@ -488,15 +510,15 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
             continue
         counted.append(record)
     # Fields a figure reads through a month: usable received_on (one check, listed once).
-    dated = [r for r in counted if use.ok(r, TREND, "received_on")]
+    dated = use.keep(counted, TREND, "received_on")
 
-    calendar = WorkCalendar.from_config(config)
-    overdue_items, undated = overdue_now(register.records, config, today, calendar)
+    plan, calendar = planned if planned is not None else (None, WorkCalendar.from_config(config))
+    overdue_items, undated = overdue_now(register.records, config, today, calendar, plan)
     for record, kind, reason in undated:
         due_field = {"reply": "reply_due", "followup": "followup_due", "capa": "capa_due"}[kind]
         use.leave_out(record, OVERDUE, register.cell(record, due_field), reason)
 
-    with_status = [r for r in counted if use.ok(r, COUNTS, "status")]
+    with_status = use.keep(counted, COUNTS, "status")
     if len(with_status) < len(counted):
         # No usable status: whether it was answered or closed is unknown, so it is in none of these.
         for r in counted:
@@ -504,22 +526,22 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
                 for figure in (ON_TIME, SATISFACTION, DURATION):
                     use.ok(r, figure, "status")
     closed = [r for r in with_status if r.values.get("status") == CLOSED]
-    closed_dated = [r for r in closed if use.ok(r, TREND, "closed_on")]
+    closed_dated = use.keep(closed, TREND, "closed_on")
     months = _months(dated, closed_dated, date_from, end)
 
     # The trend: received by month (class split where the class is usable), closed by month.
     monthly = _monthly(dated, closed_dated, months, use)
 
     # Paretos.
-    category_pareto = _pareto((r.values.get("category") for r in counted if use.ok(r, CATEGORY, "category")),
+    category_pareto = _pareto((r.values.get("category") for r in use.keep(counted, CATEGORY, "category")),
                               list(config.list_values("categories")))
     # A blank root cause is "not analysed yet", not a defect: only an error on the cell lists it.
-    causes = [r for r in counted if use.ok(r, ROOT_CAUSE, "root_cause", blank_ok=True)]
+    causes = use.keep(counted, ROOT_CAUSE, "root_cause", blank_ok=True)
     no_root_cause = sum(1 for r in causes if r.values.get("root_cause") in (None, ""))
     root_cause_pareto = _pareto((r.values.get("root_cause") for r in causes), list(ROOT_CAUSES))
 
     # On-time rates: need the status and a due date that is not a guess.
-    dues = {id(r): _judged_dues(r, config, calendar, use) for r in with_status}
+    dues = _all_judged_dues(with_status, config, calendar, use)
     judged = [r for r in with_status if dues[id(r)] != _NO_DUES]
     totals_row = _on_time_row("", judged, dues, today)
     judged_by_month = _by_month(judged, "received_on")
@@ -529,22 +551,22 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
             if use.bad(r, "received_on") is not None:
                 use.ok(r, ON_TIME, "received_on")
     departments = list(config.list_values("departments"))
-    by_dept = [r for r in judged if use.ok(r, ON_TIME, "department")]
+    by_dept = use.keep(judged, ON_TIME, "department")
     on_time_by_department = [
         _on_time_row(d, [r for r in by_dept if r.values.get("department") == d], dues, today)
         for d in _ordered({str(r.values.get("department")) for r in by_dept}, departments)
     ]
 
     # Satisfaction: closed complaints with a usable rating; per month by the month closed.
-    rated = [r for r in closed if use.ok(r, SATISFACTION, "satisfaction")]
+    rated = use.keep(closed, SATISFACTION, "satisfaction")
     satisfaction_total = _satisfaction_row("", rated)
-    rated_dated = [r for r in rated if use.ok(r, SATISFACTION, "closed_on")]
+    rated_dated = use.keep(rated, SATISFACTION, "closed_on")
     rated_by_month = _by_month(rated_dated, "closed_on")
     satisfaction_by_month = [_satisfaction_row(m, rated_by_month.get(m, [])) for m in months]
 
     # Special complaints and the nature mix.
-    with_special = [r for r in counted if use.ok(r, MIX, "special", blank_ok=True)]
-    with_nature = [r for r in counted if use.ok(r, MIX, "nature")]
+    with_special = use.keep(counted, MIX, "special", blank_ok=True)
+    with_nature = use.keep(counted, MIX, "nature")
     for r in counted:
         if use.bad(r, "received_on") is not None:
             use.ok(r, MIX, "received_on")
@@ -607,9 +629,42 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
     )
 
 
+#: A day's reminder plan and the calendar it was made with (see compute_statistics).
+Planned = tuple[ReminderPlan, WorkCalendar]
+
 _NO_DUES = DueDates(None, None, None)
 #: The due dates an on-time rate judges (CAPA has none of its own to judge).
 _JUDGED = ("reply", "followup")
+
+
+#: What a record's judged due dates depend on, when it has no error and no unreadable cell.
+_DUE_INPUTS = ("reply_due", "followup_due", "received_on", "special", "severity")
+
+
+def _all_judged_dues(records: Sequence[Record], config: Config, calendar: WorkCalendar,
+                     use: _Usable) -> dict[int, DueDates]:
+    """_judged_dues of each record, by its identity. A record without errors or unreadable
+    cells, whose sheets all have the five columns, gets the same dates as any other with the
+    same five values: those are worked out once (a few thousand over 100k rows), unless working
+    them out listed something as left out, which is then done for each such record."""
+    inputs = operator.itemgetter(*_DUE_INPUTS)
+    plain = use.common.issuperset(_DUE_INPUTS)
+    by_record = use.by_record
+    memo: dict[tuple[Any, ...], DueDates] = {}
+    dues: dict[int, DueDates] = {}
+    for record in records:
+        if plain and not record.bad and id(record) not in by_record:
+            key = inputs(record.values)
+            found = memo.get(key)
+            if found is None:
+                listed = use.listed
+                found = _judged_dues(record, config, calendar, use)
+                if use.listed == listed:
+                    memo[key] = found  # nothing listed: the same inputs give the same, silently
+            dues[id(record)] = found
+        else:
+            dues[id(record)] = _judged_dues(record, config, calendar, use)
+    return dues
 
 
 def _judged_dues(record: Record, config: Config, calendar: WorkCalendar, use: _Usable) -> DueDates:
