@@ -618,3 +618,36 @@ def test_a_snapshot_cut_short_is_not_taken_for_a_run_with_fewer_documents(tmp_pa
         snapshot.write_bytes(b"".join(cut))
         assert documents.manifest.load_snapshot(snapshot, lines[0].decode().strip()) is not None
         assert len(run(tmp_path, register).documents) == len(first.documents)
+
+
+@pytest.mark.parametrize("same_hash", [False, True])
+def test_document_paths_are_claimed_without_regard_to_case_even_when_two_paths_share_a_hash(
+        monkeypatch: pytest.MonkeyPatch, same_hash: bool) -> None:
+    from toolkit.documents import stage
+
+    if same_hash:  # every path "collides": only the paths themselves may decide
+        monkeypatch.setattr(stage._Claims, "_key", staticmethod(lambda folded: 0))
+    from toolkit.model import Record
+
+    row = {n: Record("台账", n, {}) for n in (3, 4, 8, 9)}
+    claims = stage._Claims()
+    assert claims.claim("2026-11/KS-1 客诉反馈单.docx", row[3]) is row[3]
+    assert claims.claim("2026-11/KS-1 纠正预防措施单.docx", row[3]) is row[3]
+    assert claims.claim("2026-11/KS-2 客诉反馈单.docx", row[4]) is row[4]
+    assert claims.claim("2026-11/ks-1 客诉反馈单.docx", row[9]) is row[3]  # the same file on Windows
+    assert claims.claim("2026-11/KS-1 纠正预防措施单.DOCX", row[9]) is row[3]
+    assert claims.claim("2026-11/Ks-2 客诉反馈单.docx", row[8]) is row[4]
+    assert claims.claim("2026-11/KS-3 客诉反馈单.docx", row[8]) is row[8]
+    assert claims.claim("2026-11/KS-2 客诉反馈单.docx", row[4]) is row[4]
+
+
+def test_two_complaints_whose_forms_would_share_a_file_name_skip_the_second_naming_the_first_row(
+        tmp_path: Path) -> None:
+    # A name pattern without the complaint number: the second complaint's form would overwrite
+    # the first's (on Windows "KS-1" and "ks-1" are one file too). It is skipped, not written.
+    cfg = config(feedback_name="{received_on} 反馈单")
+    result = run(tmp_path, register_of(values(complaint_id="KS-1"), values(complaint_id="ks-2")), cfg=cfg)
+    feedback = [d for d in result.documents if d.kind == "feedback"]
+    assert [d.status for d in feedback] == [CREATED, SKIPPED]
+    assert "台账!3" in feedback[1].reason and "反馈单" in feedback[1].reason
+    assert not feedback[1].path

@@ -22,7 +22,7 @@ from ..config import Config
 from ..errors import ConfigError, TemplateError
 from ..fsutil import atomic_write_bytes, ensure_folder
 from ..i18n import Messages, translate
-from ..model import Finding, Register, paused_gc
+from ..model import Finding, Record, Register, paused_gc
 from ..workers import parent_gone, process_pool
 from . import jinja, kinds, manifest
 from .check import suggestions
@@ -366,7 +366,7 @@ def generate(
             return result
     recorded = prepared.recorded if prepared.recorded is not None else manifest.load_manifest(manifest_path)
     by_digest = {digest: relpath for relpath, digest in recorded.items()}
-    taken: dict[str, str] = {}  # casefolded relative path -> the row whose document it is
+    claim = _Claims().claim  # which row each path is for
     documents: list[DocumentResult] = []
     jobs: list[_Job] = []
     hashes: dict[int, tuple[str, str]] = {}  # index -> (relpath, hash)
@@ -375,7 +375,8 @@ def generate(
         cid = record.complaint_id.strip()
         if wanted is not None and cid.casefold() not in wanted:
             continue
-        seen_ids.add(cid.casefold())
+        if wanted is not None:
+            seen_ids.add(cid.casefold())
         needed: list[DocumentKind] = []
         failed: dict[str, str] = {}
         for kind in kinds_:
@@ -395,9 +396,8 @@ def generate(
             blockers = _blockers(found)
         elif not cid:
             reason = translate(MESSAGES, "no-id", language)
-        where = f"{record.sheet}!{record.row}"
         if reason:
-            documents.extend(DocumentResult(cid or where, kind.key, "", SKIPPED, reason, list(blockers))
+            documents.extend(DocumentResult(cid or f"{record.sheet}!{record.row}", kind.key, "", SKIPPED, reason, list(blockers))
                              for kind in needed)
             continue
         context_cache: dict[str, Any] | None = None
@@ -412,16 +412,15 @@ def generate(
             # file is there) spares working it out for every unchanged document of a rerun.
             known = by_digest.get(digest)
             if known is not None and not force and (known in listed or known in existing):
-                owner = taken.setdefault(known.casefold(), where)
-                if owner == where:
+                if claim(known, record) is record:
                     documents.append(DocumentResult(cid, key, known, UNCHANGED, root=prefix))
                     continue
             relpath = namer.relpath(record, key)
             # Case-insensitive, as on Windows: one file must never hold two complaints' forms.
-            owner = taken.setdefault(relpath.casefold(), where)
-            if owner != where:
+            owner = claim(relpath, record)
+            if owner is not record:
                 documents.append(DocumentResult(cid, key, "", SKIPPED, translate(
-                    MESSAGES, "same-path", language, path=relpath, other=owner)))
+                    MESSAGES, "same-path", language, path=relpath, other=f"{owner.sheet}!{owner.row}")))
                 continue
             target = prefix + relpath
             exists = relpath in existing
@@ -459,6 +458,30 @@ def generate(
         make_pdfs(result, docs_dir, today, language, print_batch, config.documents.pdf_workers,
                   profiles=config.output_dir / "cache" / "libreoffice")
     return result
+
+
+class _Claims:
+    """Which row each document path is for, without regard to case (as on Windows): one file
+    must never hold two complaints' forms. Keyed by the hash of the casefolded path, with the
+    path itself (the caller's string, shared) to tell a real clash from two paths that only
+    share a hash: a casefolded copy of every path was some 50 MB at 227k documents."""
+
+    def __init__(self) -> None:
+        self._owner: dict[int, Record] = {}
+        self._path: dict[int, str] = {}
+        self._exact: dict[str, Record] = {}  # the casefolded paths whose hash another path had first
+
+    def claim(self, relpath: str, where: Record) -> Record:
+        """The record ``relpath`` is for: ``where`` when it is the first to claim it."""
+        folded = relpath.casefold()
+        key = self._key(folded)
+        owner = self._owner.setdefault(key, where)
+        first = self._path.setdefault(key, relpath)
+        if first is relpath or first.casefold() == folded:
+            return owner
+        return self._exact.setdefault(folded, where)
+
+    _key = staticmethod(hash)
 
 
 def _snapshot_key(register: Register, hasher: manifest.InputHasher, blocking: Sequence[Finding],
