@@ -651,3 +651,22 @@ def test_two_complaints_whose_forms_would_share_a_file_name_skip_the_second_nami
     assert [d.status for d in feedback] == [CREATED, SKIPPED]
     assert "台账!3" in feedback[1].reason and "反馈单" in feedback[1].reason
     assert not feedback[1].path
+
+
+def test_the_folder_listing_shares_the_manifests_path_strings(tmp_path: Path) -> None:
+    # The listing and the manifest each held their own copy of every path (50 MB at 227k
+    # documents): after share() the listing holds the manifest's strings, and the same paths.
+    from toolkit.documents.manifest import ExistingFiles
+
+    for name in ("2026-11/a.docx", "2026-11/b.docx", "2026-12/c.docx", "loose.docx"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    existing = ExistingFiles(str(tmp_path))
+    existing.list_all()
+    before = set(existing.paths)
+    recorded = {"".join(["2026-11/", "a.docx"]): "h1", "".join(["2026-12/", "c.docx"]): "h2", "gone.docx": "h3"}
+    existing.share(recorded)
+    assert existing.paths == before
+    mine = {id(p) for p in existing.paths}
+    assert all(id(key) in mine for key in recorded if key != "gone.docx")
+    assert "2026-11/b.docx" in existing and "gone.docx" not in existing

@@ -250,6 +250,13 @@ class ExistingFiles:
             prefix = f"{folder}/" if folder else ""
             self.paths.update(prefix + n for n in names)
 
+    def share(self, names: Iterable[str]) -> None:
+        """Hold the strings of ``names`` (the manifest's own) for the listed paths among them:
+        one copy of each path instead of two, some 50 MB at 227k documents."""
+        shared = set(filter(self.paths.__contains__, names))
+        shared.update(self.paths - shared)  # files the manifest does not know
+        self.paths = shared
+
     def __contains__(self, relpath: str) -> bool:
         if relpath in self.paths:
             return True

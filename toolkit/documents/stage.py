@@ -302,6 +302,8 @@ def prepare(config: Config, out_dir: str | os.PathLike[str] | None = None, *,
     existing = manifest.ExistingFiles(str(docs_dir))
     existing.list_all()
     recorded = manifest.load_manifest(docs_dir / manifest.MANIFEST_NAME) if ahead else None
+    if recorded:
+        existing.share(recorded)
     return Prepared(docs_dir, kinds_, templates, notes, existing, recorded)
 
 
