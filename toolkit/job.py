@@ -501,7 +501,7 @@ def _weekly(config: Config, reg: Any, report: Any, *, today: dt.date, now: dt.da
     try:
         if not reports.weekly_report_due(config, now, store.last_weekly()):
             return False
-        stats = reports.compute_statistics(reg, report, config, today=today)
+        stats = reports.compute_statistics(reg, report, config, today=today, planned=result.details.get("planned"))
         workbook = reports.write_workbook(stats, config, reports.default_out_path(config))
         msg = reports.build_weekly_mail(stats, config, workbook, now=now)
         out = email.weekly_outgoing(msg, config)
