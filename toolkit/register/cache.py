@@ -214,6 +214,8 @@ def _decode_slice(handle: Any) -> list[Record]:
     meta = _Unpickler(io.BytesIO(meta_data)).load()
     values: list[dict[str, Any]] = []
     for names, columns in runs:
+        if type(names) is not tuple or not all(type(name) is str for name in names):
+            raise ValueError("a cached run's field names are not texts")
         if not names:
             values.extend({} for _ in range(columns[0][1][0]))
             continue
