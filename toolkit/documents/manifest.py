@@ -175,10 +175,10 @@ def load_snapshot(path: Path, key: str) -> Iterator[list[list[Any]]] | None:
     except OSError:
         return None  # no snapshot: the full check runs
     try:
-        if file.readline().rstrip(b"\n") != key.encode("ascii"):
-            file.close()
-            return None
+        same = file.readline().rstrip(b"\n") == key.encode("ascii")
     except OSError:
+        same = False
+    if not same:
         file.close()
         return None
     return _snapshot_slices(file)

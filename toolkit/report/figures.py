@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -647,14 +646,13 @@ def _all_judged_dues(records: Sequence[Record], config: Config, calendar: WorkCa
     cells, whose sheets all have the five columns, gets the same dates as any other with the
     same five values: those are worked out once (a few thousand over 100k rows), unless working
     them out listed something as left out, which is then done for each such record."""
-    inputs = operator.itemgetter(*_DUE_INPUTS)
     plain = use.common.issuperset(_DUE_INPUTS)
     by_record = use.by_record
     memo: dict[tuple[Any, ...], DueDates] = {}
     dues: dict[int, DueDates] = {}
     for record in records:
         if plain and not record.bad and id(record) not in by_record:
-            key = inputs(record.values)
+            key = tuple(map(record.values.get, _DUE_INPUTS))  # .get: a record may lack a key
             found = memo.get(key)
             if found is None:
                 listed = use.listed
