@@ -235,14 +235,9 @@ def set_text(cell: Cell, value: Any) -> None:
 
 
 def _save(wb: Workbook, path: Path, language: str) -> Path:
-    ensure_folder(path.parent, language)
     buffer = io.BytesIO()
     wb.save(buffer)
-    try:
-        atomic_write_bytes(path, buffer.getvalue())
-    except OSError as exc:
-        raise ConfigError(translate(MESSAGES, "cannot-write", language, path=path, reason=exc)) from exc
-    return path
+    return _save_bytes(buffer.getvalue(), path, language)
 
 
 def _check_xlsx_name(path: Path, language: str) -> None:
@@ -322,12 +317,7 @@ def _extra_index(key: str, extra_cols: dict[str, int]) -> int | None:
         return extra_cols[key]
     match = _COLUMN_SUFFIX.search(key)
     letters = match.group(1) if match else key if _LETTERS.fullmatch(key) else None
-    if letters is None:
-        return None
-    index = 0
-    for ch in letters:
-        index = index * 26 + ord(ch) - 64
-    return index - 1
+    return None if letters is None else xlsx.column_number(letters) - 1
 
 
 _HEADER_STYLE = xlsx.Style(bold=True, fill=_HEADER_RGB, wrap=True, vertical="center", horizontal="center")

@@ -27,8 +27,10 @@ import math
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from .model import column_letter
 
 #: One row: its 1-based number and its cells as (1-based column, value, style or None), by column.
 Row = tuple[int, Sequence[tuple[int, Any, "Style | None"]]]
@@ -106,11 +108,7 @@ class Sheet:
 
 def column_name(column: int) -> str:
     """1-based column -> letters (1 -> A, 27 -> AA)."""
-    letters = ""
-    while column:
-        column, rem = divmod(column - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+    return column_letter(column - 1)
 
 
 def column_number(letters: str) -> int:
@@ -352,8 +350,6 @@ def _s(style: int) -> str:
 
 
 def _with_quote(style: Style) -> Style:
-    from dataclasses import replace
-
     return replace(style, quote_prefix=True)
 
 
@@ -362,8 +358,6 @@ def _dated(style: Style | None, number_format: str) -> Style:
         return _DATE_STYLES[number_format]
     if style.number_format:
         return style
-    from dataclasses import replace
-
     return replace(style, number_format=number_format)
 
 
