@@ -336,6 +336,51 @@ def test_documents_this_week_from_folders_unchanged_since_the_last_look(tmp_path
     assert names() == full_look()
 
 
+def test_documents_looked_at_ahead_are_not_looked_at_again(tmp_path: Path) -> None:
+    """The daily job looks at the filed documents' times while the register is parsed; the list
+    after its documents stage takes those times for the files it saw then (same inode, same
+    name) and looks at the rest: documents renamed into place since, new ones, a folder that was
+    not stamped this week then. The list is what a full look gives."""
+    from toolkit.report.dashboard import _filed_since, look_ahead_filed
+
+    config = _config(tmp_path / "output")
+    _documents(config)
+    april = config.documents_dir / "2026" / "04"
+    march = config.documents_dir / "2026" / "03"
+    march.mkdir()
+    (march / "KS-2603-09_客诉反馈单.docx").write_bytes(b"PK")
+    before = dt.datetime(2026, 3, 20, 9, 0).timestamp()
+    for path in (march / "KS-2603-09_客诉反馈单.docx", march):
+        os.utime(path, (before, before))
+    monday = dt.date(2026, 4, 6)
+    ahead = look_ahead_filed(config, TODAY)
+    assert ahead is not None and len(ahead[str(april)][0]) == 3 and list(ahead[str(march)][1]) == [0.0]
+
+    def renamed_in(folder: Path, name: str, when: float) -> None:
+        (folder / ".new.part").write_bytes(b"PK-new")
+        os.utime(folder / ".new.part", (when, when))
+        os.replace(folder / ".new.part", folder / name)
+
+    wednesday = dt.datetime(2026, 4, 8, 9, 0).timestamp()
+    renamed_in(april, "KS-2604-01_客诉反馈单.docx", wednesday + 600)  # replaced: a new file
+    renamed_in(april, "KS-2604-03_客诉反馈单.docx", wednesday)
+    renamed_in(march, "KS-2603-10_客诉反馈单.docx", wednesday + 60)  # the folder is stamped now
+    (april / "KS-2604-02_客诉反馈单.docx").unlink()
+
+    def listed(found: tuple[list, int]) -> list[tuple[str, dt.datetime]]:
+        return [(d.path.name, d.written) for d in found[0]]
+
+    full = listed(_filed_since(config.documents_dir, monday))
+    assert full == listed(_filed_since(config.documents_dir, monday, ahead=ahead))
+    assert [name for name, _ in full] == ["KS-2604-01_客诉反馈单.docx", "KS-2603-10_客诉反馈单.docx",
+                                         "KS-2604-03_客诉反馈单.docx"]
+    # The times seen ahead are the ones taken: a file touched in place since (the toolkit only
+    # ever replaces a document by renaming a new one over it) keeps the time seen then.
+    os.utime(april / "KS-2603-01_客诉反馈单.docx", (wednesday + 900, wednesday + 900))
+    assert listed(_filed_since(config.documents_dir, monday, ahead=ahead)) == full
+    assert listed(_filed_since(config.documents_dir, monday))[0][0] == "KS-2603-01_客诉反馈单.docx"
+
+
 def test_the_findings_workbook_is_written_again_only_when_its_rows_change(tmp_path: Path) -> None:
     """A day's edits to a row without findings (new bytes, the same findings and rows with
     findings) keep the findings workbook; an edit to a row with a finding writes it again."""

@@ -322,22 +322,28 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
     # the GIL let go), a thread reads what the documents stage needs besides the records; when
     # the records come from the cache (all Python, GIL held) the stage reads it itself.
     inputs: list[Background[documents.Prepared]] = []
+    # And a second one the times of the documents filed so far, so that the listing of this
+    # week's documents after the stage looks only at the files the stage wrote.
+    looked: list[Background[Any]] = []
 
     def read_inputs() -> None:
         inputs.append(Background(documents.prepare, config))
+        from .report.dashboard import look_ahead_filed
+
+        looked.append(Background(look_ahead_filed, config, today))
 
     try:
         # The daily job meets the same bytes again and again: reuse what was parsed last time.
         reg = register.read_register(config, cache=True, while_parsing=read_inputs)
     except Exception as exc:  # RegisterError, or a bug: either way nothing can follow
-        for pending in inputs:
+        for pending in (*inputs, *looked):
             pending.join()
         fail(READ, exc)
         lap()
         for stage in (VALIDATE, DOCUMENTS, REMINDERS):
             not_run(stage, t("needs-register"))
         return
-    for pending in inputs:
+    for pending in (*inputs, *looked):
         pending.join()  # before the dashboard's children are forked: no thread may be running
     result.stages.append(StageOutcome(READ, "ok"))
     lap()
@@ -407,18 +413,28 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
     _reminders(config, plan, plan_error, now=now, result=result, fail=fail, t=t)
     lap()
     result.stages[-1].seconds += planning
-    if "dashboard" in result.details:
-        # The documents are filed: list this week's while the helpers still work on the figures.
+    if "dashboard" in result.details or looked:
+        # The documents are filed: list this week's while the helpers still work on the figures
+        # (and while the times looked at ahead are at hand).
         try:
             from .report.dashboard import filed_this_week
 
-            result.details["filed"] = filed_this_week(config, today)
+            result.details["filed"] = filed_this_week(config, today, _looked_ahead(looked))
         except Exception:  # the page looks again when it is written
             log.debug("documents filed this week not listed ahead", exc_info=True)
 
     # 5. The weekly report, when configured and due.
     if report is not None and _weekly(config, reg, report, today=today, now=now, result=result, fail=fail):
         lap()
+
+
+def _looked_ahead(looked: list[Any]) -> Any:
+    """What the look ahead at the filed documents found, or None (not done, or it failed)."""
+    try:
+        return looked[0].result() if looked else None
+    except Exception:  # the listing looks at every file itself
+        log.debug("filed documents not looked at ahead", exc_info=True)
+        return None
 
 
 def _reminders(config: Config, plan: Any, plan_error: Exception | None, *, now: dt.datetime, result: JobResult,

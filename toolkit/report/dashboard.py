@@ -26,6 +26,7 @@ import os
 import re
 import time
 import unicodedata
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,13 +187,57 @@ def default_dashboard_path(config: Config) -> Path:
     return config.output_dir / "dashboard.html"
 
 
-def filed_this_week(config: Config, today: dt.date) -> tuple[list[FiledDocument], int]:
+def filed_this_week(config: Config, today: dt.date,
+                    ahead: FiledAhead | None = None) -> tuple[list[FiledDocument], int]:
     """The documents written since Monday of ``today``'s week (the newest, and how many more),
     by the files' own times. The daily job asks once its documents are filed, while the page's
-    figures are still being worked out in its helper processes."""
+    figures are still being worked out in its helper processes; ``ahead``: what
+    :func:`look_ahead_filed` found before the documents were filed."""
     week_start = today - dt.timedelta(days=today.weekday())
     cache = config.output_dir / _FILED_CACHE if config.output_dir.is_dir() else None
-    return _filed_since(config.documents_dir, week_start, cache)
+    return _filed_since(config.documents_dir, week_start, cache, ahead)
+
+
+#: Per folder, what :func:`look_ahead_filed` saw: the keys of its documents (a hash of inode
+#: and name) and their files' times, in the same order.
+FiledAhead = dict[str, tuple[array, array]]
+
+
+def look_ahead_filed(config: Config, today: dt.date) -> FiledAhead | None:
+    """Every document's time under the documents folder, looked at before the daily job files
+    its documents (on a thread, while calamine parses the register with the GIL let go).
+
+    The documents stage renames into most folders of a large register, so the listing of this
+    week's documents after it would look at every file of those folders again: one ``stat``
+    each, 218k of them at 100k rows. With this, it looks only at the files the run (or anyone
+    else) put there since: a file whose inode and name are the ones seen here is the same file,
+    because a document is only ever replaced by renaming a new file over it. Files in a folder
+    not stamped this week get time 0, as :func:`_filed_since` takes them to be older. None on
+    Windows, where a folder's listing carries the files' times already (and ``inode()`` would
+    cost a ``stat``)."""
+    if os.name == "nt":
+        return None
+    week_start = today - dt.timedelta(days=today.weekday())
+    since = dt.datetime.combine(week_start, dt.time()).timestamp()
+    seen: FiledAhead = {}
+    pending = [str(config.documents_dir)]
+    while pending:
+        directory = pending.pop()
+        keys, times = array("q"), array("d")
+        try:
+            recent = os.stat(directory).st_mtime >= since
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                    elif name.lower().endswith(_DOCUMENT_SUFFIXES) and not name.startswith((".", "~$")):
+                        keys.append(hash((entry.inode(), name)))
+                        times.append(entry.stat().st_mtime if recent else 0.0)
+        except OSError:  # gone, or not readable: the listing after the stage looks for itself
+            continue
+        seen[directory] = (keys, times)
+    return seen
 
 
 def dashboard_inputs(config: Config, *, today: dt.date, report: Any = None,
@@ -221,7 +266,8 @@ def dashboard_inputs(config: Config, *, today: dt.date, report: Any = None,
 _SETTLED_NS = 2_000_000_000
 
 
-def _filed_since(folder: Path, start: dt.date, cache: Path | None = None) -> tuple[list[FiledDocument], int]:
+def _filed_since(folder: Path, start: dt.date, cache: Path | None = None,
+                 ahead: FiledAhead | None = None) -> tuple[list[FiledDocument], int]:
     """The newest documents written since ``start`` (at most :data:`MAX_DOCUMENTS`), and how
     many more there are.
 
@@ -229,7 +275,8 @@ def _filed_since(folder: Path, start: dt.date, cache: Path | None = None) -> tup
     folder untouched since Monday holds no document of this week, and a folder untouched since
     the last look (``cache``: per folder, its stamp, subfolders, newest documents and their
     count) holds what it held then: only the folders written to since are listed and their
-    files looked at one by one (a documents folder may hold 100k of them)."""
+    files looked at one by one (a documents folder may hold 100k of them), but for the files
+    ``ahead`` saw already (:func:`look_ahead_filed`)."""
     if not folder.is_dir():
         return [], 0
     since = dt.datetime.combine(start, dt.time()).timestamp()
@@ -248,7 +295,8 @@ def _filed_since(folder: Path, start: dt.date, cache: Path | None = None) -> tup
         entry = known.get(directory)
         if entry is None or entry["mtime"] != stamp or entry["seen"] - stamp <= _SETTLED_NS:
             try:
-                entry = _look_at(directory, stamp, seen, stamp / 1e9 >= since, since)
+                entry = _look_at(directory, stamp, seen, stamp / 1e9 >= since, since,
+                                 ahead.get(directory) if ahead else None)
             except OSError:
                 continue
         looked[directory] = entry
@@ -266,20 +314,27 @@ def _filed_since(folder: Path, start: dt.date, cache: Path | None = None) -> tup
     return documents, max(0, total - MAX_DOCUMENTS)
 
 
-def _look_at(directory: str, stamp: int, seen: int, recent: bool, since: float) -> dict[str, Any]:
-    """One folder: its subfolders, and its newest documents written since ``since``."""
+def _look_at(directory: str, stamp: int, seen: int, recent: bool, since: float,
+             ahead: tuple[array, array] | None = None) -> dict[str, Any]:
+    """One folder: its subfolders, and its newest documents written since ``since`` (their times
+    from ``ahead``, the folder's keys and times as :func:`look_ahead_filed` saw them, where it
+    saw the same file)."""
     dirs: list[str] = []
     files: list[tuple[float, str]] = []
+    # Kept as two arrays (16 bytes a file) until now; a dict for the one folder being listed.
+    known = dict(zip(*ahead)) if ahead and recent else None
     with os.scandir(directory) as entries:
         for entry in entries:
             name = entry.name
             if entry.is_dir(follow_symlinks=False):
                 dirs.append(entry.path)
             elif recent and name.lower().endswith(_DOCUMENT_SUFFIXES) and not name.startswith((".", "~$")):
-                mtime = entry.stat().st_mtime
+                mtime = known.get(hash((entry.inode(), name))) if known else None
+                if mtime is None:
+                    mtime = entry.stat().st_mtime
                 if mtime >= since:
-                    files.append((mtime, entry.path))
-    newest = [list(item) for item in heapq.nlargest(MAX_DOCUMENTS, files)]
+                    files.append((mtime, name))  # the path only for the newest (one folder: same order)
+    newest = [[mtime, os.path.join(directory, name)] for mtime, name in heapq.nlargest(MAX_DOCUMENTS, files)]
     return {"mtime": stamp, "seen": seen, "dirs": dirs, "newest": newest, "count": len(files)}
 
 
