@@ -322,7 +322,7 @@ def _look_at(directory: str, stamp: int, seen: int, recent: bool, since: float,
     dirs: list[str] = []
     files: list[tuple[float, str]] = []
     # Kept as two arrays (16 bytes a file) until now; a dict for the one folder being listed.
-    known = dict(zip(*ahead)) if ahead and recent else None
+    known = dict(zip(*ahead, strict=True)) if ahead and recent else None
     with os.scandir(directory) as entries:
         for entry in entries:
             name = entry.name
