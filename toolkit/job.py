@@ -486,7 +486,9 @@ def _plan(config: Config, reg: Any, today: dt.date) -> tuple[Any, Any]:
     """The day's reminder plan, and the calendar it was made with (None when it was loaded): a
     rerun on the same register bytes, day, settings and code loads the one worked out last
     time (``output/cache/reminder-plan.pickle``), since planning 100k rows costs more than half
-    a second even when nothing is due."""
+    a second even when nothing is due. As with the parsed records, the first run on new bytes
+    keeps nothing (pickling the plan of 100k rows costs a quarter of a second, wasted when the
+    register changes before the next run); the second run on them keeps it."""
     from . import fields, model, reminders, workdays
     from . import register as register_module
     from .register.cache import derived_key, kept
@@ -499,7 +501,7 @@ def _plan(config: Config, reg: Any, today: dt.date) -> tuple[Any, Any]:
 
     key = derived_key(reg, config, today, (reminders, workdays, fields, model, register_module))
     plan = kept(config.output_dir / "cache" / "reminder-plan.pickle", key, reminders.ReminderPlan,
-                frozenset({"toolkit.reminders"}), work_out)
+                frozenset({"toolkit.reminders"}), work_out, once_seen=True)
     return plan, (calendars[0] if calendars else None)
 
 

@@ -262,8 +262,10 @@ def derived_key(register: Any, config: Config, today: dt.date, modules: tuple[An
     return digest.hexdigest()
 
 
-def kept(path: Path, key: str, kind: type[T], modules: frozenset[str], work_out: Callable[[], T]) -> T:
-    """The ``kind`` value kept in ``path`` under ``key``, or ``work_out()``, then kept there.
+def kept(path: Path, key: str, kind: type[T], modules: frozenset[str], work_out: Callable[[], T], *,
+         once_seen: bool = False) -> T:
+    """The ``kind`` value kept in ``path`` under ``key``, or ``work_out()``, then kept there
+    (``once_seen``: only when an earlier call met the same key, as :func:`should_save` says).
 
     Only dates and the dataclasses of ``modules`` are unpickled, so a tampered file cannot run
     code; a file under another key, damaged or of another shape is simply worked out again."""
@@ -272,7 +274,8 @@ def kept(path: Path, key: str, kind: type[T], modules: frozenset[str], work_out:
     if isinstance(value, kind):
         return value
     value = work_out()
-    _save_derived(path, key, value)
+    if not once_seen or should_save(path, key):
+        _save_derived(path, key, value)
     return value
 
 
