@@ -326,12 +326,17 @@ def _look_at(directory: str, stamp: int, seen: int, recent: bool, since: float,
     with os.scandir(directory) as entries:
         for entry in entries:
             name = entry.name
+            if known:
+                # A document seen ahead (only documents were): no need to ask what it is.
+                mtime = known.get(hash((entry.inode(), name)))
+                if mtime is not None:
+                    if mtime >= since:
+                        files.append((mtime, name))
+                    continue
             if entry.is_dir(follow_symlinks=False):
                 dirs.append(entry.path)
             elif recent and name.lower().endswith(_DOCUMENT_SUFFIXES) and not name.startswith((".", "~$")):
-                mtime = known.get(hash((entry.inode(), name))) if known else None
-                if mtime is None:
-                    mtime = entry.stat().st_mtime
+                mtime = entry.stat().st_mtime
                 if mtime >= since:
                     files.append((mtime, name))  # the path only for the newest (one folder: same order)
     newest = [[mtime, os.path.join(directory, name)] for mtime, name in heapq.nlargest(MAX_DOCUMENTS, files)]
