@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -214,3 +217,23 @@ def test_a_misspelt_key_gets_did_you_mean(tmp_path: Path) -> None:
 def test_a_misspelt_column_field_gets_did_you_mean(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"是否应为 \[columns\]\.complaint_id？"):
         load_config(write(tmp_path, '[columns.complaint_ld]\naliases = ["单号"]\n'))
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is a Linux call")
+@pytest.mark.parametrize("cores, helpers", [(1, 0), (2, 1), (3, 2), (4, 2)])
+def test_the_daily_runs_helpers_default_to_one_core_fewer_than_the_run_may_use(
+        tmp_path: Path, cores: int, helpers: int) -> None:
+    """Measured on two cores, one helper beats two (three busy processes slow the documents
+    stage); with more cores each helper gets its own; on one core a helper only costs memory.
+    A config that names the number keeps it."""
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < cores:
+        pytest.skip(f"this machine gives the tests {len(available)} cores")
+    (tmp_path / "three.toml").write_text("[limits]\nhelper_processes = 2\n", encoding="utf-8")
+    code = ("import os, sys\n"
+            f"os.sched_setaffinity(0, {set(available[:cores])!r})\n"
+            "from toolkit.config import Config, load_config\n"
+            "print(Config().limits.helper_processes, load_config(sys.argv[1]).limits.helper_processes)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "three.toml")], capture_output=True,
+                          text=True, check=True, timeout=60)
+    assert done.stdout.split() == [str(helpers), "2"]

@@ -267,9 +267,10 @@ def test_a_weekly_report_mail_that_fails_once_is_retried_and_one_that_cannot_go_
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper processes are forked on Linux only")
 def test_the_dashboard_is_the_same_from_helper_processes_as_from_the_run_itself(tmp_path: Path) -> None:
-    """[limits] helper_processes 2 (the default: figures and findings workbook each in a forked
-    child), 1 and 0 (all in the run's own process) give the same page figures, the same findings
-    workbook and the same run. Each run is a fresh `run` command, so it really forks."""
+    """[limits] helper_processes 2 (figures and findings workbook each in a forked child), 1 (the
+    default on two cores: the figures, then the workbook, in one child) and 0 (all in the run's
+    own process) give the same page figures, the same findings workbook and the same run. Each
+    run is a fresh `run` command, so it really forks."""
     from openpyxl import load_workbook
 
     pages = {}

@@ -501,9 +501,9 @@ def start_daily_dashboard(config: Config, register: Any, report: Any, *, today: 
     out in the job's own process). ``planned``: the day's reminder plan, when the job made it
     (see :func:`toolkit.report.figures.compute_statistics`)."""
     helpers = config.limits.helper_processes
-    if helpers >= 2:  # on two cores, figures, workbook and the job share the machine about evenly
+    if helpers >= 2:  # a core each for the figures, the workbook and the job (three cores or more)
         return PendingPage(config, register, report, today, planned)
-    if helpers == 1:
+    if helpers == 1:  # the figures, then the workbook: on two cores, no third busy process
         from ..workers import in_child
 
         return in_child(prepare_daily_dashboard, config, register, report, today=today, planned=planned)
