@@ -546,14 +546,15 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
     judged_by_month = _by_month(judged, "received_on")
     on_time_by_month = [_on_time_row(m, judged_by_month.get(m, []), dues, today) for m in months]
     if months:
-        for r in judged:
-            if use.bad(r, "received_on") is not None:
-                use.ok(r, ON_TIME, "received_on")
+        use.keep(judged, ON_TIME, "received_on")  # lists those without a usable month
     departments = list(config.list_values("departments"))
     by_dept = use.keep(judged, ON_TIME, "department")
+    judged_by_department: dict[Any, list[Record]] = defaultdict(list)
+    for r in by_dept:
+        judged_by_department[r.values.get("department")].append(r)
     on_time_by_department = [
-        _on_time_row(d, [r for r in by_dept if r.values.get("department") == d], dues, today)
-        for d in _ordered({str(r.values.get("department")) for r in by_dept}, departments)
+        _on_time_row(d, judged_by_department.get(d, []), dues, today)
+        for d in _ordered({str(v) for v in judged_by_department}, departments)
     ]
 
     # Satisfaction: closed complaints with a usable rating; per month by the month closed.
@@ -566,9 +567,7 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
     # Special complaints and the nature mix.
     with_special = use.keep(counted, MIX, "special", blank_ok=True)
     with_nature = use.keep(counted, MIX, "nature")
-    for r in counted:
-        if use.bad(r, "received_on") is not None:
-            use.ok(r, MIX, "received_on")
+    use.keep(counted, MIX, "received_on")  # lists those without a usable month
     special_by_month, nature_by_month = _by_month(with_special, "received_on"), _by_month(with_nature, "received_on")
     kinds = [s for s in config.list_values("specials") if is_special(s)]  # [lists] specials, as configured
     mix_by_month = [_mix_row(m, special_by_month.get(m, []), nature_by_month.get(m, []), kinds) for m in months]
