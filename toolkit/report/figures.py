@@ -542,9 +542,10 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
     # On-time rates: need the status and a due date that is not a guess.
     dues = _all_judged_dues(with_status, config, calendar, use)
     judged = [r for r in with_status if dues[id(r)] != _NO_DUES]
-    totals_row = _on_time_row("", judged, dues, today)
+    outcomes = _on_time_outcomes(judged, dues, today)
+    totals_row = _on_time_row("", judged, outcomes)
     judged_by_month = _by_month(judged, "received_on")
-    on_time_by_month = [_on_time_row(m, judged_by_month.get(m, []), dues, today) for m in months]
+    on_time_by_month = [_on_time_row(m, judged_by_month.get(m, []), outcomes) for m in months]
     if months:
         use.keep(judged, ON_TIME, "received_on")  # lists those without a usable month
     departments = list(config.list_values("departments"))
@@ -553,7 +554,7 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
     for r in by_dept:
         judged_by_department[r.values.get("department")].append(r)
     on_time_by_department = [
-        _on_time_row(d, judged_by_department.get(d, []), dues, today)
+        _on_time_row(d, judged_by_department.get(d, []), outcomes)
         for d in _ordered({str(v) for v in judged_by_department}, departments)
     ]
 
@@ -802,25 +803,41 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _on_time_row(key: str, records: Sequence[Record], dues: dict[int, DueDates], today: dt.date) -> OnTimeRow:
-    reply_due = reply_ok = followup_due = followup_ok = 0
+#: Bits of a complaint's on-time outcome (see _on_time_outcomes).
+_REPLY_DUE, _REPLY_OK, _FOLLOWUP_DUE, _FOLLOWUP_OK = 1, 2, 4, 8
+
+
+def _on_time_outcomes(records: Sequence[Record], dues: dict[int, DueDates], today: dt.date) -> dict[int, int]:
+    """Each complaint's on-time outcome by its identity, as bits: worked out once, though the
+    totals, every month and every department count it."""
+    outcomes: dict[int, int] = {}
     for record in records:
         due = dues[id(record)]
         status = record.values.get("status")
+        outcome = 0
         if due.reply is not None:
             if status == PENDING:
                 if due.reply < today:  # still pending after the due date: late
-                    reply_due += 1
+                    outcome = _REPLY_DUE
             elif status:  # answered; the register cannot date it (see the module docstring)
-                reply_due += 1
-                reply_ok += 1
+                outcome = _REPLY_DUE | _REPLY_OK
         if due.followup is not None:
             done = _date(record.values.get("followup_done"))
             if done is not None:
-                followup_due += 1
-                followup_ok += done <= due.followup
+                outcome |= _FOLLOWUP_DUE | (_FOLLOWUP_OK if done <= due.followup else 0)
             elif status != CLOSED and due.followup < today:
-                followup_due += 1
+                outcome |= _FOLLOWUP_DUE
+        outcomes[id(record)] = outcome
+    return outcomes
+
+
+def _on_time_row(key: str, records: Sequence[Record], outcomes: dict[int, int]) -> OnTimeRow:
+    # Sixteen possible outcomes: counted in C, then added up by bit.
+    counts = Counter(map(outcomes.__getitem__, map(id, records)))
+    reply_due = sum(n for outcome, n in counts.items() if outcome & _REPLY_DUE)
+    reply_ok = sum(n for outcome, n in counts.items() if outcome & _REPLY_OK)
+    followup_due = sum(n for outcome, n in counts.items() if outcome & _FOLLOWUP_DUE)
+    followup_ok = sum(n for outcome, n in counts.items() if outcome & _FOLLOWUP_OK)
     return OnTimeRow(key, reply_due, reply_ok, _rate(reply_ok, reply_due),
                      followup_due, followup_ok, _rate(followup_ok, followup_due))
 
