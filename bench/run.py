@@ -208,7 +208,8 @@ def bench(rows: int, workdir: Path, repeat: int) -> None:
     print(f"  daily run's own peak (fresh process, VmHWM): {cold_mb:.0f} MB after a change, {save_mb:.0f} MB "
           f"the second run on those bytes (keeps the parsed records), {warm_mb:.0f} MB the runs after "
           "(loads them); target ≤ 600 MB at 100k")
-    print(f"  with its helper processes ([limits] helper_processes, PSS summed): {cold_tree:.0f} MB after a "
+    print(f"  with its {config.limits.helper_processes} helper process(es) ([limits] helper_processes, PSS summed): "
+          f"{cold_tree:.0f} MB after a "
           f"change, {save_tree:.0f} MB, {warm_tree:.0f} MB")
     if touched or mails or result.exit_code != 0:
         raise SystemExit(f"FAILED: {touched} documents touched, {mails} mails written, "
