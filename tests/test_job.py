@@ -297,3 +297,28 @@ def test_the_dashboard_is_the_same_from_helper_processes_as_from_the_run_itself(
                           "overdue" in page and "id=\"action\"" in page)
     assert pages[2] == pages[1] == pages[0]
     assert pages[2][3].totals["rows_read"] > 0
+
+
+def test_documents_whose_records_cannot_be_written_fail_the_stage_with_what_to_do(tmp_path: Path) -> None:
+    """When the documents stage cannot write its records (here a folder stands where the last
+    run's outcome goes), the stage is reported failed with what to do, not as an unexpected
+    error; the reminders still go out; once the folder is gone the next run finds every
+    document up to date (the manifest was written first)."""
+    from toolkit.documents.manifest import MANIFEST_NAME, SNAPSHOT_NAME
+
+    config = load_config(project(tmp_path))
+    blocker = config.documents_dir / SNAPSHOT_NAME
+    blocker.mkdir(parents=True)
+    (blocker / "kept.txt").write_text("a folder in the way", encoding="utf-8")
+    result = job(config)
+    assert [s.name for s in result.stages] == ["read", "validate", "documents", "reminders"]
+    documents = result.stages[2]
+    assert documents.status == "failed" and str(blocker) in documents.error
+    assert "could not be written" in documents.error and "unexpected" not in documents.error
+    assert result.reminders["sent"] > 0 and result.exit_code == 2
+    assert list(config.documents_dir.rglob("*.docx")) and (config.documents_dir / MANIFEST_NAME).is_file()
+    assert not list(config.documents_dir.glob(".*.tmp"))
+    shutil.rmtree(blocker)
+    again = job(config, now=NOW + dt.timedelta(hours=1))
+    assert again.exit_code == 0 and again.documents["created"] == again.documents["updated"] == 0
+    assert (config.documents_dir / SNAPSHOT_NAME).is_file()

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import jinja2
 
 from ..config import Config
-from ..errors import ConfigError, TemplateError
+from ..errors import ConfigError, OutputError, TemplateError
 from ..fsutil import atomic_write_bytes, ensure_folder
 from ..i18n import Messages, translate
 from ..model import Finding, Record, Register, paused_gc
@@ -65,6 +65,11 @@ MESSAGES: Messages = {
     "same-form": {"zh": "{title}模板 {path} 没有任何占位符：每条投诉都会得到同样的表单。",
                   "en": "the {title} template {path} has no placeholder: every complaint would get the same form."},
     "when-failed": kinds.MESSAGES["when-failed"],
+    "records-not-written": {
+        "zh": "文档已生成，但无法写入其记录 {path}：{error}。下次运行会重新核对全部文档；请确认该文件夹可写、磁盘未满。",
+        "en": "the documents are filed, but their record {path} could not be written: {error}. The next "
+              "run checks every document again; make sure the folder is writable and the disk is not full.",
+    },
 }
 
 
@@ -446,12 +451,19 @@ def generate(
             doc.status, doc.reason = SKIPPED, errors[index]
             continue
         recorded[relpath] = digest
-    if hashes:
-        manifest.save_manifest(manifest_path, recorded)
-    if snapshot_key and not errors:
-        manifest.save_snapshot(snapshot_path, snapshot_key, (
-            [d.complaint_id, d.kind, d.relpath,
-             SKIPPED if d.status == SKIPPED else UNCHANGED, d.reason, d.blocked_by] for d in documents))
+    # The manifest first: the snapshot is only trusted beside the files it names.
+    path = manifest_path
+    try:
+        if hashes:
+            manifest.save_manifest(manifest_path, recorded)
+        path = snapshot_path
+        if snapshot_key and not errors:
+            manifest.save_snapshot(snapshot_path, snapshot_key, (
+                [d.complaint_id, d.kind, d.relpath,
+                 SKIPPED if d.status == SKIPPED else UNCHANGED, d.reason, d.blocked_by] for d in documents))
+    except OSError as exc:
+        raise OutputError(translate(MESSAGES, "records-not-written", language, path=path,
+                                    error=exc.strerror or exc)) from exc
 
     result = GenerateResult(documents, _counts(documents), str(docs_dir), notes=notes)
     if pdf or print_batch:
