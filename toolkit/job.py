@@ -322,8 +322,8 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
     # the GIL let go), a thread reads what the documents stage needs besides the records; when
     # the records come from the cache (all Python, GIL held) the stage reads it itself.
     inputs: list[Background[documents.Prepared]] = []
-    # And a second one the times of the documents filed so far, so that the listing of this
-    # week's documents after the stage looks only at the files the stage wrote.
+    # And a second one the times of the documents filed so far: the listing of this week's
+    # documents after the stage then stats only the files it did not see here.
     looked: list[Background[Any]] = []
 
     def read_inputs() -> None:
