@@ -66,9 +66,11 @@ MESSAGES: Messages = {
                   "en": "the {title} template {path} has no placeholder: every complaint would get the same form."},
     "when-failed": kinds.MESSAGES["when-failed"],
     "records-not-written": {
-        "zh": "文档已生成，但无法写入其记录 {path}：{error}。下次运行会重新核对全部文档；请确认该文件夹可写、磁盘未满。",
+        "zh": "文档已生成，但无法写入其记录 {path}：{error}。下次运行会重新核对全部文档；请确认该文件夹可写、"
+              "磁盘未满，且该位置没有同名的文件夹。",
         "en": "the documents are filed, but their record {path} could not be written: {error}. The next "
-              "run checks every document again; make sure the folder is writable and the disk is not full.",
+              "run checks every document again; make sure the folder is writable, the disk is not full and "
+              "no folder of that name stands there.",
     },
 }
 
