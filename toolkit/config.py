@@ -84,11 +84,15 @@ def default_helper_processes() -> int:
     may use, at most 2. On two cores one helper (the figures, then the findings workbook) beats
     two by about a second at 100k rows: three busy processes on two cores slow the documents
     stage, the run's longest, more than the second helper saves."""
+    return min(2, max(0, usable_cores() - 1))
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, where the system tells)."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
-        cores = os.cpu_count() or 1
-    return min(2, max(0, cores - 1))
+        return os.cpu_count() or 1
 
 
 @dataclass

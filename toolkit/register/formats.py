@@ -390,33 +390,34 @@ PARALLEL_SCAN_BYTES = 2_000_000
 FormulaCells = dict[int, dict[int, str | None]]
 
 
-def scan_formulas(data: bytes) -> dict[str, FormulaCells]:
-    """Formula cells of every worksheet of an .xlsx given as bytes: sheet name -> cells."""
+def scan_formulas(data: bytes, skip: frozenset[str] = frozenset()) -> dict[str, FormulaCells]:
+    """Formula cells of every worksheet of an .xlsx given as bytes: sheet name -> cells. The
+    sheets in ``skip`` are known to have none (not scanned; not in the result)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {name: formula_cells(archive.read(part)) if _has_formulas(archive, part) else {}
-                for name, part in sheet_parts(archive).items()}
+                for name, part in sheet_parts(archive).items() if name not in skip}
 
 
 class FormulaScan:
     """:func:`scan_formulas` of a large file in a worker process, started before calamine
     parses; :meth:`result` waits for it and shuts the worker down (no thread outlives the read)."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, skip: frozenset[str] = frozenset()) -> None:
         self._pool = process_pool(1)  # spawned: no copy of the run lock, dies with the run
-        self._future = self._pool.submit(scan_formulas, data)
+        self._future = self._pool.submit(scan_formulas, data, skip)
         self._result: dict[str, FormulaCells] | None = None
         self._done = False
         #: Scans in this process when the worker fails (set by a reader that let go of the bytes).
         self.fallback: Callable[[], dict[str, FormulaCells]] | None = None
 
     @classmethod
-    def start(cls, data: bytes) -> FormulaScan | None:
+    def start(cls, data: bytes, skip: frozenset[str] = frozenset()) -> FormulaScan | None:
         """None for a small file, a one-core machine, or where processes cannot start: the
-        reader then scans inline."""
+        reader then scans inline. ``skip``: sheets known to have no formula."""
         if len(data) < PARALLEL_SCAN_BYTES or (os.cpu_count() or 1) < 2:
             return None
         try:
-            return cls(data)
+            return cls(data, skip)
         except (OSError, RuntimeError, NotImplementedError) as exc:
             log.debug("formula scan stays in this process: %s", exc)
             return None

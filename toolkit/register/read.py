@@ -18,6 +18,7 @@ import hashlib
 import io
 import logging
 import os
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -27,7 +28,7 @@ from typing import Any
 
 import python_calamine
 
-from ..config import Config
+from ..config import Config, usable_cores
 from ..errors import RegisterError
 from ..fields import DATE, EMAIL, FIELD_BY_NAME, LIST, NUMBER, PHONE, header_aliases
 from ..i18n import Messages, translate
@@ -64,6 +65,7 @@ from .layout import (
     record_spans,
     suggest_alias,
 )
+from .pieces import Pieces, pieces_for, start_pieces
 from .values import (
     CONFLICTING_VALUES,
     FORMULA_NO_VALUE,
@@ -159,7 +161,14 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
         while_parsing()
     kind, archive = identify(data, target, language, _limits(config))
     parts = sheet_parts(archive) if kind == XLSX and archive is not None else {}
-    scan = FormulaScan.start(data) if kind == XLSX else None
+    # A large sheet is cut into pieces parsed on several cores (they start here, beside the
+    # parse of the rest); cutting it tells whether it has formulas, and one without is not
+    # scanned for them.
+    split = _start_pieces(archive, parts, config) if parts else {}
+    plain = frozenset(name for name, pieces in split.items() if not pieces.has_formulas)
+    for name in plain:
+        parts[name] = ""
+    scan = FormulaScan.start(data, plain) if kind == XLSX and set(parts) - plain else None
     try:
         try:
             workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -174,8 +183,10 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
             del data
             scan.fallback = lambda: _rescan(target, sha256, language)
         with workbook, archive or contextlib.nullcontext(), paused_gc():
-            sheets, records = _read_sheets(workbook, kind, archive, config, target, scan, parts)
+            sheets, records = _read_sheets(workbook, kind, archive, config, target, scan, parts, split)
     finally:
+        for pieces in split.values():
+            pieces.close()
         if scan is not None:
             scan.close()
         if archive is not None:
@@ -186,6 +197,26 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
                     notes=notes)
 
 
+
+
+def _start_pieces(archive: zipfile.ZipFile | None, parts: dict[str, str], config: Config) -> dict[str, Pieces]:
+    """Start the piece parse of every large sheet the register is read from: name -> Pieces."""
+    if archive is None:
+        return {}
+    wanted = set(config.register.sheets) or set(parts)
+    gate = threading.Semaphore(usable_cores())
+    shared = sum(i.file_size for i in archive.infolist() if i.filename.lower().endswith("sharedstrings.xml"))
+    split = {}
+    for name, part in parts.items():
+        try:
+            size = archive.getinfo(part).file_size
+        except KeyError:
+            continue
+        pieces = (start_pieces(archive, name, part, pieces_for(size, shared=shared), gate, parts.values())
+                  if name in wanted else None)
+        if pieces is not None:
+            split[name] = pieces
+    return split
 
 
 def _limits(config: Config) -> Limits:
@@ -216,7 +247,8 @@ def _rescan(path: Path, sha256: str, language: str) -> dict[str, FormulaCells]:
 
 def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive: zipfile.ZipFile | None,
                  config: Config, path: Path, scan: FormulaScan | None = None,
-                 parts: dict[str, str] | None = None) -> tuple[list[SheetInfo], list[Record]]:
+                 parts: dict[str, str] | None = None,
+                 split: dict[str, Pieces] | None = None) -> tuple[list[SheetInfo], list[Record]]:
     language = config.language
     aliases = header_aliases(config.column_aliases)
     metadata = workbook.sheets_metadata
@@ -236,14 +268,19 @@ def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive:
     any_data = False
     closest: Candidate | None = None
     for name in wanted or worksheets:
-        try:
-            sheet = workbook.get_sheet_by_name(name)
-            rows = sheet.to_python(skip_empty_area=False)
-            merges: list[Merge] = (other_merges.get(name, []) if other_merges is not None
-                                   else list(sheet.merged_cell_ranges or ()))
-        except Exception as exc:  # calamine's XmlError/ZipError, and panics on odd files
-            raise fail("corrupt", path, language, reason=f"{name}: {exc}") from exc
-        del sheet  # calamine's own copy of the cells: freed before ours are converted
+        pieces = split.get(name) if split else None
+        parsed = pieces.result() if pieces is not None else None
+        if parsed is not None:
+            rows, merges = parsed
+        else:
+            try:
+                sheet = workbook.get_sheet_by_name(name)
+                rows = sheet.to_python(skip_empty_area=False)
+                merges = (other_merges.get(name, []) if other_merges is not None
+                          else list(sheet.merged_cell_ranges or ()))
+            except Exception as exc:  # calamine's XmlError/ZipError, and panics on odd files
+                raise fail("corrupt", path, language, reason=f"{name}: {exc}") from exc
+            del sheet  # calamine's own copy of the cells: freed before ours are converted
         any_data = any_data or bool(rows)
         block = find_header(rows, merges, aliases)
         if block is None:
