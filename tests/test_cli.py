@@ -15,6 +15,7 @@ from toolkit import __version__
 from toolkit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "complaint-register.xlsx"
 
 
 def test_python_m_toolkit_help_lists_commands() -> None:
@@ -77,6 +78,13 @@ def test_no_config_found_is_said(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "找不到配置文件（--config、$TOOLKIT_CONFIG 或 ./config.toml）：使用默认设置" in done.stderr
     assert done.stderr.splitlines()[-1].startswith("错误：找不到台账文件")  # Chinese is the default
+
+
+def test_without_a_config_the_warning_names_the_register_given_on_the_command_line(tmp_path: Path) -> None:
+    done = cli("validate", "--register", str(EXAMPLE), "--today", "2026-11-23", cwd=tmp_path)
+    assert done.returncode == 1  # the example has errors on purpose
+    warning = done.stderr.splitlines()[0]
+    assert "使用默认设置" in warning and warning.endswith(f"台账 {EXAMPLE}"), warning
 
 
 def test_console_shows_results_not_progress_unless_verbose() -> None:

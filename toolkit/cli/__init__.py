@@ -322,7 +322,9 @@ def _main(argv: list[str]) -> int:
                     error = ConfigError(_t("no-config-writes", language, command=args.command, cwd=Path.cwd()))
                     error.language = language
                     raise error
-                log.warning("%s", _t("no-config", language, register=config.register_path))
+                # The register the command reads: --register when given, not the default it replaces.
+                given = getattr(args, "register", None)
+                log.warning("%s", _t("no-config", language, register=given or config.register_path))
             if held is not None:
                 sys.stdout, real = held, sys.stdout
                 try:
