@@ -174,14 +174,16 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
             workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         except Exception as exc:  # calamine raises its own and also plain errors on bad files
             raise _open_error(exc, target, language) from exc
-        if scan is not None and archive is not None:
+        if archive is not None and kind == XLSX and (scan is not None or not set(parts) - plain):
             # The worker and calamine each hold a copy of the bytes: ours can go before the
             # sheets are parsed (it is the peak). Should the worker fail, the file is read again
-            # and scanned here, if it still has the same bytes.
+            # and scanned here, if it still has the same bytes. (No sheet left to scan, once the
+            # pieces found no formula: nothing needs them either.)
             archive.close()
             archive = None
             del data
-            scan.fallback = lambda: _rescan(target, sha256, language)
+            if scan is not None:
+                scan.fallback = lambda: _rescan(target, sha256, language)
         with workbook, archive or contextlib.nullcontext(), paused_gc():
             sheets, records = _read_sheets(workbook, kind, archive, config, target, scan, parts, split)
     finally:
@@ -272,6 +274,7 @@ def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive:
         parsed = pieces.result() if pieces is not None else None
         if parsed is not None:
             rows, merges = parsed
+            parsed = None  # ``rows`` is then the rows' only holder: the reader lets go of them as it converts
         else:
             try:
                 sheet = workbook.get_sheet_by_name(name)
