@@ -210,12 +210,10 @@ def _start_pieces(archive: zipfile.ZipFile | None, parts: dict[str, str], config
     shared = sum(i.file_size for i in archive.infolist() if i.filename.lower().endswith("sharedstrings.xml"))
     split = {}
     for name, part in parts.items():
-        try:
-            size = archive.getinfo(part).file_size
-        except KeyError:
+        if name not in wanted or part not in archive.NameToInfo:
             continue
-        pieces = (start_pieces(archive, name, part, pieces_for(size, shared=shared), gate, parts.values())
-                  if name in wanted else None)
+        count = pieces_for(archive.getinfo(part).file_size, shared=shared)
+        pieces = start_pieces(archive, name, part, count, gate, parts.values())
         if pieces is not None:
             split[name] = pieces
     return split
