@@ -129,7 +129,8 @@ _SINGLE_KINDS = (DATE, NUMBER, LIST, PHONE, EMAIL)
 
 
 def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
-                  cache: bool = False, while_parsing: Callable[[], object] | None = None) -> Register:
+                  cache: bool = False, while_parsing: Callable[[], object] | None = None,
+                  pieces: bool = True) -> Register:
     """Read the register at ``path`` (default ``config.register_path``).
 
     Returns the data sheets' :class:`SheetInfo` and every complaint as a :class:`Record` in
@@ -139,7 +140,8 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
     are loaded from ``<output>/cache`` instead of parsed again (:mod:`toolkit.readcache`).
     ``while_parsing`` is called just before the file is parsed (not when the records come from
     the cache): calamine lets go of the GIL for the seconds it parses, so a thread started
-    there runs beside it.
+    there runs beside it. ``pieces``: a large sheet may be parsed in pieces on several cores
+    (:mod:`.pieces`).
     """
     language = config.language
     target = Path(path) if path is not None else config.register_path
@@ -164,7 +166,7 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
     # A large sheet is cut into pieces parsed on several cores (they start here, beside the
     # parse of the rest); cutting it tells whether it has formulas, and one without is not
     # scanned for them.
-    split = _start_pieces(archive, parts, config) if parts else {}
+    split = _start_pieces(archive, parts, config) if parts and pieces else {}
     plain = frozenset(name for name, pieces in split.items() if not pieces.has_formulas)
     for name in plain:
         parts[name] = ""
