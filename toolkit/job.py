@@ -334,10 +334,7 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
 
     try:
         # The daily job meets the same bytes again and again: reuse what was parsed last time.
-        # Not in pieces: the daily run's threads reading ahead then share the cores with them,
-        # and the run's peak rose from 578 to 619 MB at 100k rows (target 600) for about a second less;
-        # measured with bench/run.py on 2026-12-03, not yet understood (see issue #15's notes).
-        reg = register.read_register(config, cache=True, while_parsing=read_inputs, pieces=False)
+        reg = register.read_register(config, cache=True, while_parsing=read_inputs)
     except Exception as exc:  # RegisterError, or a bug: either way nothing can follow
         for pending in (*inputs, *looked):
             pending.join()

@@ -211,3 +211,25 @@ def release_free_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+#: glibc's mallopt option for the most heaps ("arenas") malloc keeps for threads (malloc.h).
+_M_ARENA_MAX = -8
+
+
+@functools.cache
+def share_malloc_arenas(most: int = 2) -> None:
+    """Let this process's threads share at most ``most`` glibc heaps (the default is 8 a core).
+
+    The read's threads (the sheet's pieces on several cores, the documents stage's inputs read
+    ahead) each got a heap of their own, and what they freed (calamine's cells) stayed mapped
+    among what they keep: the daily run held 66 MB more from the read on at 100k rows, its peak
+    625 MB instead of 550-560. With two heaps the read takes as long; with one its threads wait
+    for each other (0.5 s more). glibc fixes its limit once there are more than eight heaps: call
+    it before starting threads. Once a process; a no-op where there is no glibc."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, most)
+    except (OSError, AttributeError):
+        pass

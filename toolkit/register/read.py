@@ -33,6 +33,7 @@ from ..errors import RegisterError
 from ..fields import DATE, EMAIL, FIELD_BY_NAME, LIST, NUMBER, PHONE, header_aliases
 from ..i18n import Messages, translate
 from ..model import Record, Register, SheetInfo, column_letter, paused_gc
+from ..workers import share_malloc_arenas
 from . import cache as readcache
 from .formats import (
     ODS,
@@ -159,6 +160,7 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
         return Register(path=str(target), sha256=sha256, size=len(data), sheets=sheets, records=records,
                         notes=notes)
     size = len(data)
+    share_malloc_arenas()  # before the threads below start
     if while_parsing is not None:
         while_parsing()
     kind, archive = identify(data, target, language, _limits(config))
