@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLE_REGISTER
 
 from toolkit.lock import StateLock
 
@@ -264,19 +265,25 @@ def test_a_forked_helper_dies_with_its_parent_whatever_the_parents_signal_handle
 HEAPS = textwrap.dedent("""
     import ctypes, sys, threading
     sys.path.insert(0, {root!r})
-    from toolkit.workers import share_malloc_arenas
+    from toolkit.config import config_from_dict
+    from toolkit.register import pieces, read, read_register
 
-    if {share!r}:
-        share_malloc_arenas()
-    held, barrier = [], threading.Barrier(6)
+    pieces.PIECE_BYTES, pieces._SHARED_WEIGHT, pieces.usable_cores = 2, 0, lambda: 2  # cut it, small as it is
+    if not {share!r}:
+        read.share_malloc_arenas = lambda: None
+    held, barrier, threads = [], threading.Barrier(4), []
 
     def work():
         held.append(bytes(4000))  # above pymalloc's 512 bytes: from malloc, in this thread's heap
         barrier.wait()  # all alive at once: a thread that ended would hand its heap to the next
 
-    threads = [threading.Thread(target=work) for _ in range(6)]
-    for thread in threads:
-        thread.start()
+    def while_parsing():  # as the daily job reads the documents stage's inputs meanwhile
+        threads.extend(threading.Thread(target=work) for _ in range(4))
+        for thread in threads:
+            thread.start()
+
+    register = read_register(config_from_dict({{}}), {register!r}, while_parsing=while_parsing)
+    assert register.records
     for thread in threads:
         thread.join()
     libc = ctypes.CDLL("libc.so.6")
@@ -289,12 +296,14 @@ HEAPS = textwrap.dedent("""
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's heaps")
 def test_the_reads_threads_share_two_malloc_heaps(tmp_path: Path) -> None:
-    """Each thread's own glibc heap kept the freed cells of the read among what other threads
-    keep (66 MB more for the daily run at 100k rows): the reader caps them at two."""
+    """Each thread's own glibc heap kept the freed cells of the read among what the other threads
+    keep (66 MB more for the daily run at 100k rows): the reader caps them at two before its
+    threads (the pieces', and those the caller starts while it parses) make any."""
     counts = {}
     for share in (False, True):
         path = tmp_path / f"heaps-{share}.xml"
-        subprocess.run([sys.executable, "-c", HEAPS.format(root=str(ROOT), share=share, path=str(path))],
+        subprocess.run([sys.executable, "-c", HEAPS.format(root=str(ROOT), share=share, path=str(path),
+                                                           register=str(EXAMPLE_REGISTER))],
                        check=True, timeout=60)
         counts[share] = path.read_text().count("<heap nr=")
     assert counts[False] >= 4, counts  # glibc's default: a heap per thread, up to 8 a core
