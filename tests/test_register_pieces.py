@@ -205,6 +205,90 @@ def test_rows_out_of_order_across_the_cut_make_the_sheet_parse_whole(tmp_path):
     assert in_pieces(path, "台账", 2) is None
 
 
+def cells_without_references(number: int, text: str) -> str:
+    """A numbered row whose cell has no r=: calamine places it by counting from the last </row>."""
+    return f'<row r="{number}"><c t="inlineStr"><is><t>{text}</t></is></c></row>'
+
+
+_STRAY = '<c t="inlineStr"><is><t>游离</t></is></c>'
+
+
+def test_a_cell_between_rows_is_never_cut_after(tmp_path):
+    # Invalid, but calamine reads it: a cell after </row> moves the next row's r-less cells one
+    # column right in the whole parse, and a piece starting at that row would not know. Here
+    # every row in the middle has one before it: the cut moves on to the first row that has not.
+    rows = ("".join(cells_without_references(n, f"前{n}") for n in range(1, 41))
+            + "".join(_STRAY + cells_without_references(n, f"中{n}") for n in range(41, 121))
+            + "".join(cells_without_references(n, f"后{n}") for n in range(121, 161)))
+    path = workbook(tmp_path / "stray.xlsx", rows)
+    got = in_pieces(path, "台账", 2)
+    assert got is not None, "the sheet was not cut: this test would prove nothing"
+    assert got == whole(path, "台账")
+    everywhere = "".join(cells_without_references(n, f"第{n}行") + _STRAY for n in range(1, 121))
+    path = workbook(tmp_path / "stray-everywhere.xlsx", everywhere)
+    for count in (2, 3, 4):
+        assert in_pieces(path, "台账", count) is None  # nowhere to cut: parsed whole
+
+
+def test_r_inside_a_single_quoted_attribute_is_not_a_row_number(tmp_path):
+    # Valid XML: in a single-quoted value ' r="' is text. Taken for the number, the pieces would
+    # count the rows after it from 0 (the rows before have no cell, so the join could not tell).
+    fake = "<row spans='1:1 r=\"1'>"
+    rows = "".join(f"{fake}</row>" for _ in range(200)) + "".join(
+        f"{fake}<c t=\"inlineStr\"><is><t>u{n}</t></is></c></row>" for n in range(30))
+    path = workbook(tmp_path / "fake-r.xlsx", rows)
+    for count in (2, 3, 4):
+        assert in_pieces(path, "台账", count) in (None, whole(path, "台账"))
+    assert in_pieces(path, "台账", 2) is None
+
+
+def test_a_part_missing_from_the_archive_means_parse_whole(tmp_path):
+    path = workbook(tmp_path / "good.xlsx", many(1, 120))
+    with zipfile.ZipFile(path) as archive:
+        assert start_pieces(archive, "台账", "xl/worksheets/sheet9.xml", 2, sheets=[]) is None
+
+
+def test_a_later_piece_never_holds_the_gate_while_it_waits_for_an_earlier_one(tmp_path, monkeypatch):
+    """The sheets of one read share the gate, which lets threads in in no set order. Here the
+    second piece gets it first, with room for one: had it kept it while waiting for the first
+    piece's rows, the first could never parse and the read would hang."""
+    import threading
+
+    second_in = threading.Event()
+
+    class Gate:
+        def __init__(self) -> None:
+            self.lock = threading.Semaphore(1)
+
+        def __enter__(self) -> None:
+            self.lock.acquire()
+            if threading.current_thread().name == "sheet-piece-1":
+                second_in.set()
+
+        def __exit__(self, *exc: object) -> None:
+            self.lock.release()
+
+    parse = pieces_module.Pieces._parse
+
+    def first_waits(self, index, path, first):
+        if index == 0:
+            second_in.wait(10)
+        parse(self, index, path, first)
+
+    monkeypatch.setattr(pieces_module.Pieces, "_parse", first_waits)
+    path = workbook(tmp_path / "good.xlsx", many(1, 120))
+    done: list[object] = []
+    with zipfile.ZipFile(path) as archive:
+        split = start_pieces(archive, "台账", _part(archive, "台账"), 2, Gate(), sheets=[])
+        assert split is not None
+        waiter = threading.Thread(target=lambda: done.append(split.result()), daemon=True)
+        waiter.start()
+        waiter.join(20)
+    assert second_in.is_set(), "the second piece did not go first: this test would prove nothing"
+    assert done, "the read hung: a piece held the gate while it waited for another"
+    assert done[0] == whole(path, "台账")
+
+
 def test_the_scratch_pieces_are_removed_whatever_the_outcome(tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path / "scratch"))
     (tmp_path / "scratch").mkdir()

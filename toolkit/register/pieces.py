@@ -90,8 +90,12 @@ class Pieces:
 
     def _parse(self, index: int, path: str, first: bool) -> None:
         try:
-            with self._gate, python_calamine.CalamineWorkbook.from_path(path) as workbook:
-                sheet = workbook.get_sheet_by_name(self.name)
+            with python_calamine.CalamineWorkbook.from_path(path) as workbook:
+                # The gate is held for the parse alone, never while waiting for another piece:
+                # a later piece holding it while an earlier one waits for it would wait forever
+                # (the sheets of one read share the gate, and it lets threads in in no set order).
+                with self._gate:
+                    sheet = workbook.get_sheet_by_name(self.name)
                 # The pieces' cells become Python objects one piece after the other, in the
                 # sheet's order, as one parse makes them: made at once (the GIL switching between
                 # the threads) they lie interleaved in memory, and freeing the raw rows after the
@@ -101,7 +105,7 @@ class Pieces:
                 # The first piece starts at A1, as a whole sheet does; the others at their first cell.
                 rows = sheet.to_python(skip_empty_area=not first)
                 self._parsed[index] = (sheet.start, rows, list(sheet.merged_cell_ranges or ()))
-                del sheet  # calamine's copy of the cells, before the next piece takes the gate
+                del sheet  # calamine's copy of the cells, as soon as they are Python objects
         except BaseException as exc:  # calamine's errors and panics: the sheet is parsed whole
             self._errors.append(exc)
         finally:
@@ -158,7 +162,7 @@ def start_pieces(archive: zipfile.ZipFile, name: str, part: str, pieces: int,
     try:
         split._scratch = tempfile.mkdtemp(prefix="complaint-toolkit-")
         _cut(archive, part, pieces, split, frozenset(sheets))
-    except (OSError, zipfile.BadZipFile, EOFError, ValueError, RuntimeError) as exc:
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError, RuntimeError, KeyError) as exc:
         split._failed = split._failed or f"{type(exc).__name__}: {exc}"
     if split._failed:
         log.info("sheet %s parsed whole: %s", name, split._failed)
@@ -293,8 +297,11 @@ def _declaration_off(head: bytes) -> bytes:
 
 
 def _row_start(buffer: bytes, start: int) -> int | None:
-    """Where the first row at or after ``start`` whose start tag gives its number begins (a row
-    without ``r=`` is numbered after the one before it, which a piece would not know)."""
+    """Where the first row at or after ``start`` that a piece can start with begins: its start
+    tag gives its number (a row without ``r=`` is numbered after the one before it, which a
+    piece would not know), and it follows straight on from the end of a row. calamine counts the
+    columns of cells without ``r=`` from the last ``</row>``, so a cell between two rows (invalid,
+    but read) moves the next row's cells to the right in the whole parse and not in a piece."""
     at = start
     while True:
         at = buffer.find(_ROW, at)
@@ -303,9 +310,21 @@ def _row_start(buffer: bytes, start: int) -> int | None:
         tag_end = buffer.find(b">", at)
         if tag_end < 0:
             return None  # the start tag goes on in the next chunk
-        if b' r="' in buffer[at:tag_end]:
+        tag = buffer[at:tag_end]
+        # In a single-quoted value ' r="' is text, not the row's number: such tags are not cut at.
+        if b' r="' in tag and b"'" not in tag and _after_a_row(buffer, at):
             return at
         at = tag_end
+
+
+def _after_a_row(buffer: bytes, at: int) -> bool:
+    """Whether the markup just before ``at`` (whitespace aside) ends a row: ``</row>``, or a row
+    with no cells, ``<row .../>``. Not known (nothing before it here): no."""
+    before = buffer.rfind(b"<", 0, at)
+    if before < 0:
+        return False
+    last = buffer[before:at].rstrip()
+    return last == b"</row>" or (last.startswith(_ROW) and last.endswith(b"/>") and last.count(b"<") == 1)
 
 
 def _join(parsed: list[_Parsed | None]) -> tuple[list[list[Any]], list[Merge]] | None:
