@@ -226,7 +226,8 @@ def _cut(archive: zipfile.ZipFile, part: str, pieces: int, split: Pieces, sheets
                 # Everything from </sheetData> on is the sheet's ending: kept for the last piece.
                 close = buffer.find(_CLOSE)
                 rows = buffer if close < 0 else buffer[:close]
-                if _odd(rows):
+                # The first rows follow <sheetData>; later ones the bytes kept from the last chunk.
+                if _odd(rows, after_checked=True):
                     split._failed = "a comment, CDATA section or instruction among the rows"
                     return
                 if not split.has_formulas and _FORMULA_TAG.search(rows):
@@ -270,21 +271,23 @@ _EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<work
 _KEEP = 4096
 
 
-def _odd(xml: bytes) -> bool:
+def _odd(xml: bytes, after_checked: bool = False) -> bool:
     """Markup that could hide a ``<row `` calamine does not read as a row: a comment, a CDATA
     section, a processing instruction (``<!``, ``<?``). Real sheets have none among their rows;
     a sheet that has is parsed whole. (An element of an extension is read by its name, as a
-    row is: cutting before one gives what the whole parse gives.)"""
-    return _follows_lt(xml, b"!") or _follows_lt(xml, b"?")
+    row is: cutting before one gives what the whole parse gives.) ``after_checked``: what came
+    just before ``xml`` was looked at already, with ``xml``'s first bytes (the cutter keeps the
+    end of each chunk with the next): a ``!`` or ``?`` that starts it is text."""
+    return _follows_lt(xml, b"!", after_checked) or _follows_lt(xml, b"?", after_checked)
 
 
-def _follows_lt(xml: bytes, char: bytes) -> bool:
+def _follows_lt(xml: bytes, char: bytes, after_checked: bool = False) -> bool:
     """Whether ``<`` + ``char`` is in ``xml`` (or ``char`` starts it, where what came before is
     not known). ``!`` and ``?`` are rare in a sheet's XML: finding them is ten times quicker
     than finding ``<!`` among the millions of ``<``."""
     at = xml.find(char)
     while at >= 0:
-        if at == 0 or xml[at - 1] == 0x3C:  # "<"
+        if (at == 0 and not after_checked) or (at > 0 and xml[at - 1] == 0x3C):  # "<"
             return True
         at = xml.find(char, at + 1)
     return False
