@@ -245,7 +245,7 @@ def test_r_inside_a_single_quoted_attribute_is_not_a_row_number(tmp_path):
 def test_a_question_mark_where_a_chunk_is_joined_on_is_text(tmp_path, monkeypatch):
     # The cutter reads the XML a chunk at a time and keeps the end of each with the next, so a
     # "?" or "!" that starts the joined bytes was looked at already: it is text, not "<?" or "<!"
-    # (once taken for them, about one sheet in fifty with such texts was parsed whole).
+    # (taken for them, a large sheet with such texts could be parsed whole for nothing).
     monkeypatch.setattr(pieces_module, "_READ", 256)
     monkeypatch.setattr(pieces_module, "_KEEP", 32)
     rows = "".join(row(n, (f"A{n}", "为什么?!" * 8), (f"B{n}", "x")) for n in range(1, 121))
