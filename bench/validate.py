@@ -26,6 +26,7 @@ import argparse
 import datetime as dt
 import gc
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -149,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the same complaints laid out as WPS exports them: two-row header, every tenth "
                              "complaint over two merged rows (what merge handling costs)")
     args = parser.parse_args(argv)
+    if args.libreoffice and shutil.which("soffice") is None:
+        print("LibreOffice (soffice) is not installed here: the re-saved registers are not measured")
+        return 0
     print(f"{'rows':>8} {'floor s':>8} {'read s':>8} {'valid. s':>8} {'total s':>8} "
           f"{'read/fl':>8} {'tot/fl':>8} {'rows/s':>9} {'peak MB':>8} {'cmd s':>7} {'cmd/fl':>7} {'cmd MB':>7} "
           f"{'bare cmd':>8} {'cmd/bare':>8}")
