@@ -266,6 +266,94 @@ def test_a_comment_across_two_chunks_is_still_seen(tmp_path, monkeypatch, odd):
         assert in_pieces(path, "台账", 2) is None, shift
 
 
+def damaged(source: Path, target: Path, part: str | None = None) -> Path:
+    """``source`` with its ``part`` (default: a custom-properties part added to it) made
+    undecompressable: its first deflate block says block type 3, which does not exist."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            new.writestr(info, old.read(info))
+        if part is None:
+            part = "customXml/item9.xml"
+            new.writestr(part, "<Properties>" + "备注" * 2000 + "</Properties>")
+    data = bytearray(target.read_bytes())
+    with zipfile.ZipFile(target) as archive:
+        info = archive.getinfo(part)
+    name_len, extra_len = int.from_bytes(data[info.header_offset + 26:info.header_offset + 28], "little"), \
+        int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], "little")
+    data[info.header_offset + 30 + name_len + extra_len] = 0xFF
+    target.write_bytes(bytes(data))
+    return target
+
+
+@pytest.mark.parametrize(("source", "part"), [
+    (EXAMPLE_REGISTER, None),  # a part nothing reads: the whole read does not notice
+    (DATA / "reg-libreoffice-monthly-sheets.xlsx", "xl/worksheets/sheet2.xml"),  # the second month
+])
+def test_a_damaged_part_reads_in_pieces_as_it_reads_whole_and_leaves_no_scratch(tmp_path, monkeypatch, cut_small,
+                                                                                source, part):
+    import tempfile
+
+    (tmp_path / "scratch").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "scratch"))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    path = damaged(source, tmp_path / "damaged.xlsx", part)
+    config = config_from_dict({"register": {"path": str(path)}})
+    try:
+        expected: object = snapshot(read_register(config, path, pieces=False))
+    except Exception as exc:  # refused whole: refused in pieces with the same words
+        expected = (type(exc), str(exc))
+    try:
+        got: object = snapshot(read_register(config, path))
+    except Exception as exc:
+        got = (type(exc), str(exc))
+    assert got == expected
+    assert os.listdir(tmp_path / "scratch") == []
+
+
+def test_a_failure_after_some_sheets_were_cut_ends_their_pieces(tmp_path, monkeypatch, cut_small):
+    import tempfile
+
+    from toolkit.register import read as read_module
+
+    (tmp_path / "scratch").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "scratch"))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    started = []
+
+    def second_fails(*args, **kwargs):
+        if started:
+            raise MemoryError("the second month")
+        split = start_pieces(*args, **kwargs)
+        if split is not None:
+            started.append(split)
+        return split
+
+    monkeypatch.setattr(read_module, "start_pieces", second_fails)
+    path = DATA / "reg-libreoffice-monthly-sheets.xlsx"
+    with pytest.raises(MemoryError):
+        read_register(config_from_dict({"register": {"path": str(path)}}), path)
+    assert started, "no sheet was cut: this test would prove nothing"
+    assert os.listdir(tmp_path / "scratch") == []  # the first month's pieces are closed
+
+
+def test_a_formula_after_the_first_sheet_data_is_looked_for_as_in_a_whole_read(tmp_path):
+    # Invalid, but a file could have it: calamine reads the first sheetData, the formula scan
+    # looks on to the last </sheetData>; the cutter must not call such a sheet formula-free.
+    rows = many(1, 120)
+    tail = '</sheetData><sheetData><row r="50"><c r="C50"><f>TODAY()</f></c></row></sheetData></worksheet>'
+    path = workbook(tmp_path / "two-sheet-data.xlsx", rows)
+    with zipfile.ZipFile(path) as old:
+        parts = {i.filename: old.read(i) for i in old.infolist()}
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(_TAIL.encode(), tail.encode())
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for name, data in parts.items():
+            new.writestr(name, data)
+    with zipfile.ZipFile(path) as archive:
+        split = start_pieces(archive, "台账", _part(archive, "台账"), 2, sheets=[])
+        assert split is not None and split.has_formulas
+        split.close()
+
+
 def test_a_part_missing_from_the_archive_means_parse_whole(tmp_path):
     path = workbook(tmp_path / "good.xlsx", many(1, 120))
     with zipfile.ZipFile(path) as archive:

@@ -162,7 +162,7 @@ def start_pieces(archive: zipfile.ZipFile, name: str, part: str, pieces: int,
     try:
         split._scratch = tempfile.mkdtemp(prefix="complaint-toolkit-")
         _cut(archive, part, pieces, split, frozenset(sheets))
-    except (OSError, zipfile.BadZipFile, EOFError, ValueError, RuntimeError, KeyError) as exc:
+    except Exception as exc:  # a damaged part (zlib, lzma...), a full disk: the whole parse says what it is
         split._failed = split._failed or f"{type(exc).__name__}: {exc}"
     if split._failed:
         log.info("sheet %s parsed whole: %s", name, split._failed)
@@ -245,6 +245,10 @@ def _cut(archive: zipfile.ZipFile, part: str, pieces: int, split: Pieces, sheets
                 if close >= 0:
                     piece.sheet.write(rows)
                     ending = buffer[close:] + stream.read()
+                    # calamine reads the first sheetData only, but the formula scan reads to the
+                    # last </sheetData>: a formula after the first one is looked for as it would be.
+                    if not split.has_formulas and _FORMULA_TAG.search(ending):
+                        split.has_formulas = True
                     break
                 chunk = stream.read(_READ)
                 if not chunk:

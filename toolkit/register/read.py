@@ -168,12 +168,14 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
     # A large sheet is cut into pieces parsed on several cores (they start here, beside the
     # parse of the rest); cutting it tells whether it has formulas, and one without is not
     # scanned for them.
-    split = _start_pieces(archive, parts, config) if parts and pieces else {}
-    plain = frozenset(name for name, pieces in split.items() if not pieces.has_formulas)
-    for name in plain:
-        parts[name] = ""
-    scan = FormulaScan.start(data, plain) if kind == XLSX and set(parts) - plain else None
+    split: dict[str, Pieces] = {}
+    scan = None
     try:
+        split = _start_pieces(archive, parts, config) if parts and pieces else {}
+        plain = frozenset(name for name, pieces in split.items() if not pieces.has_formulas)
+        for name in plain:
+            parts[name] = ""
+        scan = FormulaScan.start(data, plain) if kind == XLSX and set(parts) - plain else None
         try:
             workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         except Exception as exc:  # calamine raises its own and also plain errors on bad files
@@ -212,14 +214,19 @@ def _start_pieces(archive: zipfile.ZipFile | None, parts: dict[str, str], config
     wanted = set(config.register.sheets) or set(parts)
     gate = threading.Semaphore(usable_cores())
     shared = sum(i.file_size for i in archive.infolist() if i.filename.lower().endswith("sharedstrings.xml"))
-    split = {}
-    for name, part in parts.items():
-        if name not in wanted or part not in archive.NameToInfo:
-            continue
-        count = pieces_for(archive.getinfo(part).file_size, shared=shared)
-        pieces = start_pieces(archive, name, part, count, gate, parts.values())
-        if pieces is not None:
-            split[name] = pieces
+    split: dict[str, Pieces] = {}
+    try:
+        for name, part in parts.items():
+            if name not in wanted or part not in archive.NameToInfo:
+                continue
+            count = pieces_for(archive.getinfo(part).file_size, shared=shared)
+            pieces = start_pieces(archive, name, part, count, gate, parts.values())
+            if pieces is not None:
+                split[name] = pieces
+    except BaseException:
+        for pieces in split.values():  # the sheets cut already: their threads and scratch files
+            pieces.close()
+        raise
     return split
 
 
