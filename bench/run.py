@@ -72,13 +72,10 @@ def timed_run(config: Config) -> tuple[JobResult, float]:
     after = os.times()
     result.details.clear()  # drop the records: results kept for the report must not pile up in memory
     # CPU seconds: this process's threads, and the helpers and workers it forked or spawned (reaped).
-    CPU[id(result)] = (after.user + after.system - before.user - before.system,
-                       after.children_user + after.children_system - before.children_user - before.children_system)
+    result.details["cpu"] = (after.user + after.system - before.user - before.system,
+                             after.children_user + after.children_system - before.children_user
+                             - before.children_system)
     return result, seconds
-
-
-#: id(JobResult) -> the run's CPU seconds (its own process, its helper processes).
-CPU: dict[int, tuple[float, float]] = {}
 
 
 _CHILD = """
@@ -209,7 +206,7 @@ def bench(rows: int, workdir: Path, repeat: int) -> None:
     rewritten = cold_result.documents.get("updated", 0) + cold_result.documents.get("created", 0)
     print(f"  first run after a change: {cold_seconds:.2f} s = {cold_seconds / floor:.2f}x the floor "
           f"({cold_stages} s; {rewritten} documents of the edited rows rewritten)")
-    own, helpers = CPU.get(id(cold_result), (0.0, 0.0))
+    own, helpers = cold_result.details["cpu"]
     # On a machine whose cores are all busy, overlap cannot take the run lower: only less CPU can.
     print(f"  its CPU:    {own + helpers:.2f} s ({own:.2f} this process and its threads, {helpers:.2f} its helpers) "
           f"= {(own + helpers) / cold_seconds:.2f} of the {usable_cores()} cores busy; "

@@ -205,10 +205,15 @@ def release_free_memory() -> None:
     Parsing leaves tens of MB freed but still mapped (calamine's cells, the rows before they were
     converted); the stages after the read would otherwise grow on top of them, and the run's peak
     with them. A no-op where there is no glibc."""
+    _glibc("malloc_trim", 0)
+
+
+def _glibc(function: str, *args: int) -> None:
+    """Call one of glibc's malloc functions; nothing where there is no glibc (macOS, Windows, musl)."""
     if not sys.platform.startswith("linux"):
         return
     try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        getattr(ctypes.CDLL("libc.so.6"), function)(*args)
     except (OSError, AttributeError):
         pass
 
@@ -227,9 +232,4 @@ def share_malloc_arenas(most: int = 2) -> None:
     625 MB instead of 550-560. With two heaps the read takes as long; with one its threads wait
     for each other (0.5 s more). glibc fixes its limit once there are more than eight heaps: call
     it before starting threads. Once a process; a no-op where there is no glibc."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, most)
-    except (OSError, AttributeError):
-        pass
+    _glibc("mallopt", _M_ARENA_MAX, most)

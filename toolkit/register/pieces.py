@@ -331,7 +331,7 @@ def _after_a_row(buffer: bytes, at: int) -> bool:
     if before < 0:
         return False
     last = buffer[before:at].rstrip()
-    return last == b"</row>" or (last.startswith(_ROW) and last.endswith(b"/>") and last.count(b"<") == 1)
+    return last == b"</row>" or (last.startswith(_ROW) and last.endswith(b"/>"))
 
 
 def _join(parsed: list[_Parsed | None]) -> tuple[list[list[Any]], list[Merge]] | None:
