@@ -113,17 +113,21 @@ FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
 DATE_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.kind == DATE)
 
 _SPACES = re.compile(r"\s+")
+#: Required/optional marks around a header, after NFKC (full-width brackets and ＊ are half-width).
+_MARKS = re.compile(r"^\*+|\*+$|\((?:必填|必填项|选填|可选|非必填|required|optional)\)$")
 
 
 def normalize_header(text: object) -> str:
     """The comparable form of a header cell.
 
     NFKC folds full-width brackets and slashes to half-width; all white space (line breaks
-    inside the cell included) is dropped; case is folded.
+    inside the cell included) is dropped; case is folded; the marks staff add to say a column
+    must or may be filled (``联系电话(必填)``, ``*受理日期``, ``备注（选填）``) are dropped.
     """
     if text is None:
         return ""
-    return _SPACES.sub("", unicodedata.normalize("NFKC", str(text))).casefold()
+    folded = _SPACES.sub("", unicodedata.normalize("NFKC", str(text))).casefold()
+    return _MARKS.sub("", folded) or folded
 
 
 def header_aliases(extra: dict[str, list[str]] | None = None) -> dict[str, str]:
