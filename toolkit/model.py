@@ -66,6 +66,8 @@ class SheetInfo:
     header_top: int = 0
     #: records spanning several rows (their 投诉编号 cell merged down)
     spanning: int = 0
+    #: field -> later columns (0-based) whose header names it too: not read (validate says so)
+    repeated: dict[str, list[int]] = field(default_factory=dict)
 
     def column_letter(self, field_name: str) -> str:
         index = self.columns.get(field_name)
@@ -83,6 +85,9 @@ class Register:
     records: list[Record]
     #: Non-fatal remarks about the file itself (e.g. "open in Excel": lock file present).
     notes: list[str] = field(default_factory=list)
+    #: (sheet, message): sheets that look like part of the register but could not be read
+    #: (no usable header); validate reports each, so their complaints are never left out unsaid.
+    unread: list[tuple[str, str]] = field(default_factory=list)
 
     def sheet(self, name: str) -> SheetInfo:
         for info in self.sheets:

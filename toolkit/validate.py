@@ -38,7 +38,7 @@ from .fields import (
     display_value,
 )
 from .i18n import Messages, translate
-from .model import ERROR, NOTE, WARNING, Finding, Record, Register, SheetInfo
+from .model import ERROR, NOTE, WARNING, Finding, Record, Register, SheetInfo, column_letter
 
 #: The reader's code for rows of one complaint holding different values (toolkit.register.values).
 CONFLICTING_VALUES = "conflicting-values"
@@ -104,6 +104,22 @@ MESSAGES: Messages = {
     "missing-contact": {
         "zh": "“{header}”和“{email}”都为空：请至少填写一项，以便联系客户。",
         "en": "'{header}' and '{email}' are both blank: fill in at least one so the customer can be reached.",
+    },
+    "missing-contact-phone-only": {
+        "zh": "“{header}”为空：请填写客户的联系电话，以便联系客户。",
+        "en": "'{header}' is blank: fill in the customer's phone so the customer can be reached.",
+    },
+    "missing-contact-email-only": {
+        "zh": "“{header}”为空，且本表没有“{phone}”列：请填写客户邮箱，或添加“{phone}”列并填写电话，以便联系客户。",
+        "en": "'{header}' is blank and the sheet has no '{phone}' column: fill in the customer's e-mail, or add "
+              "a '{phone}' column with the phone, so the customer can be reached.",
+    },
+    "repeated-column": {
+        "zh": "工作表“{sheet}”中有不止一列的表头是“{header}”（{columns} 列）：只读取了 {first} 列，{others} 列"
+              "未读取（隐藏的列也算在内）。请删除或改名多余的列，让每个字段只有一列。",
+        "en": "Sheet '{sheet}' has more than one column headed '{header}' (columns {columns}): only column "
+              "{first} is read, column {others} is not (hidden columns count too). Delete or rename the "
+              "extra columns so that each field has one column.",
     },
     "not-in-list": {
         "zh": "“{header}”的值“{value}”不在可选值中：请从 {allowed} 中选择。",
@@ -447,8 +463,11 @@ def check_contact(record: Record, plan: SheetPlan) -> Iterable[Finding]:
     if values.get("customer_email") not in (None, "") or "customer_phone" in record.bad \
             or "customer_email" in record.bad:
         return _NOTHING
-    name = "customer_phone" if "customer_phone" in plan.present else "customer_email"
-    return (plan.finding("missing-required", record, name, None, key="missing-contact",
+    if "customer_phone" not in plan.present:
+        return (plan.finding("missing-required", record, "customer_email", None, key="missing-contact-email-only",
+                             phone=plan.header("customer_phone")),)
+    key = "missing-contact" if "customer_email" in plan.present else "missing-contact-phone-only"
+    return (plan.finding("missing-required", record, "customer_phone", None, key=key,
                          email=plan.header("customer_email")),)
 
 
@@ -637,6 +656,18 @@ def _plan_sheet(register: Register, info: SheetInfo, config: Config, today: dt.d
                             phone=FIELD_BY_NAME["customer_phone"].header(language),
                             email=FIELD_BY_NAME["customer_email"].header(language))
         findings.append(_column_finding("customer_phone", ERROR, info, message))
+    elif "customer_phone" not in present:  # e-mail only: the phone is how staff reach most customers
+        message = translate(MESSAGES, "missing-column", language, sheet=info.name, field="customer_phone",
+                            header=FIELD_BY_NAME["customer_phone"].header(language),
+                            consequence=translate(MESSAGES, "missing-column-optional", language))
+        findings.append(_column_finding("customer_phone", WARNING, info, message))
+    for name, cols in info.repeated.items():
+        first = info.column_letter(name)
+        letters = [column_letter(c) for c in cols]
+        sep = translate(MESSAGES, "list-separator", language)
+        message = translate(MESSAGES, "repeated-column", language, sheet=info.name, header=plan.header(name),
+                            columns=sep.join([first, *letters]), first=first, others=sep.join(letters))
+        findings.append(_column_finding(name, WARNING, info, message, code="repeated-column"))
     for name, severity in MISSING_COLUMN_SEVERITY.items():
         if name in present:
             continue
@@ -664,8 +695,9 @@ def _tuple_getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[An
     return getter
 
 
-def _column_finding(name: str, severity: str, info: SheetInfo, message: str) -> Finding:
-    return Finding(code="missing-column", severity=severity, sheet=info.name, row=None, column="",
+def _column_finding(name: str, severity: str, info: SheetInfo, message: str,
+                    code: str = "missing-column") -> Finding:
+    return Finding(code=code, severity=severity, sheet=info.name, row=None, column="",
                    cell="", field=name, complaint_id="", value=None, message=message)
 
 
@@ -698,6 +730,9 @@ def validate(register: Register, config: Config, today: dt.date) -> ValidationRe
     for note in register.notes:
         findings.append(Finding(code="register-open", severity=NOTE, sheet="", row=None, column="",
                                 cell="", field="", complaint_id="", value=None, message=note))
+    for sheet, message in register.unread:
+        findings.append(Finding(code="sheet-not-read", severity=WARNING, sheet=sheet, row=None, column="",
+                                cell="", field="", complaint_id="", value=None, message=message))
     plans = {info.name: _plan_sheet(register, info, config, today, findings) for info in register.sheets}
     row_findings: list[Finding] = []
     non_blocking: set[tuple[str, int | None, str, str]] = set()

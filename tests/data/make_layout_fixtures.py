@@ -13,6 +13,12 @@ The registers are built with openpyxl and then opened and saved by LibreOffice
 - ``lay-group-subheaders.xlsx``: sub-headers that only mean something with their group
   (纠正预防措施 over 措施内容 / 负责人 / 完成期限), and a complaint whose two rows disagree on a
   date.
+- ``lay-group-owner-email.xlsx``: 负责人邮箱 twice, under 处理 (the handler's) and under
+  纠正预防措施 (the action owner's, which the group decides), and 处理状态 twice (an old column
+  hidden, a new one at the end: which one is read must be said).
+- ``lay-sheet-not-read.xlsx``: month sheets, one whose 投诉编号 header is typed 投诉单号 and
+  one whose header sits below 21 note rows, beside one that reads: their complaints must not
+  be left out unsaid.
 - ``lay-merged.xlsb``: python-calamine's own test file ``tests/any_sheets.xlsb`` (MIT) with
   two merged ranges added to its first sheet (no program here writes .xlsb; the records are
   added by hand, as Excel writes them). Needs ``--calamine-xlsb`` naming that file.
@@ -173,6 +179,52 @@ def group_subheaders(path: Path) -> None:
     wb.save(path)
 
 
+def group_owner_email(path: Path) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "台账"
+    heads = [("投诉编号", ""), ("受理日期", ""), ("投诉渠道", ""), ("客户名称", ""), ("联系电话", ""),
+             ("投诉内容", ""), ("处理状态", ""), ("首问负责人", "处理"), ("负责人邮箱", "处理"),
+             ("措施内容", "纠正预防措施"), ("负责人", "纠正预防措施"), ("负责人邮箱", "纠正预防措施"),
+             ("完成期限", "纠正预防措施"), ("处理状态", "")]
+    for c, (header, group) in enumerate(heads, start=1):
+        if group:
+            ws.cell(2, c, header)
+        else:
+            ws.cell(1, c, header)
+            ws.merge_cells(start_row=1, start_column=c, end_row=2, end_column=c)
+    ws.cell(1, 8, "处理")
+    ws.merge_cells("H1:I1")
+    ws.cell(1, 10, "纠正预防措施")
+    ws.merge_cells("J1:M1")
+    ws.column_dimensions["G"].hidden = True  # the old status column, hidden, as staff leave it
+    rows = [
+        ["GE-01", D(2026, 11, 2), "电话", "王芳", "13800138000", "烟盒破损", "已结案", "李娜", "li.na@example.com",
+         "更换包装供应商", "赵敏", "zhao.min@example.com", D(2026, 11, 30), "处理中"],
+        ["GE-02", D(2026, 11, 3), "电话", "张伟", "13912345678", "配送迟到", "已结案", "李娜", "li.na@example.com",
+         None, None, None, None, "待处理"],
+    ]
+    for r, values in enumerate(rows, start=3):
+        for c, value in enumerate(values, start=1):
+            if value is not None:
+                ws.cell(r, c, value)
+    wb.save(path)
+
+
+def sheet_not_read(path: Path) -> None:
+    wb = Workbook()
+    head = [header for header, _ in COLUMNS]
+    for title, first, notes in (("10月", "投诉编号", 0), ("11月", "投诉单号", 0), ("12月", "投诉编号", 21)):
+        ws = wb.active if title == "10月" else wb.create_sheet(title)
+        ws.title = title
+        for n in range(notes):
+            ws.append([f"填表说明 {n + 1}：请按受理顺序逐行登记"])
+        ws.append([first, *head[1:]])
+        for complaint in (COMPLAINTS[0], COMPLAINTS[2]):
+            ws.append([f"{title}-{complaint[0]}", *complaint[1:len(head)]])
+    wb.save(path)
+
+
 def _record(kind: int, data: bytes) -> bytes:
     """An .xlsb record: its type and size as 7-bit varints, then its data."""
     head = bytearray()
@@ -306,6 +358,10 @@ def main() -> int:
             convert(work / "lay-two-row-header.xlsx", HERE / f"lay-two-row-header{suffix}")
         group_subheaders(work / "lay-group-subheaders.xlsx")
         convert(work / "lay-group-subheaders.xlsx", HERE / "lay-group-subheaders.xlsx")
+        group_owner_email(work / "lay-group-owner-email.xlsx")
+        convert(work / "lay-group-owner-email.xlsx", HERE / "lay-group-owner-email.xlsx")
+        sheet_not_read(work / "lay-sheet-not-read.xlsx")
+        convert(work / "lay-sheet-not-read.xlsx", HERE / "lay-sheet-not-read.xlsx")
     if args.calamine_xlsb:
         xlsb_with_merges(args.calamine_xlsb, HERE / "lay-merged.xlsb")
     bombs()

@@ -39,7 +39,7 @@ from ..model import Record, SheetInfo, paused_gc
 
 log = logging.getLogger(__name__)
 
-MAGIC = b"complaint-toolkit register cache 4\n"
+MAGIC = b"complaint-toolkit register cache 5\n"
 #: Records pickled per slice: the pickler's memo (an entry per object, three million at 100k
 #: rows) is then a slice's, not the register's; one pickle of all records raised the run's
 #: peak by some 230 MB.
@@ -76,19 +76,20 @@ def should_save(path: Path, key: str) -> bool:
     return False
 
 
-def load(path: Path, key: str) -> tuple[list[SheetInfo], list[Record]] | None:
-    """The sheets and records saved under ``key``, or None (no cache, other key, unreadable)."""
+def load(path: Path, key: str) -> tuple[list[SheetInfo], list[Record], list[tuple[str, str]]] | None:
+    """The sheets, records and unread sheets saved under ``key``, or None (no cache, other key,
+    unreadable)."""
     try:
         with open(path, "rb") as handle:
             if handle.readline() != MAGIC or handle.readline().strip() != key.encode():
                 return None
-            sheets, total, slices = _Unpickler(handle).load()
+            sheets, total, slices, unread = _Unpickler(handle).load()
             records: list[Record] = []
             for _ in range(slices):
                 records.extend(_decode_slice(handle))
         if len(records) != total:
             raise ValueError(f"{len(records)} records, {total} expected")
-        return [SheetInfo(*s) for s in sheets], records
+        return [SheetInfo(*s) for s in sheets], records, [(str(n), str(m)) for n, m in unread]
     except FileNotFoundError:
         return None
     except Exception as exc:  # any damage to a cache file only means a normal read
@@ -96,10 +97,11 @@ def load(path: Path, key: str) -> tuple[list[SheetInfo], list[Record]] | None:
         return None
 
 
-def save(path: Path, key: str, sheets: list[SheetInfo], records: list[Record]) -> None:
-    """Save parsed sheets and records under ``key``; a failure is logged, never raised."""
-    head = ([(s.name, s.header_row, s.columns, s.headers, s.rows, s.header_top, s.spanning) for s in sheets],
-            len(records), -(-len(records) // _SLICE))
+def save(path: Path, key: str, sheets: list[SheetInfo], records: list[Record],
+         unread: list[tuple[str, str]] | None = None) -> None:
+    """Save parsed sheets, records and unread sheets under ``key``; a failure is logged, never raised."""
+    head = ([(s.name, s.header_row, s.columns, s.headers, s.rows, s.header_top, s.spanning, s.repeated)
+             for s in sheets], len(records), -(-len(records) // _SLICE), list(unread or ()))
     try:
         with atomic_writer(path) as handle:
             handle.write(MAGIC + key.encode() + b"\n")

@@ -51,6 +51,8 @@ class HeaderBlock:
     columns: dict[int, str]
     #: 0-based column -> header text as the sheet shows it ("纠正预防措施 负责人" for a joined one)
     headers: list[str]
+    #: field -> the later columns (0-based) whose header names it too; only the first is read
+    repeated: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -106,24 +108,33 @@ class _Grid:
 
 
 def _match(texts: list[str], aliases: dict[str, str]) -> tuple[str | None, str]:
-    """The field a column's stacked header texts name, and the header to show for it."""
+    """The field a column's stacked header texts name, and the header to show for it.
+
+    The group and the sub-header joined are tried first: under 纠正预防措施, 负责人邮箱 is the
+    corrective action owner's address (纠正预防措施负责人邮箱), not the handler's, which is what
+    负责人邮箱 alone names. A join no alias knows (客户信息 + 客户名称) falls back to the lowest text.
+    """
     if not texts:
         return None, ""
-    lowest = texts[-1]
-    name = aliases.get(normalize_header(lowest))
-    if name:
-        return name, lowest
-    for start in range(len(texts) - 2, -1, -1):
+    for start in range(len(texts) - 1):
         joined = texts[start:]
         name = aliases.get("".join(normalize_header(t) for t in joined))
         if name:
             return name, " ".join(joined)
+    lowest = texts[-1]
+    name = aliases.get(normalize_header(lowest))
+    if name:
+        return name, lowest
     return None, " ".join(texts[-2:])
 
 
-def _map_row(grid: _Grid, top: int, bottom: int, aliases: dict[str, str]) -> tuple[dict[int, str], list[str]]:
+def _map_row(grid: _Grid, top: int, bottom: int,
+             aliases: dict[str, str]) -> tuple[dict[int, str], list[str], dict[str, list[int]]]:
+    """The block's columns -> fields, the header texts, and the later columns naming a field
+    an earlier one already has (the first is read: the others are said, never dropped unsaid)."""
     columns: dict[int, str] = {}
     headers: list[str] = []
+    repeated: dict[str, list[int]] = {}
     seen: set[str] = set()
     for col in range(grid.width):
         name, header = _match(grid.stack(top, bottom, col), aliases)
@@ -131,9 +142,11 @@ def _map_row(grid: _Grid, top: int, bottom: int, aliases: dict[str, str]) -> tup
         if name and name not in seen:
             seen.add(name)
             columns[col] = name
+        elif name:
+            repeated.setdefault(name, []).append(col)
     while headers and not headers[-1]:
         headers.pop()
-    return columns, headers
+    return columns, headers, repeated
 
 
 def _is_group_row(grid: _Grid, row: int, block_top: int, header_cols: set[int], width: int) -> bool:
@@ -190,11 +203,11 @@ def find_header(rows: list[list[Any]], merges: list[Merge], aliases: dict[str, s
     width = len(header_cols)
     while top > 0 and bottom - top + 1 < MAX_BLOCK_ROWS and _is_group_row(grid, top - 1, top, header_cols, width):
         top -= 1
-    columns, headers = _map_row(grid, top, bottom, aliases)
+    columns, headers, repeated = _map_row(grid, top, bottom, aliases)
     if "complaint_id" not in columns.values():  # the grown block must still hold the key
-        columns, headers = _map_row(grid, index, index, aliases)
+        columns, headers, repeated = _map_row(grid, index, index, aliases)
         top = bottom = index
-    return HeaderBlock(top=top, bottom=bottom, columns=columns, headers=headers)
+    return HeaderBlock(top=top, bottom=bottom, columns=columns, headers=headers, repeated=repeated)
 
 
 def _candidate_columns(grid: _Grid, top: int, index: int, aliases: dict[str, str]) -> dict[int, str]:

@@ -56,6 +56,7 @@ from .formats import (
 )
 from .layout import (
     HEADER_SEARCH_ROWS,
+    MAX_BLOCK_ROWS,
     MIN_HEADER_FIELDS,
     Candidate,
     HeaderBlock,
@@ -112,6 +113,17 @@ _MESSAGES: Messages = {
               "them, e.g.: {alias_line}. ",
     },
     "closest-nothing": {"zh": "（无）", "en": "(none)"},
+    "sheet-unread": {
+        "zh": "工作表“{sheet}”看起来是台账的一部分，但没有读取：其中的投诉没有计入检查、文件和统计。{why}",
+        "en": "Sheet \"{sheet}\" looks like part of the register but was not read: its complaints are not in "
+              "the checks, the documents or the figures. {why}",
+    },
+    "header-too-low": {
+        "zh": "第 {row} 行像是表头，但表头只在每个工作表的前 {rows} 行中查找：请删除表头上方多余的说明行，"
+              "使表头位于前 {rows} 行内。",
+        "en": "Row {row} looks like its header, but a header is looked for in the first {rows} rows of a sheet "
+              "only: delete the note rows above it so that the header is within the first {rows} rows.",
+    },
     "closest-unknown": {
         "zh": "没有一列的表头是已知列名；看起来最像表头的是工作表“{sheet}”第 {row} 行：{unknown}。"
               "如果这就是台账，请为各列加别名，先从投诉编号开始：{alias_line}。",
@@ -156,9 +168,9 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
             cached = readcache.load(readcache.cache_path(config), key)
     if cached is not None:
         log.debug("register %s unchanged since it was last parsed: records loaded from the cache", target)
-        sheets, records = cached
+        sheets, records, unread = cached
         return Register(path=str(target), sha256=sha256, size=len(data), sheets=sheets, records=records,
-                        notes=notes)
+                        notes=notes, unread=unread)
     size = len(data)
     share_malloc_arenas()  # before the threads below start
     if while_parsing is not None:
@@ -190,8 +202,9 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
             del data
             if scan is not None:
                 scan.fallback = lambda: _rescan(target, sha256, language)
+        unread: list[tuple[str, str]] = []
         with workbook, archive or contextlib.nullcontext(), paused_gc():
-            sheets, records = _read_sheets(workbook, kind, archive, config, target, scan, parts, split)
+            sheets, records = _read_sheets(workbook, kind, archive, config, target, scan, parts, split, unread)
     finally:
         for pieces in split.values():
             pieces.close()
@@ -200,9 +213,9 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
         if archive is not None:
             archive.close()
     if cache and readcache.should_save(readcache.cache_path(config), key):
-        readcache.save(readcache.cache_path(config), key, sheets, records)
+        readcache.save(readcache.cache_path(config), key, sheets, records, unread)
     return Register(path=str(target), sha256=sha256, size=size, sheets=sheets, records=records,
-                    notes=notes)
+                    notes=notes, unread=unread)
 
 
 
@@ -259,7 +272,10 @@ def _rescan(path: Path, sha256: str, language: str) -> dict[str, FormulaCells]:
 def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive: zipfile.ZipFile | None,
                  config: Config, path: Path, scan: FormulaScan | None = None,
                  parts: dict[str, str] | None = None,
-                 split: dict[str, Pieces] | None = None) -> tuple[list[SheetInfo], list[Record]]:
+                 split: dict[str, Pieces] | None = None,
+                 unread: list[tuple[str, str]] | None = None) -> tuple[list[SheetInfo], list[Record]]:
+    """The data sheets and their records; ``unread`` gets (sheet, message) for each sheet that
+    looks like part of the register but has no header the reader can use."""
     language = config.language
     aliases = header_aliases(config.column_aliases)
     metadata = workbook.sheets_metadata
@@ -302,6 +318,9 @@ def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive:
                 closest = candidate
             if wanted:
                 raise _no_header(path, [name], language, closest)
+            why = _why_unread(rows, candidate, aliases, language)
+            if why and unread is not None:
+                unread.append((name, translate(_MESSAGES, "sheet-unread", language, sheet=name, why=why)))
             continue
         reader = _SheetReader(name, rows, block, merges, config, archive, parts.get(name),
                               scan.result if scan is not None else lambda: None)
@@ -319,6 +338,27 @@ def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive:
             raise fail("empty-workbook", path, language)
         raise _no_header(path, worksheets, language, closest)
     return infos, records
+
+
+#: A sheet not read is said to be part of the register when its closest row names this many fields.
+_LOOKS_LIKE_REGISTER = MIN_HEADER_FIELDS + 1
+#: How far below the searched rows a header is looked for, only to say it is there.
+_LOW_HEADER_ROWS = 500
+
+
+def _why_unread(rows: list[list[Any]], candidate: Candidate | None, aliases: dict[str, str],
+                language: str) -> str:
+    """Why a sheet with no usable header looks like part of the register (else ""): a row
+    naming several fields (the closest-row sentence, with the alias to add), or a whole header
+    below the rows searched. A summary or notes sheet names too few fields to be said."""
+    if candidate is not None and len(candidate.fields) >= _LOOKS_LIKE_REGISTER:
+        return _closest(candidate, language)
+    step = HEADER_SEARCH_ROWS
+    for start in range(step, min(len(rows), step + _LOW_HEADER_ROWS), step):
+        block = find_header(rows[start:start + step + MAX_BLOCK_ROWS], [], aliases)
+        if block is not None:
+            return translate(_MESSAGES, "header-too-low", language, row=start + block.bottom + 1, rows=step)
+    return ""
 
 
 def _other_merges(kind: str, archive: zipfile.ZipFile | None) -> dict[str, list[Merge]] | None:
@@ -421,7 +461,7 @@ class _SheetReader:
         order = [c for c, _ in mapped] + extra_cols
         info = SheetInfo(name=self.name, header_row=self.header_index + 1,
                          columns={field: col for col, field in mapped}, headers=headers,
-                         header_top=self.block.top + 1)
+                         header_top=self.block.top + 1, repeated=self.block.repeated)
         if not data:
             return info, []
         # Transposing once in C is cheaper than picking each column out of the rows.

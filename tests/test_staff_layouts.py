@@ -1,0 +1,120 @@
+"""Layouts of staff's own registers that were read silently wrong (QA of 2026-12-04): a field's
+header under another field's group, a field headed twice, month sheets whose header the reader
+cannot use, a register without a phone column, headers marked 必填. Fixtures are made by
+tests/data/make_layout_fixtures.py (saved by LibreOffice)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+
+from toolkit.config import Config, config_from_dict
+from toolkit.register import read_register
+from toolkit.validate import validate
+
+TODAY = dt.date(2026, 11, 23)
+
+
+def cfg(language: str = "zh", **sections: object) -> Config:
+    return config_from_dict({"register": {"language": language}, **sections})
+
+
+def test_the_owner_email_under_the_corrective_action_group_is_the_owners(data_dir: Path) -> None:
+    # 负责人邮箱 alone is the handler's address; under 纠正预防措施 it is the action owner's.
+    register = read_register(cfg(), data_dir / "lay-group-owner-email.xlsx")
+    (info,) = register.sheets
+    assert (info.columns["handler_email"], info.columns["capa_owner_email"]) == (8, 11)
+    assert info.headers[11] == "纠正预防措施 负责人邮箱"
+    first = register.records[0].values
+    assert (first["handler_email"], first["capa_owner_email"]) == ("li.na@example.com", "zhao.min@example.com")
+    assert not [f for f in validate(register, cfg(), TODAY).findings if f.field == "capa_owner_email"]
+
+
+def test_a_field_headed_twice_is_said_with_the_column_read(data_dir: Path) -> None:
+    register = read_register(cfg(), data_dir / "lay-group-owner-email.xlsx")
+    assert register.records[0].values["status"] == "已结案"  # G, the first (here hidden) column
+    assert register.sheets[0].repeated == {"status": [13]}
+    (found,) = [f for f in validate(register, cfg(), TODAY).findings if f.code == "repeated-column"]
+    assert (found.severity, found.sheet, found.field, found.row) == ("warning", "台账", "status", None)
+    assert "（G、N 列）：只读取了 G 列，N 列未读取" in found.message
+    (english,) = [f for f in validate(read_register(cfg("en"), data_dir / "lay-group-owner-email.xlsx"),
+                                      cfg("en"), TODAY).findings if f.code == "repeated-column"]
+    assert "columns G, N): only column G is read, column N is not" in english.message
+
+
+def test_month_sheets_the_reader_cannot_use_are_said(data_dir: Path) -> None:
+    register = read_register(cfg(), data_dir / "lay-sheet-not-read.xlsx")
+    assert [s.name for s in register.sheets] == ["10月"] and len(register.records) == 2
+    found = [f for f in validate(register, cfg(), TODAY).findings if f.code == "sheet-not-read"]
+    assert [(f.sheet, f.severity) for f in found] == [("11月", "warning"), ("12月", "warning")]
+    assert "其中的投诉没有计入检查、文件和统计" in found[0].message
+    assert '[columns.complaint_id] aliases = ["投诉单号"]' in found[0].message
+    assert "第 22 行像是表头，但表头只在每个工作表的前 20 行中查找" in found[1].message
+    english = read_register(cfg("en"), data_dir / "lay-sheet-not-read.xlsx").unread
+    assert english[1] == ("12月", 'Sheet "12月" looks like part of the register but was not read: its complaints '
+                          "are not in the checks, the documents or the figures. Row 22 looks like its header, but "
+                          "a header is looked for in the first 20 rows of a sheet only: delete the note rows above "
+                          "it so that the header is within the first 20 rows.")
+    # Once the alias is given, the sheet is read and nothing is said about it.
+    fixed = cfg(columns={"complaint_id": {"aliases": ["投诉单号"]}})
+    assert [s.name for s in read_register(fixed, data_dir / "lay-sheet-not-read.xlsx").sheets] == ["10月", "11月"]
+
+
+def test_sheets_not_read_are_said_again_when_the_records_come_from_the_cache(data_dir: Path, tmp_path: Path) -> None:
+    config = cfg(output={"dir": str(tmp_path / "out")})
+    path = data_dir / "lay-sheet-not-read.xlsx"
+    first = read_register(config, path, cache=True)
+    read_register(config, path, cache=True)  # the second read of the same bytes saves them
+    cached = read_register(config, path, cache=True)
+    assert (tmp_path / "out" / "cache").is_dir()
+    assert cached.unread == first.unread and len(first.unread) == 2
+    cached_owner = read_register(config, data_dir / "lay-group-owner-email.xlsx", cache=True)
+    read_register(config, data_dir / "lay-group-owner-email.xlsx", cache=True)
+    assert read_register(config, data_dir / "lay-group-owner-email.xlsx", cache=True).sheets[0].repeated \
+        == cached_owner.sheets[0].repeated == {"status": [13]}
+
+
+def test_an_instructions_sheet_beside_the_month_sheets_is_not_said(data_dir: Path) -> None:
+    register = read_register(cfg(), data_dir / "reg-libreoffice-monthly-sheets.xlsx")
+    assert register.unread == []  # 填写说明 names a few headers in its text: not a register sheet
+
+
+def _register(path: Path, headers: list[str], row: list[object]) -> Path:
+    wb = openpyxl.Workbook()
+    wb.active.append(headers)
+    wb.active.append(row)
+    wb.save(path)
+    return path
+
+
+HEADERS = ["投诉编号", "受理日期", "投诉渠道", "客户名称", "被投诉方", "投诉内容", "投诉类别", "投诉性质", "等级",
+           "责任部门", "首问负责人", "处理状态"]
+ROW = ["KS-1", dt.datetime(2026, 11, 2), "电话", "王芳", "五华店", "受潮", "产品质量", "有效投诉", "C", "质量部",
+       "李强", "待处理"]
+
+
+def test_a_register_without_a_phone_column_says_so_once_and_blames_the_email_cell(tmp_path: Path) -> None:
+    path = _register(tmp_path / "r.xlsx", [*HEADERS, "客户邮箱"], [*ROW, None])
+    report = validate(read_register(cfg(), path), cfg(), TODAY)
+    (column,) = [f for f in report.findings if f.code == "missing-column" and f.field == "customer_phone"]
+    assert column.severity == "warning"
+    (row,) = [f for f in report.findings if f.row == 2]
+    assert (row.cell, row.field) == ("Sheet!M2", "customer_email")
+    assert row.message == "“客户邮箱”为空，且本表没有“联系电话”列：请填写客户邮箱，或添加“联系电话”列并填写电话，以便联系客户。"
+
+
+def test_a_register_without_an_email_column_asks_for_the_phone(tmp_path: Path) -> None:
+    path = _register(tmp_path / "r.xlsx", [*HEADERS, "联系电话"], [*ROW, None])
+    (row,) = [f for f in validate(read_register(cfg(), path), cfg(), TODAY).findings if f.row == 2]
+    assert (row.cell, row.message) == ("Sheet!M2", "“联系电话”为空：请填写客户的联系电话，以便联系客户。")
+
+
+def test_headers_marked_required_or_optional_are_known(tmp_path: Path) -> None:
+    headers = ["*投诉编号", "受理日期(必填)", "投诉渠道（必填）", "客户名称＊", "联系电话 (必填)", "备注（选填）"]
+    path = _register(tmp_path / "r.xlsx", headers, ["KS-1", dt.datetime(2026, 11, 2), "电话", "王芳",
+                                                    "13800138000", "x"])
+    (info,) = read_register(cfg(), path).sheets
+    assert list(info.columns) == ["complaint_id", "received_on", "channel", "customer_name", "customer_phone",
+                                  "remarks"]
