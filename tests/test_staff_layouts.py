@@ -118,3 +118,27 @@ def test_headers_marked_required_or_optional_are_known(tmp_path: Path) -> None:
     (info,) = read_register(cfg(), path).sheets
     assert list(info.columns) == ["complaint_id", "received_on", "channel", "customer_name", "customer_phone",
                                   "remarks"]
+
+
+def test_error_values_are_findings_not_blank_cells(data_dir: Path) -> None:
+    # LibreOffice saved the failing formulas' results (#DIV/0!, #N/A, #REF!); calamine reads
+    # each as a blank cell, which said "投诉编号为空" or nothing at all (赔付金额).
+    register = read_register(cfg(), data_dir / "reg-formula-errors.xlsx")
+    bad = {r.row: r.bad for r in register.records}
+    assert bad == {2: {"compensation": ("formula-error", "#DIV/0!")}, 3: {"department": ("formula-error", "#N/A")},
+                   4: {"complaint_id": ("formula-error", "#REF!")}, 5: {"compensation": ("formula-error", "#N/A")},
+                   6: {}}
+    found = [(f.cell, f.code) for f in validate(register, cfg(), TODAY).findings if f.row is not None]
+    assert found == [("台账!F2", "formula-error"), ("台账!E3", "formula-error"), ("台账!A4", "formula-error"),
+                     ("台账!F5", "formula-error")]
+    (first,) = [f for f in validate(register, cfg(), TODAY).findings if f.cell == "台账!F2"]
+    assert first.message == "“赔付金额”显示错误值 #DIV/0!（公式出错，或粘贴了错误值）：请修正该单元格的公式，或直接填写正确的值。"
+
+
+def test_an_error_pasted_as_a_value_is_found_and_text_that_reads_t_e_is_not() -> None:
+    from toolkit.register.formats import formula_cells
+
+    xml = (b'<worksheet><sheetData><row r="2"><c r="A2" t="inlineStr"><is><t>x t="e" y</t></is></c>'
+           b'<c r="B2" t="e"><v>#N/A</v></c><c r="C2"><f>1+1</f><v>2</v></c><c r="D2"><f>E2</f></c></row>'
+           b"</sheetData></worksheet>")
+    assert formula_cells(xml) == {1: {1: "#N/A", 2: None, 3: "=E2"}}

@@ -84,6 +84,11 @@ MESSAGES: Messages = {
         "en": "'{header}' is a formula ({value}) with no calculated value: open and save the file once in "
               "Excel or WPS, or type the value in.",
     },
+    "formula-error": {
+        "zh": "“{header}”显示错误值 {value}（公式出错，或粘贴了错误值）：请修正该单元格的公式，或直接填写正确的值。",
+        "en": "'{header}' shows the error {value} (a formula that fails, or an error pasted as a value): fix "
+              "the cell's formula, or type the right value in.",
+    },
     "conflicting-values": {
         "zh": "“{header}”在同一件投诉的几行中填写了不同的值：{cells}。这几行的投诉编号单元格是合并的，"
               "所以它们是一件投诉：请只保留一个值；如果是不同的投诉，请取消合并、分开登记。",
@@ -421,7 +426,8 @@ class SheetPlan:
 
 def check_bad_cells(record: Record, plan: SheetPlan) -> Iterable[Finding]:
     """Cells the reader could not parse: bad-date, ambiguous-date, bad-number, formula-no-value,
-    and conflicting-values (rows of one complaint holding different values)."""
+    formula-error (an error value such as #N/A), and conflicting-values (rows of one complaint
+    holding different values)."""
     if not record.bad:
         return _NOTHING
     return [_conflicting(record, plan, name, raw) if code == CONFLICTING_VALUES

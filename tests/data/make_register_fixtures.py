@@ -119,6 +119,22 @@ def formula_no_value() -> None:
     wb.save(HERE / "reg-formula-no-value.xlsx")
 
 
+def formula_errors() -> None:
+    """Error values (saved by LibreOffice, which works them out): formulas that fail, and an
+    error pasted as a value; calamine reads each as a blank cell."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "台账"
+    ws.append(["投诉编号", "受理日期", "客户名称", "联系电话", "责任部门", "赔付金额", "处理状态"])
+    ws.append(["TE001", dt.date(2026, 11, 2), "张三", "13800138000", "质量部", "=1/0", "处理中"])
+    ws.append(["TE002", dt.date(2026, 11, 3), "李四", "13800138001", "=NA()", 5, "待处理"])
+    ws.append(['=INDIRECT("ZZZ0")', dt.date(2026, 11, 4), "王五", "13800138002", "质量部", 0, "待处理"])
+    ws.append(["TE004", dt.date(2026, 11, 5), "赵六", "13800138003", "质量部", "#N/A", "待处理"])  # pasted
+    ws["F5"].data_type = "e"
+    ws.append(["TE005", dt.date(2026, 11, 6), "钱七", "13800138004", "质量部", 8, "待处理"])
+    save_via_libreoffice(wb, HERE / "reg-formula-errors.xlsx")
+
+
 def offset_b3() -> None:
     """Data that starts at column B, header on row 3 (calamine's own range starts there)."""
     wb = Workbook()
@@ -240,6 +256,7 @@ def main() -> int:
     merged_title()
     monthly_sheets()
     formula_no_value()
+    formula_errors()
     offset_b3()
     value_forms()
     chart_sheet()

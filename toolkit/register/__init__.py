@@ -23,6 +23,7 @@ from .values import (
     BAD_DATE,
     BAD_NUMBER,
     CONFLICTING_VALUES,
+    FORMULA_ERROR,
     FORMULA_NO_VALUE,
     ValueParseError,
     clean_text,
@@ -31,6 +32,6 @@ from .values import (
     parse_number,
 )
 
-__all__ = ["AMBIGUOUS_DATE", "BAD_DATE", "BAD_NUMBER", "CONFLICTING_VALUES", "FORMULA_NO_VALUE", "Limits",
+__all__ = ["AMBIGUOUS_DATE", "BAD_DATE", "BAD_NUMBER", "CONFLICTING_VALUES", "FORMULA_ERROR", "FORMULA_NO_VALUE", "Limits",
            "ValueParseError", "clean_text", "formula_cells", "list_value_table", "parse_date", "parse_number",
            "read_register", "read_stable_bytes"]

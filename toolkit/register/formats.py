@@ -364,7 +364,10 @@ def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
 
 # -- formulas without a cached value --------------------------------------------------------
 
-_FORMULA_TAG = re.compile(rb"<f[\s>/]")
+#: A formula, or a cell whose value is an error (#N/A, #REF!: a formula's cached result, or
+#: pasted as a value); calamine gives either as a blank cell, so both are looked for.
+_FORMULA_TAG = re.compile(rb'<f[\s>/]|\bt="e"')
+_ERROR_TYPE = re.compile(rb'\bt="e"')
 _F_ELEMENT = re.compile(rb"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.S)
 _V_ELEMENT = re.compile(rb"<v\b[^>]*?(?:/>|>(.*?)</v>)", re.S)
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]+)"')
@@ -387,6 +390,7 @@ def _has_formulas(archive: zipfile.ZipFile, part: str) -> bool:
 #: Above this size the formula scan runs in a second process while calamine parses: it has to
 #: unpack every sheet's XML (~200 MB at 100k rows) and would otherwise add ~5% to a read.
 PARALLEL_SCAN_BYTES = 2_000_000
+#: 0-based row -> {0-based column: "=formula" with no cached value, "#ERROR" an error value, None}.
 FormulaCells = dict[int, dict[int, str | None]]
 
 
@@ -453,10 +457,11 @@ def _unescape(text: str) -> str:
 
 
 def formula_cells(xml: bytes) -> dict[int, dict[int, str | None]]:
-    """Formula cells of a sheet's XML: 0-based row -> {0-based column: text or None}.
+    """Formula and error cells of a sheet's XML: 0-based row -> {0-based column: text or None}.
 
-    The text (``=SUM(A1:A3)``) is given for a formula with no cached value, ``None`` for one
-    whose value was saved.
+    The text is the formula (``=SUM(A1:A3)``) for a formula with no cached value, the error
+    (``#DIV/0!``, always starting with ``#``) for a cell whose value is an error, ``None`` for
+    a formula whose value was saved.
     """
     start = xml.find(b"<sheetData")
     end = xml.rfind(b"</sheetData>")
@@ -475,12 +480,15 @@ def formula_cells(xml: bytes) -> dict[int, dict[int, str | None]]:
         if c_at < 0 or c_end < 0:
             break
         pos = c_end
-        open_end = xml.find(b">", c_at, f_at)
+        open_end = xml.find(b">", c_at, c_end)  # the match may be in the start tag (t="e")
         attrs = xml[c_at:open_end]
         ref = _CELL_REF.search(attrs)
         if ref is None:
             continue
         body = xml[open_end + 1:c_end]
+        error = _ERROR_TYPE.search(attrs) is not None
+        if not error and f_at > open_end and b"<f" not in body:
+            continue  # 't="e"' in a cell's text (a quote needs no escaping there), not its type
         f_match = _F_ELEMENT.search(body)
         formula = f_match.group(2) if f_match and f_match.group(2) else b""
         f_attrs = f_match.group(1) if f_match else b""
@@ -491,7 +499,10 @@ def formula_cells(xml: bytes) -> dict[int, dict[int, str | None]]:
             formula = shared.get(si.group(1), b"")
         v_match = _V_ELEMENT.search(body)
         has_value = v_match is not None and (bool(v_match.group(1)) or bool(_STR_TYPE.search(attrs)))
-        text = None if has_value else "=" + _unescape(formula.decode("utf-8", "replace"))
+        if error and v_match is not None and v_match.group(1):
+            text: str | None = "#" + _unescape(v_match.group(1).decode("utf-8", "replace")).lstrip("#")
+        else:
+            text = None if has_value else "=" + _unescape(formula.decode("utf-8", "replace"))
         row = int(ref.group(2)) - 1
         cells.setdefault(row, {})[_column_index(ref.group(1))] = text
     return cells

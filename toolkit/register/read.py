@@ -70,6 +70,7 @@ from .layout import (
 from .pieces import Pieces, pieces_for, start_pieces
 from .values import (
     CONFLICTING_VALUES,
+    FORMULA_ERROR,
     FORMULA_NO_VALUE,
     ValueParseError,
     _text_of,
@@ -670,7 +671,8 @@ class _SheetReader:
                 for position in range(n_mapped):
                     text = in_row.get(order[position])
                     if text is not None and values[position] is None:
-                        record.bad[names[position]] = (FORMULA_NO_VALUE, text)
+                        # "#N/A": an error value, which calamine reads as a blank cell.
+                        record.bad[names[position]] = (FORMULA_ERROR if text[0] == "#" else FORMULA_NO_VALUE, text)
             if cells:
                 where = cells.get(offset)
                 if where:

@@ -19,8 +19,8 @@ from typing import Any
 
 from ..fields import FIELD_BY_NAME
 
-BAD_DATE, AMBIGUOUS_DATE, BAD_NUMBER, FORMULA_NO_VALUE = (
-    "bad-date", "ambiguous-date", "bad-number", "formula-no-value")
+BAD_DATE, AMBIGUOUS_DATE, BAD_NUMBER, FORMULA_NO_VALUE, FORMULA_ERROR = (
+    "bad-date", "ambiguous-date", "bad-number", "formula-no-value", "formula-error")
 #: Two rows of one complaint (a record spanning rows) hold different single values.
 CONFLICTING_VALUES = "conflicting-values"
 
