@@ -364,10 +364,17 @@ def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
 
 # -- formulas without a cached value --------------------------------------------------------
 
-#: A formula, or a cell whose value is an error (#N/A, #REF!: a formula's cached result, or
-#: pasted as a value); calamine gives either as a blank cell, so both are looked for.
-_FORMULA_TAG = re.compile(rb'<f[\s>/]|\bt="e"')
+_FORMULA_TAG = re.compile(rb"<f[\s>/]")
+#: A cell whose value is an error (#N/A, #REF!: a formula's saved result, or pasted as a value),
+#: which calamine gives as a blank cell. Two literal searches: one pattern for both (an
+#: alternation) runs 20 times slower over a 200 MB sheet.
+_ERROR_TAG = re.compile(rb't="e"')
 _ERROR_TYPE = re.compile(rb'\bt="e"')
+
+
+def has_formula_or_error(data: bytes) -> bool:
+    """Whether ``data`` (a sheet's XML, or a chunk of it) holds a formula or an error value."""
+    return _FORMULA_TAG.search(data) is not None or _ERROR_TAG.search(data) is not None
 _F_ELEMENT = re.compile(rb"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.S)
 _V_ELEMENT = re.compile(rb"<v\b[^>]*?(?:/>|>(.*?)</v>)", re.S)
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]+)"')
@@ -377,13 +384,14 @@ _CHUNK = 1 << 22
 
 
 def _has_formulas(archive: zipfile.ZipFile, part: str) -> bool:
-    """Whether a sheet's XML has a formula, read in chunks so a plain sheet costs no memory."""
+    """Whether a sheet's XML has a formula or an error value, read in chunks so a plain sheet
+    costs no memory."""
     tail = b""
     with archive.open(part) as stream:
         while chunk := stream.read(_CHUNK):
-            if _FORMULA_TAG.search(tail + chunk[:8]) or _FORMULA_TAG.search(chunk):
+            if has_formula_or_error(tail + chunk[:8]) or has_formula_or_error(chunk):
                 return True
-            tail = chunk[-4:]
+            tail = chunk[-5:]
     return False
 
 
@@ -470,39 +478,42 @@ def formula_cells(xml: bytes) -> dict[int, dict[int, str | None]]:
     cells: dict[int, dict[int, str | None]] = {}
     shared: dict[bytes, bytes] = {}
     pos = start
-    while True:
-        match = _FORMULA_TAG.search(xml, pos, end)
-        if match is None:
-            break
-        f_at = match.start()
+    formula = _FORMULA_TAG.search(xml, pos, end)
+    error = _ERROR_TAG.search(xml, pos, end)
+    while formula is not None or error is not None:
+        f_at = min(m.start() for m in (formula, error) if m is not None)
         c_at = xml.rfind(b"<c ", start, f_at)
         c_end = xml.find(b"</c>", f_at, end)
         if c_at < 0 or c_end < 0:
             break
         pos = c_end
+        if formula is not None and formula.start() < pos:
+            formula = _FORMULA_TAG.search(xml, pos, end)
+        if error is not None and error.start() < pos:
+            error = _ERROR_TAG.search(xml, pos, end)
         open_end = xml.find(b">", c_at, c_end)  # the match may be in the start tag (t="e")
         attrs = xml[c_at:open_end]
         ref = _CELL_REF.search(attrs)
         if ref is None:
             continue
         body = xml[open_end + 1:c_end]
-        error = _ERROR_TYPE.search(attrs) is not None
-        if not error and f_at > open_end and b"<f" not in body:
+        is_error = _ERROR_TYPE.search(attrs) is not None
+        if not is_error and f_at > open_end and b"<f" not in body:
             continue  # 't="e"' in a cell's text (a quote needs no escaping there), not its type
         f_match = _F_ELEMENT.search(body)
-        formula = f_match.group(2) if f_match and f_match.group(2) else b""
+        text_of = f_match.group(2) if f_match and f_match.group(2) else b""
         f_attrs = f_match.group(1) if f_match else b""
         si = _SHARED_INDEX.search(f_attrs)
-        if si and formula:
-            shared[si.group(1)] = formula
+        if si and text_of:
+            shared[si.group(1)] = text_of
         elif si:
-            formula = shared.get(si.group(1), b"")
+            text_of = shared.get(si.group(1), b"")
         v_match = _V_ELEMENT.search(body)
         has_value = v_match is not None and (bool(v_match.group(1)) or bool(_STR_TYPE.search(attrs)))
-        if error and v_match is not None and v_match.group(1):
+        if is_error and v_match is not None and v_match.group(1):
             text: str | None = "#" + _unescape(v_match.group(1).decode("utf-8", "replace")).lstrip("#")
         else:
-            text = None if has_value else "=" + _unescape(formula.decode("utf-8", "replace"))
+            text = None if has_value else "=" + _unescape(text_of.decode("utf-8", "replace"))
         row = int(ref.group(2)) - 1
         cells.setdefault(row, {})[_column_index(ref.group(1))] = text
     return cells

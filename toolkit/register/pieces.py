@@ -30,7 +30,7 @@ from typing import Any
 import python_calamine
 
 from ..config import usable_cores
-from .formats import _FORMULA_TAG, Merge
+from .formats import Merge, has_formula_or_error
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ def _cut(archive: zipfile.ZipFile, part: str, pieces: int, split: Pieces, sheets
                 if _odd(rows, after_checked=True):
                     split._failed = "a comment, CDATA section or instruction among the rows"
                     return
-                if not split.has_formulas and _FORMULA_TAG.search(rows):
+                if not split.has_formulas and has_formula_or_error(rows):
                     split.has_formulas = True
                 while len(split._threads) < len(targets) and offset + len(rows) > targets[len(split._threads)]:
                     cut = _row_start(rows, max(0, targets[len(split._threads)] - offset))
@@ -247,7 +247,7 @@ def _cut(archive: zipfile.ZipFile, part: str, pieces: int, split: Pieces, sheets
                     ending = buffer[close:] + stream.read()
                     # calamine reads the first sheetData only, but the formula scan reads to the
                     # last </sheetData>: a formula after the first one is looked for as it would be.
-                    if not split.has_formulas and _FORMULA_TAG.search(ending):
+                    if not split.has_formulas and has_formula_or_error(ending):
                         split.has_formulas = True
                     break
                 chunk = stream.read(_READ)
