@@ -53,7 +53,7 @@ def test_month_sheets_the_reader_cannot_use_are_said(data_dir: Path) -> None:
     assert '[columns.complaint_id] aliases = ["投诉单号"]' in found[0].message
     assert "第 22 行像是表头，但表头只在每个工作表的前 20 行中查找" in found[1].message
     english = read_register(cfg("en"), data_dir / "lay-sheet-not-read.xlsx").unread
-    assert english[1] == ("12月", 'Sheet "12月" looks like part of the register but was not read: its complaints '
+    assert english[1] == ("12月", None, 'Sheet "12月" looks like part of the register but was not read: its complaints '
                           "are not in the checks, the documents or the figures. Row 22 looks like its header, but "
                           "a header is looked for in the first 20 rows of a sheet only: delete the note rows above "
                           "it so that the header is within the first 20 rows.")
@@ -142,3 +142,23 @@ def test_an_error_pasted_as_a_value_is_found_and_text_that_reads_t_e_is_not() ->
            b'<c r="B2" t="e"><v>#N/A</v></c><c r="C2"><f>1+1</f><v>2</v></c><c r="D2"><f>E2</f></c></row>'
            b"</sheetData></worksheet>")
     assert formula_cells(xml) == {1: {1: "#N/A", 2: None, 3: "=E2"}}
+
+
+def test_a_repeated_header_and_total_rows_are_said_not_counted(data_dir: Path) -> None:
+    register = read_register(cfg(), data_dir / "lay-repeated-header.xlsx")
+    assert [r.values["complaint_id"] for r in register.records] == ["RH-01", "RH-02", "RH-03", "RH-04"]
+    assert [(row, text) for _, row, text in register.unread] == [
+        (5, "第 5 行重复了表头，没有当作投诉读取。"),
+        (8, "第 8 行（“合计”）是合计或签字行，没有当作投诉读取；如果它是一件投诉，请改正其投诉编号。"),
+        (9, "第 9 行（“制表人：王芳”）是合计或签字行，没有当作投诉读取；如果它是一件投诉，请改正其投诉编号。")]
+    report = validate(register, cfg(), TODAY)
+    said = [(f.cell, f.code, f.severity) for f in report.findings if f.code == "row-not-read"]
+    assert said == [("台账!A5", "row-not-read", "note"), ("台账!A8", "row-not-read", "note"),
+                    ("台账!A9", "row-not-read", "note")]
+    assert report.counts["error"] == 0 and report.rows == 4
+
+
+def test_a_complaint_numbered_like_a_total_with_a_date_is_still_a_complaint(tmp_path: Path) -> None:
+    path = _register(tmp_path / "r.xlsx", [*HEADERS, "联系电话"], ["合计 01", *ROW[1:], "13800138000"])
+    register = read_register(cfg(), path)
+    assert [r.values["complaint_id"] for r in register.records] == ["合计 01"] and register.unread == []

@@ -85,9 +85,10 @@ class Register:
     records: list[Record]
     #: Non-fatal remarks about the file itself (e.g. "open in Excel": lock file present).
     notes: list[str] = field(default_factory=list)
-    #: (sheet, message): sheets that look like part of the register but could not be read
-    #: (no usable header); validate reports each, so their complaints are never left out unsaid.
-    unread: list[tuple[str, str]] = field(default_factory=list)
+    #: (sheet, None, message): sheets that look like part of the register but could not be read
+    #: (no usable header); (sheet, row, message): rows read as no complaint (the header repeated,
+    #: a total row). validate reports each, so no complaint is ever left out unsaid.
+    unread: list[tuple[str, int | None, str]] = field(default_factory=list)
 
     def sheet(self, name: str) -> SheetInfo:
         for info in self.sheets:

@@ -736,9 +736,10 @@ def validate(register: Register, config: Config, today: dt.date) -> ValidationRe
     for note in register.notes:
         findings.append(Finding(code="register-open", severity=NOTE, sheet="", row=None, column="",
                                 cell="", field="", complaint_id="", value=None, message=note))
-    for sheet, message in register.unread:
-        findings.append(Finding(code="sheet-not-read", severity=WARNING, sheet=sheet, row=None, column="",
-                                cell="", field="", complaint_id="", value=None, message=message))
+    for sheet, row, message in register.unread:
+        if row is None:
+            findings.append(Finding(code="sheet-not-read", severity=WARNING, sheet=sheet, row=None, column="",
+                                    cell="", field="", complaint_id="", value=None, message=message))
     plans = {info.name: _plan_sheet(register, info, config, today, findings) for info in register.sheets}
     row_findings: list[Finding] = []
     non_blocking: set[tuple[str, int | None, str, str]] = set()
@@ -758,6 +759,12 @@ def validate(register: Register, config: Config, today: dt.date) -> ValidationRe
                 if check in _NON_BLOCKING_CHECKS:
                     non_blocking.update((f.sheet, f.row, f.code, f.field) for f in found)
     row_findings.extend(_check_duplicates(register, plans))
+    for sheet, row, message in register.unread:
+        if row is not None:  # the header repeated, a total row: said where it is, not counted
+            letter = plans[sheet].info.column_letter("complaint_id") if sheet in plans else ""
+            row_findings.append(Finding(code="row-not-read", severity=NOTE, sheet=sheet, row=row, column=letter,
+                                        cell=f"{sheet}!{letter}{row}", field="complaint_id", complaint_id="",
+                                        value=None, message=message))
     order = {info.name: i for i, info in enumerate(register.sheets)}
     row_findings.sort(key=lambda f: (order.get(f.sheet, 0), f.row or 0, len(f.column), f.column))
     findings.extend(row_findings)

@@ -19,6 +19,8 @@ The registers are built with openpyxl and then opened and saved by LibreOffice
 - ``lay-sheet-not-read.xlsx``: month sheets, one whose 投诉编号 header is typed 投诉单号 and
   one whose header sits below 21 note rows, beside one that reads: their complaints must not
   be left out unsaid.
+- ``lay-repeated-header.xlsx``: the header row pasted again under the first half-year, a 合计 row
+  with a SUM formula and a 制表人 / 审核 sign-off row: none of them a complaint.
 - ``lay-merged.xlsb``: python-calamine's own test file ``tests/any_sheets.xlsb`` (MIT) with
   two merged ranges added to its first sheet (no program here writes .xlsb; the records are
   added by hand, as Excel writes them). Needs ``--calamine-xlsb`` naming that file.
@@ -225,6 +227,28 @@ def sheet_not_read(path: Path) -> None:
     wb.save(path)
 
 
+def repeated_header(path: Path) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "台账"
+    head = ["投诉编号", "受理日期", "投诉渠道", "客户名称", "联系电话", "被投诉方", "投诉内容", "投诉类别", "投诉性质",
+            "等级", "责任部门", "首问负责人", "处理状态", "赔付金额"]
+    ws.append(head)
+
+    def complaint(n: int) -> list[object]:
+        return [f"RH-0{n}", D(2026, 11, n), "电话", "王芳", "13800138000", "五华店", "受潮", "产品质量", "有效投诉",
+                "C", "质量部", "李强", "待处理", 10 * n]
+    ws.append(complaint(1))
+    ws.append(complaint(2))
+    ws.append([])
+    ws.append(head)
+    ws.append(complaint(3))
+    ws.append(complaint(4))
+    ws.append(["合计", *[None] * 12, "=SUM(N2:N7)"])
+    ws.append(["制表人：王芳", None, None, "审核：李明"])
+    wb.save(path)
+
+
 def _record(kind: int, data: bytes) -> bytes:
     """An .xlsb record: its type and size as 7-bit varints, then its data."""
     head = bytearray()
@@ -362,6 +386,8 @@ def main() -> int:
         convert(work / "lay-group-owner-email.xlsx", HERE / "lay-group-owner-email.xlsx")
         sheet_not_read(work / "lay-sheet-not-read.xlsx")
         convert(work / "lay-sheet-not-read.xlsx", HERE / "lay-sheet-not-read.xlsx")
+        repeated_header(work / "lay-repeated-header.xlsx")
+        convert(work / "lay-repeated-header.xlsx", HERE / "lay-repeated-header.xlsx")
     if args.calamine_xlsb:
         xlsb_with_merges(args.calamine_xlsb, HERE / "lay-merged.xlsb")
     bombs()

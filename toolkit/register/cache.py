@@ -76,7 +76,7 @@ def should_save(path: Path, key: str) -> bool:
     return False
 
 
-def load(path: Path, key: str) -> tuple[list[SheetInfo], list[Record], list[tuple[str, str]]] | None:
+def load(path: Path, key: str) -> tuple[list[SheetInfo], list[Record], list[tuple[str, int | None, str]]] | None:
     """The sheets, records and unread sheets saved under ``key``, or None (no cache, other key,
     unreadable)."""
     try:
@@ -89,7 +89,8 @@ def load(path: Path, key: str) -> tuple[list[SheetInfo], list[Record], list[tupl
                 records.extend(_decode_slice(handle))
         if len(records) != total:
             raise ValueError(f"{len(records)} records, {total} expected")
-        return [SheetInfo(*s) for s in sheets], records, [(str(n), str(m)) for n, m in unread]
+        return [SheetInfo(*s) for s in sheets], records, [(str(n), r if r is None else int(r), str(m))
+                                                           for n, r, m in unread]
     except FileNotFoundError:
         return None
     except Exception as exc:  # any damage to a cache file only means a normal read
@@ -98,7 +99,7 @@ def load(path: Path, key: str) -> tuple[list[SheetInfo], list[Record], list[tupl
 
 
 def save(path: Path, key: str, sheets: list[SheetInfo], records: list[Record],
-         unread: list[tuple[str, str]] | None = None) -> None:
+         unread: list[tuple[str, int | None, str]] | None = None) -> None:
     """Save parsed sheets, records and unread sheets under ``key``; a failure is logged, never raised."""
     head = ([(s.name, s.header_row, s.columns, s.headers, s.rows, s.header_top, s.spanning, s.repeated)
              for s in sheets], len(records), -(-len(records) // _SLICE), list(unread or ()))

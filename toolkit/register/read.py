@@ -18,6 +18,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import threading
 import zipfile
 import zlib
@@ -30,7 +31,7 @@ import python_calamine
 
 from ..config import Config, usable_cores
 from ..errors import RegisterError
-from ..fields import DATE, EMAIL, FIELD_BY_NAME, LIST, NUMBER, PHONE, header_aliases
+from ..fields import DATE, EMAIL, FIELD_BY_NAME, LIST, NUMBER, PHONE, header_aliases, normalize_header
 from ..i18n import Messages, translate
 from ..model import Record, Register, SheetInfo, column_letter, paused_gc
 from ..workers import share_malloc_arenas
@@ -119,6 +120,15 @@ _MESSAGES: Messages = {
         "en": "Sheet \"{sheet}\" looks like part of the register but was not read: its complaints are not in "
               "the checks, the documents or the figures. {why}",
     },
+    "repeated-header-row": {
+        "zh": "第 {row} 行重复了表头，没有当作投诉读取。",
+        "en": "Row {row} repeats the header: not read as a complaint.",
+    },
+    "total-row": {
+        "zh": "第 {row} 行（“{text}”）是合计或签字行，没有当作投诉读取；如果它是一件投诉，请改正其投诉编号。",
+        "en": "Row {row} (\"{text}\") is a total or sign-off row: not read as a complaint; if it is a complaint, "
+              "correct its complaint number.",
+    },
     "header-too-low": {
         "zh": "第 {row} 行像是表头，但表头只在每个工作表的前 {rows} 行中查找：请删除表头上方多余的说明行，"
               "使表头位于前 {rows} 行内。",
@@ -203,7 +213,7 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
             del data
             if scan is not None:
                 scan.fallback = lambda: _rescan(target, sha256, language)
-        unread: list[tuple[str, str]] = []
+        unread: list[tuple[str, int | None, str]] = []
         with workbook, archive or contextlib.nullcontext(), paused_gc():
             sheets, records = _read_sheets(workbook, kind, archive, config, target, scan, parts, split, unread)
     finally:
@@ -274,9 +284,10 @@ def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive:
                  config: Config, path: Path, scan: FormulaScan | None = None,
                  parts: dict[str, str] | None = None,
                  split: dict[str, Pieces] | None = None,
-                 unread: list[tuple[str, str]] | None = None) -> tuple[list[SheetInfo], list[Record]]:
-    """The data sheets and their records; ``unread`` gets (sheet, message) for each sheet that
-    looks like part of the register but has no header the reader can use."""
+                 unread: list[tuple[str, int | None, str]] | None = None) -> tuple[list[SheetInfo], list[Record]]:
+    """The data sheets and their records; ``unread`` gets (sheet, None, message) for each sheet
+    that looks like part of the register but has no header the reader can use, and (sheet, row,
+    message) for each row that is no complaint (the header repeated, a total or sign-off row)."""
     language = config.language
     aliases = header_aliases(config.column_aliases)
     metadata = workbook.sheets_metadata
@@ -321,12 +332,14 @@ def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive:
                 raise _no_header(path, [name], language, closest)
             why = _why_unread(rows, candidate, aliases, language)
             if why and unread is not None:
-                unread.append((name, translate(_MESSAGES, "sheet-unread", language, sheet=name, why=why)))
+                unread.append((name, None, translate(_MESSAGES, "sheet-unread", language, sheet=name, why=why)))
             continue
         reader = _SheetReader(name, rows, block, merges, config, archive, parts.get(name),
-                              scan.result if scan is not None else lambda: None)
+                              scan.result if scan is not None else lambda: None, aliases)
         del rows  # the reader lets go of the rows as soon as it has them column by column
         info, sheet_records = reader.read()
+        if unread is not None:
+            unread.extend((name, row, message) for row, message in reader.not_complaints)
         infos.append(info)
         records.extend(sheet_records)
         if block.top < block.bottom:
@@ -418,6 +431,14 @@ def _join(items: Iterable[str], language: str = "zh") -> str:
 # -- one sheet ------------------------------------------------------------------------------
 
 
+#: A total or sign-off row's 投诉编号 cell: 合计, 总计, 制表人：王芳, 审核：李明.
+_TOTAL_ROW = re.compile(r"(?:合计|总计|小计|共计|累计|制表|审核|填表|编制|复核)(?:人|日期)?(?:[:：\s]|$)")
+
+
+#: First characters of the words a total or sign-off row starts with (see ``_TOTAL_ROW``).
+_TOTAL_FIRSTS = frozenset("合总小共累制审填编复")
+
+
 #: ``list(map(_BLANK, column, column))`` turns calamine's "" (an empty cell) into None in C.
 _BLANK = {"": None}.get
 _NO_BAD: list[tuple[int, str, Any]] = []
@@ -433,8 +454,12 @@ class _SheetReader:
 
     def __init__(self, name: str, rows: list[list[Any]], block: HeaderBlock, merges: list[Merge],
                  config: Config, archive: zipfile.ZipFile | None, part: str | None,
-                 scanned: Callable[[], dict[str, FormulaCells] | None] = lambda: None) -> None:
+                 scanned: Callable[[], dict[str, FormulaCells] | None] = lambda: None,
+                 aliases: dict[str, str] | None = None) -> None:
         self.scanned = scanned
+        self.aliases = aliases if aliases is not None else header_aliases(config.column_aliases)
+        #: (Excel row, message) of the rows read as no complaint (see :meth:`_not_complaints`)
+        self.not_complaints: list[tuple[int, str]] = []
         self.name = name
         self.rows = rows
         self.block = block
@@ -483,7 +508,8 @@ class _SheetReader:
         cells: dict[int, dict[str, int]] = {}
         if self.merges:
             cells = self._merged(converted, bad, names, extra_keys, order, origin)
-        records = self._records(names, converted, bad, extra_keys, order, formulas, cells)
+        skip = self._not_complaints(names, converted)
+        records = self._records(names, converted, bad, extra_keys, order, formulas, cells, skip)
         info.rows = len(records)
         info.spanning = sum(1 for r in records if r.last_row > r.row)
         return info, records
@@ -570,6 +596,44 @@ class _SheetReader:
             self.last_rows[start] = first_row + end + 1
         return cells
 
+    def _not_complaints(self, names: tuple[str, ...], converted: list[list[Any]]) -> frozenset[int]:
+        """Row offsets that hold no complaint: the header row repeated (a second half-year
+        pasted under the first) and total or sign-off rows (合计, 制表人：王芳) with no date or
+        customer (or another sign-off there). Each is said in :attr:`not_complaints`; only their 投诉编号 cell is looked at
+        first, so a register without them pays one pass over that column."""
+        key = names.index("complaint_id")
+        ids = converted[key]
+        # The header as this sheet writes it (a pasted copy repeats it exactly) and as the
+        # aliases spell it; anything else is looked at closely only if it starts like 合计.
+        col = self.columns_inverse()["complaint_id"]
+        own = self.block.headers[col] if col < len(self.block.headers) else ""
+        headers = {t for t, f in self.aliases.items() if f == "complaint_id"}
+        headers.update((FIELD_BY_NAME["complaint_id"].zh, FIELD_BY_NAME["complaint_id"].en, own, own.split(" ")[-1]))
+        headers.discard("")
+        firsts = _TOTAL_FIRSTS
+        candidates = [i for i, v in enumerate(ids) if type(v) is str and (v in headers or v[:1] in firsts)]
+        if not candidates:
+            return frozenset()
+        aliases = self.aliases
+        blank_when_total = [converted[names.index(n)] for n in ("received_on", "customer_name") if n in names]
+        skip: list[int] = []
+        language = self.config.language
+        first_row = self.header_index + 1
+        for i in candidates:
+            text = ids[i]
+            row = first_row + i + 1
+            if text in headers or aliases.get(normalize_header(text)) == "complaint_id":
+                repeats = sum(1 for pos, name in enumerate(names) if pos != key and type(converted[pos][i]) is str
+                              and aliases.get(normalize_header(converted[pos][i])) == name)
+                if repeats:
+                    skip.append(i)
+                    self.not_complaints.append((row, translate(_MESSAGES, "repeated-header-row", language, row=row)))
+            elif _TOTAL_ROW.match(text) and all(column[i] is None or (type(column[i]) is str and _TOTAL_ROW.match(
+                    column[i])) for column in blank_when_total):  # "制表人：王芳 … 审核：李明"
+                skip.append(i)
+                self.not_complaints.append((row, translate(_MESSAGES, "total-row", language, row=row, text=text)))
+        return frozenset(skip)
+
     def columns_inverse(self) -> dict[str, int]:
         return {name: col for col, name in self.columns.items()}
 
@@ -642,7 +706,8 @@ class _SheetReader:
     def _records(self, names: tuple[str, ...], converted: list[list[Any]],
                  bad: dict[int, dict[str, tuple[str, Any]]], extra_keys: list[str], order: list[int],
                  formulas: dict[int, dict[int, str | None]],
-                 cells: dict[int, dict[str, int]] | None = None) -> list[Record]:
+                 cells: dict[int, dict[str, int]] | None = None,
+                 skip: frozenset[int] = frozenset()) -> list[Record]:
         sheet = self.name
         first_row = self.header_index + 1  # 0-based index of the first data row
         n_all = len(order)
@@ -658,6 +723,8 @@ class _SheetReader:
             row0 = first_row + offset
             in_row = formulas.get(row0) if formulas else None
             row_bad = bad.get(offset) if bad else None
+            if skip and offset in skip:
+                continue
             if row_bad is None:
                 if values[key] is None and values.count(None) == n_all:
                     continue
