@@ -162,3 +162,17 @@ def test_a_complaint_numbered_like_a_total_with_a_date_is_still_a_complaint(tmp_
     path = _register(tmp_path / "r.xlsx", [*HEADERS, "联系电话"], ["合计 01", *ROW[1:], "13800138000"])
     register = read_register(cfg(), path)
     assert [r.values["complaint_id"] for r in register.records] == ["合计 01"] and register.unread == []
+
+
+def test_full_width_phone_class_and_number_are_read_as_typed_in_half_width(tmp_path: Path) -> None:
+    # Typed with a Chinese input method in full-width mode: the same phone, class and number.
+    path = tmp_path / "r.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append([*HEADERS, "联系电话"])
+    wb.active.append([*ROW, "１３９０１２４２４８６"])
+    wb.active.append(["ＫＳ－１", *ROW[1:8], "ｃ", *ROW[9:], "139-0124-2487"])
+    wb.save(path)
+    register = read_register(cfg(), path)
+    assert register.records[1].values["severity"] == "C"
+    found = [(f.cell, f.code) for f in validate(register, cfg(), TODAY).findings if f.row is not None]
+    assert found == [("Sheet!A3", "duplicate-id")]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -252,7 +253,10 @@ def is_phone(value: object) -> bool:
         if not value.is_integer():
             return False
         value = int(value)
-    text = _PHONE_NOISE.sub("", str(value))
+    text = str(value)
+    if not text.isascii():  # full-width digits and dashes typed with a Chinese input method
+        text = unicodedata.normalize("NFKC", text)
+    text = _PHONE_NOISE.sub("", text)
     if _MOBILE.fullmatch(text.replace("-", "")):
         return True
     return bool(_LANDLINE.fullmatch(text) or _INTERNATIONAL.fullmatch(text))
@@ -718,8 +722,12 @@ def _check_duplicates(register: Register, plans: dict[str, SheetPlan]) -> list[F
         value = record.values.get("complaint_id")
         if value is None or value == "":
             continue
-        # Staff see "ks-2026-002 " and "KS-2026-002" as the same number, so compare them so.
-        key = value.strip().upper() if isinstance(value, str) else show_value(value)
+        # Staff see "ks-2026-002 " and "KS-2026-002" (and its full-width ＫＳ－２０２６－００２, typed
+        # with a Chinese input method) as the same number, so compare them so.
+        if isinstance(value, str):
+            key = (value if value.isascii() else unicodedata.normalize("NFKC", value)).strip().upper()
+        else:
+            key = show_value(value)
         seen = first.setdefault(key, record)
         if seen is not record:
             found.append(plans[record.sheet].finding(

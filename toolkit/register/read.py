@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import threading
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -682,7 +683,9 @@ class _SheetReader:
         if not others:
             return texts
         table = list_value_table(f.name, self.config.language, config_values, synonyms)
-        renames = {t: table[t.casefold()] for t in others if t.casefold() in table}  # type: ignore[union-attr]
+        # Full-width letters typed with a Chinese input method (ｃ for C) are the value too.
+        folded = {t: unicodedata.normalize("NFKC", t).casefold() for t in others}  # type: ignore[arg-type]
+        renames = {t: table[key] for t, key in folded.items() if key in table}
         return list(map(renames.get, texts, texts)) if renames else texts
 
     def _formulas(self) -> dict[int, dict[int, str | None]]:
