@@ -176,3 +176,9 @@ def test_full_width_phone_class_and_number_are_read_as_typed_in_half_width(tmp_p
     assert register.records[1].values["severity"] == "C"
     found = [(f.cell, f.code) for f in validate(register, cfg(), TODAY).findings if f.row is not None]
     assert found == [("Sheet!A3", "duplicate-id")]
+
+
+def test_bare_serial_numbers_in_a_1904_workbook_count_from_1904(data_dir: Path) -> None:
+    for name in ("lay-1904-dates.xlsx", "lay-1904-dates.ods"):
+        register = read_register(cfg(), data_dir / name)
+        assert [r.values["received_on"] for r in register.records] == [dt.date(2026, 9, 1), dt.date(2026, 9, 2)], name

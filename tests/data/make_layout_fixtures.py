@@ -21,6 +21,8 @@ The registers are built with openpyxl and then opened and saved by LibreOffice
   be left out unsaid.
 - ``lay-repeated-header.xlsx``: the header row pasted again under the first half-year, a 合计 row
   with a SUM formula and a 制表人 / 审核 sign-off row: none of them a complaint.
+- ``lay-1904-dates.{xlsx,ods}``: a workbook counting dates from 1904 (Excel for Mac's old
+  default), with one 受理日期 formatted as a date and one typed as a bare serial number.
 - ``lay-merged.xlsb``: python-calamine's own test file ``tests/any_sheets.xlsb`` (MIT) with
   two merged ranges added to its first sheet (no program here writes .xlsb; the records are
   added by hand, as Excel writes them). Needs ``--calamine-xlsb`` naming that file.
@@ -249,6 +251,20 @@ def repeated_header(path: Path) -> None:
     wb.save(path)
 
 
+def dates_1904(path: Path) -> None:
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    wb = Workbook()
+    wb.epoch = CALENDAR_MAC_1904
+    ws = wb.active
+    ws.title = "台账"
+    ws.append(["投诉编号", "受理日期", "客户名称", "联系电话", "处理状态"])
+    ws.append(["MD-01", D(2026, 9, 1), "王芳", "13800138000", "待处理"])
+    ws.append(["MD-02", 44805, "张伟", "13800138001", "待处理"])  # 2026-09-02 counted from 1904
+    ws["B3"].number_format = "General"
+    wb.save(path)
+
+
 def _record(kind: int, data: bytes) -> bytes:
     """An .xlsb record: its type and size as 7-bit varints, then its data."""
     head = bytearray()
@@ -388,6 +404,9 @@ def main() -> int:
         convert(work / "lay-sheet-not-read.xlsx", HERE / "lay-sheet-not-read.xlsx")
         repeated_header(work / "lay-repeated-header.xlsx")
         convert(work / "lay-repeated-header.xlsx", HERE / "lay-repeated-header.xlsx")
+        dates_1904(work / "lay-1904-dates.xlsx")
+        for suffix in (".xlsx", ".ods"):
+            convert(work / "lay-1904-dates.xlsx", HERE / f"lay-1904-dates{suffix}")
     if args.calamine_xlsb:
         xlsb_with_merges(args.calamine_xlsb, HERE / "lay-merged.xlsb")
     bombs()

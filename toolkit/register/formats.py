@@ -362,6 +362,27 @@ def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     return parts
 
 
+_DATE1904 = re.compile(rb'<(?:\w+:)?workbookPr\b[^>]*\bdate1904="(?:1|true)"')
+_NULL_DATE_1904 = re.compile(rb'<table:null-date\b[^>]*table:date-value="1904-01-01"')
+
+
+def uses_1904_dates(archive: zipfile.ZipFile | None, kind: str) -> bool:
+    """Whether the workbook counts its date serial numbers from 1904 (Excel for Mac's old
+    default): calamine converts dates formatted as dates itself, but a bare serial number in
+    a date column is converted by the reader and must count from the same day."""
+    if archive is None:
+        return False
+    try:
+        if kind == XLSX:
+            return _DATE1904.search(archive.read("xl/workbook.xml")) is not None
+        if kind == ODS:
+            with archive.open("content.xml") as stream:  # the settings come before the tables
+                return _NULL_DATE_1904.search(stream.read(1 << 16)) is not None
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError, zlib.error):
+        return False
+    return False
+
+
 # -- formulas without a cached value --------------------------------------------------------
 
 _FORMULA_TAG = re.compile(rb"<f[\s>/]")

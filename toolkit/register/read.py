@@ -54,6 +54,7 @@ from .formats import (
     read_stable_bytes,
     scan_formulas,
     sheet_parts,
+    uses_1904_dates,
     xlsb_merges,
 )
 from .layout import (
@@ -189,6 +190,7 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
         while_parsing()
     kind, archive = identify(data, target, language, _limits(config))
     parts = sheet_parts(archive) if kind == XLSX and archive is not None else {}
+    date1904 = uses_1904_dates(archive, kind)
     # A large sheet is cut into pieces parsed on several cores (they start here, beside the
     # parse of the rest); cutting it tells whether it has formulas, and one without is not
     # scanned for them.
@@ -216,7 +218,8 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
                 scan.fallback = lambda: _rescan(target, sha256, language)
         unread: list[tuple[str, int | None, str]] = []
         with workbook, archive or contextlib.nullcontext(), paused_gc():
-            sheets, records = _read_sheets(workbook, kind, archive, config, target, scan, parts, split, unread)
+            sheets, records = _read_sheets(workbook, kind, archive, config, target, scan, parts, split, unread,
+                                           date1904)
     finally:
         for pieces in split.values():
             pieces.close()
@@ -285,7 +288,8 @@ def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive:
                  config: Config, path: Path, scan: FormulaScan | None = None,
                  parts: dict[str, str] | None = None,
                  split: dict[str, Pieces] | None = None,
-                 unread: list[tuple[str, int | None, str]] | None = None) -> tuple[list[SheetInfo], list[Record]]:
+                 unread: list[tuple[str, int | None, str]] | None = None,
+                 date1904: bool = False) -> tuple[list[SheetInfo], list[Record]]:
     """The data sheets and their records; ``unread`` gets (sheet, None, message) for each sheet
     that looks like part of the register but has no header the reader can use, and (sheet, row,
     message) for each row that is no complaint (the header repeated, a total or sign-off row)."""
@@ -336,7 +340,7 @@ def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive:
                 unread.append((name, None, translate(_MESSAGES, "sheet-unread", language, sheet=name, why=why)))
             continue
         reader = _SheetReader(name, rows, block, merges, config, archive, parts.get(name),
-                              scan.result if scan is not None else lambda: None, aliases)
+                              scan.result if scan is not None else lambda: None, aliases, date1904)
         del rows  # the reader lets go of the rows as soon as it has them column by column
         info, sheet_records = reader.read()
         if unread is not None:
@@ -456,8 +460,9 @@ class _SheetReader:
     def __init__(self, name: str, rows: list[list[Any]], block: HeaderBlock, merges: list[Merge],
                  config: Config, archive: zipfile.ZipFile | None, part: str | None,
                  scanned: Callable[[], dict[str, FormulaCells] | None] = lambda: None,
-                 aliases: dict[str, str] | None = None) -> None:
+                 aliases: dict[str, str] | None = None, date1904: bool = False) -> None:
         self.scanned = scanned
+        self.date1904 = date1904
         self.aliases = aliases if aliases is not None else header_aliases(config.column_aliases)
         #: (Excel row, message) of the rows read as no complaint (see :meth:`_not_complaints`)
         self.not_complaints: list[tuple[int, str]] = []
@@ -660,7 +665,8 @@ class _SheetReader:
             if types <= {NoneType, dt.date}:
                 return values, _NO_BAD
             order = self.config.register.date_order
-            return values, _convert_slowly(values, dt.date, lambda v: parse_date(v, order))
+            date1904 = self.date1904
+            return values, _convert_slowly(values, dt.date, lambda v: parse_date(v, order, date1904))
         # "" is a str too: it strips to "" and becomes None. A column of text only (the usual
         # case) takes the short comprehension; a number among it (AttributeError) the long one.
         try:

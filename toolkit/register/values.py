@@ -38,6 +38,8 @@ class ValueParseError(ValueError):
 #: Plausible Excel serial numbers for a complaint date: 1950-01-01 .. 2099-12-31.
 _SERIAL_MIN, _SERIAL_MAX = 18264, 73050
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+#: Day 0 of a workbook that counts from 1904 (Excel for Mac's old default): 1462 days later.
+_EPOCH_1904 = dt.datetime(1904, 1, 1)
 _TIME = r"(?:[ T]+(?P<ampm1>上午|下午|AM|PM)?\s*(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.\d+)?)?" \
         r"\s*(?P<ampm2>上午|下午|AM|PM)?)?"
 _YMD = re.compile(r"(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?" + _TIME,
@@ -47,14 +49,14 @@ _XYY = re.compile(r"(?P<a>\d{1,2})\s*(?P<sep>[-/.])\s*(?P<b>\d{1,2})\s*(?P=sep)\
 _COMPACT = re.compile(r"(?P<y>(?:19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})")
 
 
-def parse_date(value: Any, date_order: str = "") -> dt.date | dt.datetime:
+def parse_date(value: Any, date_order: str = "", date1904: bool = False) -> dt.date | dt.datetime:
     """A register date cell as a date, or a datetime when it carries a time of day.
 
     Accepts real Excel dates, Excel serial numbers (1950-2099), ``YYYYMMDD`` and text such as
     ``2026-03-05``, ``2026/3/5``, ``2026.3.5``, ``2026年3月5日``, optionally followed by a
     time (``2026-1-1 1:01``, ``2026/1/1 1:01 下午``). ``3/5/2026`` is read with
     ``date_order`` ("mdy" or "dmy"); without it, it is ambiguous unless one part exceeds 12.
-    A value at midnight is a plain date. Raises :class:`ValueParseError` with code
+    ``date1904``: serial numbers count from 1904-01-01 (the workbook says so). A value at midnight is a plain date. Raises :class:`ValueParseError` with code
     ``bad-date`` or ``ambiguous-date``.
     """
     kind = type(value)
@@ -63,7 +65,7 @@ def parse_date(value: Any, date_order: str = "") -> dt.date | dt.datetime:
     if kind is dt.datetime:
         return _midnight_to_date(value)
     if kind is float or kind is int:
-        return _date_from_number(value)
+        return _date_from_number(value, date1904)
     if isinstance(value, str):
         return _date_from_text(value, date_order)
     raise ValueParseError(BAD_DATE, value)
@@ -75,12 +77,13 @@ def _midnight_to_date(value: dt.datetime) -> dt.date | dt.datetime:
     return value
 
 
-def _date_from_number(value: float) -> dt.date | dt.datetime:
+def _date_from_number(value: float, date1904: bool = False) -> dt.date | dt.datetime:
     if not math.isfinite(value):
         raise ValueParseError(BAD_DATE, value)
-    if _SERIAL_MIN <= value <= _SERIAL_MAX:
+    shift = 1462 if date1904 else 0
+    if _SERIAL_MIN - shift <= value <= _SERIAL_MAX - shift:
         # Round to the second: a serial's fraction rarely lands exactly on one.
-        moment = _EXCEL_EPOCH + dt.timedelta(seconds=round(value * 86400))
+        moment = (_EPOCH_1904 if date1904 else _EXCEL_EPOCH) + dt.timedelta(seconds=round(value * 86400))
         return _midnight_to_date(moment)
     if float(value).is_integer():
         match = _COMPACT.fullmatch(str(int(value)))
