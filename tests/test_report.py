@@ -579,3 +579,17 @@ def test_figures_read_from_the_days_plan_equal_figures_that_plan_for_themselves(
         assert handed == alone
         assert handed.actions and handed.left_out
     assert any("2031" in note or "2032" in note for note in alone.notes)
+
+
+def test_an_open_complaint_with_no_readable_date_names_that_cell_not_its_blank_due_dates() -> None:
+    # Its reply and follow-up due dates are blank on purpose (worked out from 受理日期): the
+    # cell to fix is 受理日期, which the reader could not read (QA of 2026-12-04).
+    info = SheetInfo("台账", 1, {"complaint_id": 0, "received_on": 1, "severity": 2, "status": 3, "reply_due": 4,
+                                "followup_due": 5}, ["投诉编号", "受理日期", "等级", "处理状态", "承诺答复日期", "回访期限"])
+    record = Record("台账", 2, {"complaint_id": "K1", "received_on": None, "severity": "C", "status": "处理中",
+                                "reply_due": None, "followup_due": None},
+                    bad={"received_on": ("bad-date", "2026年9月1号")})
+    register = Register("register.xlsx", "", 0, [info], [record])
+    stats = compute_statistics(register, validate(register, Config(), TODAY), Config(), today=TODAY)
+    (row,) = stats.left_out
+    assert "台账!B2" in row.cells and not {"台账!E2", "台账!F2"} & set(row.cells)

@@ -515,6 +515,9 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
     overdue_items, undated = overdue_now(register.records, config, today, calendar, plan)
     for record, kind, reason in undated:
         due_field = {"reply": "reply_due", "followup": "followup_due", "capa": "capa_due"}[kind]
+        if kind != "capa" and record.values.get(due_field) is None and due_field not in record.bad:
+            # A blank reply or follow-up due date is worked out from 受理日期: that is the cell to fix.
+            due_field = "received_on"
         use.leave_out(record, OVERDUE, register.cell(record, due_field), reason)
 
     with_status = use.keep(counted, COUNTS, "status")
