@@ -182,3 +182,17 @@ def test_bare_serial_numbers_in_a_1904_workbook_count_from_1904(data_dir: Path) 
     for name in ("lay-1904-dates.xlsx", "lay-1904-dates.ods"):
         register = read_register(cfg(), data_dir / name)
         assert [r.values["received_on"] for r in register.records] == [dt.date(2026, 9, 1), dt.date(2026, 9, 2)], name
+
+
+def test_the_daily_run_says_in_its_summary_which_sheets_it_did_not_read(data_dir: Path, tmp_path: Path) -> None:
+    from toolkit.job import run_job
+
+    out = tmp_path / "out"
+    config = config_from_dict({"register": {"path": str(data_dir / "lay-sheet-not-read.xlsx")},
+                               "output": {"dir": str(out)}, "documents": {"dir": str(out / "documents")},
+                               "mail": {"transport": "outbox", "outbox_dir": str(out / "outbox")}})
+    result = run_job(config, today=TODAY, now=dt.datetime(2026, 11, 23, 9, 0))
+    text = result.to_text("zh")
+    said = [n for n in result.notes if "看起来是台账的一部分，但没有读取" in n]
+    assert [n[:8] for n in said] == ["工作表“11月”", "工作表“12月”"]
+    assert all(n in text for n in said)

@@ -367,6 +367,10 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
         result.stages.append(StageOutcome(VALIDATE, "ok"))
         result.findings = {k: int(v) for k, v in report.counts.items()}
         result.details["validation"] = report
+        # What the run did not read, or read from one of two columns, changes every count and
+        # reminder after it: said in the summary itself, not only counted as a warning.
+        result.notes.extend(f.message for f in report.findings
+                            if f.row is None and f.code in ("sheet-not-read", "repeated-column"))
     lap()
     # The day's reminder plan, before the dashboard's helpers are forked: they read its overdue
     # items instead of planning a second time. Its time counts as the reminders stage's.
