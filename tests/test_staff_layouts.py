@@ -196,3 +196,15 @@ def test_the_daily_run_says_in_its_summary_which_sheets_it_did_not_read(data_dir
     said = [n for n in result.notes if "看起来是台账的一部分，但没有读取" in n]
     assert [n[:8] for n in said] == ["工作表“11月”", "工作表“12月”"]
     assert all(n in text for n in said)
+
+
+def test_a_landline_stored_as_a_number_says_its_leading_zero_was_dropped(tmp_path: Path) -> None:
+    path = _register(tmp_path / "r.xlsx", [*HEADERS, "联系电话"], [*ROW, 871631256])
+    (row,) = [f for f in validate(read_register(cfg(), path), cfg(), TODAY).findings if f.row == 2]
+    assert (row.code, row.value) == ("bad-phone", "871631256")
+    assert "看起来是开头的 0 丢失了的座机号" in row.message
+
+
+def test_a_date_written_with_hao_for_the_day_is_read(tmp_path: Path) -> None:
+    path = _register(tmp_path / "r.xlsx", HEADERS, ["KS-1", "2026年11月3号", *ROW[2:]])
+    assert read_register(cfg(), path).records[0].values["received_on"] == dt.date(2026, 11, 3)

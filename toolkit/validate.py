@@ -137,6 +137,13 @@ MESSAGES: Messages = {
         "en": "'{header}' value '{value}' is not one of the allowed values: choose one of {allowed}, or add "
               "it to [lists] {list_key} in config.toml.",
     },
+    "bad-phone-zero": {
+        "zh": "“{header}”的值“{value}”不是有效的电话号码，看起来是开头的 0 丢失了的座机号（单元格是数字格式时，"
+              "Excel 会去掉开头的 0）：请把该列设为文本格式后重新填写，如 0871-63125678。",
+        "en": "'{header}' value '{value}' is not a valid phone number; it looks like a landline that lost its "
+              "leading 0 (Excel drops it when the cell is formatted as a number): format the column as text and "
+              "enter it again, such as 0871-63125678.",
+    },
     "bad-phone": {
         "zh": "“{header}”的值“{value}”不是有效的电话号码：请填写 11 位手机号（如 13800138000）、带区号的座机"
               "（如 0871-63125678，可加分机号 -806）或以 + 开头的国际号码。",
@@ -244,6 +251,8 @@ _PHONE_NOISE = re.compile(r"[\s()（）]+")
 _EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9\u00a1-\uffff](?:[A-Za-z0-9\u00a1-\uffff-]*[A-Za-z0-9\u00a1-\uffff])?"
                     r"(?:\.[A-Za-z0-9\u00a1-\uffff](?:[A-Za-z0-9\u00a1-\uffff-]*[A-Za-z0-9\u00a1-\uffff])?)+")
 _WS = re.compile(r"\s+")
+#: A landline that lost its leading 0: area code and number run together, 9-11 digits.
+_LOST_ZERO = re.compile(r"[2-9][0-9]{8,10}")
 _NOTHING: tuple[Finding, ...] = ()
 
 
@@ -469,7 +478,9 @@ def check_contact(record: Record, plan: SheetPlan) -> Iterable[Finding]:
     if phone is not None and phone != "":
         if is_phone(phone):
             return _NOTHING
-        return (plan.finding("bad-phone", record, "customer_phone", phone),)
+        # 9-11 digits not starting with 0 or 1: a landline whose 0 Excel dropped (a number cell).
+        key = "bad-phone-zero" if _LOST_ZERO.fullmatch(show_value(phone)) else None
+        return (plan.finding("bad-phone", record, "customer_phone", phone, key=key),)
     if values.get("customer_email") not in (None, "") or "customer_phone" in record.bad \
             or "customer_email" in record.bad:
         return _NOTHING
