@@ -36,6 +36,7 @@ from .message import (
     DRY_RUN,
     FAILED,
     SENT,
+    InDoubt,
     MessageResult,
     Outgoing,
     Permanent,
@@ -44,6 +45,7 @@ from .message import (
     SendResult,
     Transient,
 )
+from .message import TEXT as SHARED
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,15 @@ TEXT: Messages = {
     "gone": {"zh": "未发送：服务器在运行中断开且无法重连（{why}）；下次运行会补发",
              "en": "not sent: the server went away during the run and could not be reached again "
                    "({why}); the next run sends it"},
+    "in_doubt": {
+        "zh": "可能已送达：{why}。为免重复，本次不再重发，也不再经{channel}发送其余消息；下次运行会再发一次"
+              "（可能因此收到两份）",
+        "en": "may have been delivered: {why}. Not sent again this run, so as not to send it twice, and "
+              "nothing more goes by {channel} this run; the next run sends it again (it may arrive twice)"},
+    "after_doubt": {
+        "zh": "本次未发送：{channel}上一条消息是否送达不明，本次已停止此渠道；下次运行会补发",
+        "en": "not sent: {channel} stopped for this run after a message whose delivery is in doubt; "
+              "the next run sends it"},
     "warn.refused_cc": {"zh": "部分收件人被拒收：{who}", "en": "some recipients were refused: {who}"},
 }
 
@@ -190,6 +201,15 @@ def send_reminders(plan: ReminderPlan, config: Config, *, now: dt.datetime, dry_
                     result.error = str(exc)
                     log.warning("not delivered (%s, %s): %s", channel.name, ", ".join(out.to), exc)
                     continue
+                except InDoubt as exc:
+                    # Not recorded (it may not have arrived) and not resent (it may have): the
+                    # next run sends it once more. Nothing else goes this way meanwhile, since
+                    # a server that cannot answer in time would leave every message in doubt.
+                    shown = translate(SHARED, f"channel.{channel.name}", language)
+                    result.error = translate(TEXT, "in_doubt", language, why=exc, channel=shown)
+                    down = translate(TEXT, "after_doubt", language, channel=shown)
+                    log.warning("%s: %s", channel.name, result.error)
+                    continue
                 except ToolkitError as exc:  # could not reconnect: gone for the rest of this run
                     down = result.error = translate(TEXT, "gone", language, why=exc.text(language))
                     log.warning("%s", result.error)
@@ -223,15 +243,16 @@ def send_reminders(plan: ReminderPlan, config: Config, *, now: dt.datetime, dry_
 def _post(channel: Channel, out: Outgoing, language: str, sleep: Callable[[float], None]) -> dict[str, str]:
     """Post with retries: backoff for transient failures (a dropped session is reopened first),
     a wait for rate limits. Raises :class:`Permanent`, :class:`Rejected`, :class:`RateLimited`
-    (still limited after the waits) or a :class:`ToolkitError` (cannot reconnect)."""
+    (still limited after the waits), :class:`InDoubt` (never retried: it may have arrived) or
+    a :class:`ToolkitError` (cannot reconnect)."""
     attempt = waits = 0
     while True:
         try:
             if not channel.connected:
                 channel.reconnect()
             return channel.post(out)
-        except RateLimited:
-            if waits >= channel.retries:
+        except RateLimited as exc:
+            if waits >= channel.retries or not exc.wait:
                 raise
             waits += 1
             log.info("%s rate limited; waiting %.0f s", channel.name, channel.rate_limit_wait)
@@ -253,11 +274,16 @@ def deliver_one(channel: Channel, out: Outgoing, language: str,
                 sleep: Callable[[float], None] = time.sleep) -> None:
     """Deliver one message outside a plan (the weekly report) with the same retries.
 
-    Raises :class:`MailError` saying why when it did not go (exit 3 for the job: undelivered).
+    Raises :class:`MailError` saying why when it did not go (exit 3 for the job: undelivered);
+    a message in doubt is not retried either.
     """
     try:
         # Not connected yet: _post opens the channel, retrying a server that is briefly away.
         refused = _post(channel, out, language, sleep)
+    except InDoubt as exc:
+        shown = translate(SHARED, f"channel.{channel.name}", language) \
+            if f"channel.{channel.name}" in SHARED else channel.name
+        raise MailError(translate(TEXT, "in_doubt", language, why=exc, channel=shown)) from exc
     except (Permanent, RateLimited) as exc:
         raise MailError(str(exc)) from exc
     except ToolkitError as exc:

@@ -9,7 +9,9 @@ the rest, the same way for every channel:
 - :class:`RateLimited` (WeCom 45009, DingTalk 130101, Feishu 11232): waited for and retried,
   then left for the next run with a note — never dropped;
 - :class:`Rejected` (a bad key or signature): this destination takes nothing this run;
-- :class:`Permanent`: this message will not go; the others may.
+- :class:`Permanent`: this message will not go; the others may;
+- :class:`InDoubt` (no answer after the whole message was sent): not retried, the channel
+  stops for this run, the message stays pending for the next run.
 """
 
 from __future__ import annotations
@@ -40,7 +42,21 @@ class Rejected(Permanent):
 
 
 class RateLimited(Exception):
-    """The destination says "too many messages": wait, then try again."""
+    """The destination says "too many messages": wait, then try again (``wait`` False: a
+    quota that waiting within the run cannot restore, so hold it for the next run at once)."""
+
+    def __init__(self, message: str, *, wait: bool = True) -> None:
+        super().__init__(message)
+        self.wait = wait
+
+
+class InDoubt(Exception):
+    """The message was handed over whole but no answer came: the server may have taken it.
+
+    Sending it again in this run could deliver it twice (RFC 5321 §4.5.3.2, §6.1), so the
+    loop neither retries it nor sends anything more on that channel this run; it stays
+    pending, so the next run sends it (the one repeat the README allows).
+    """
 
 
 TEXT: Messages = {
