@@ -55,6 +55,8 @@ TEXT: Messages = {
     "rate_limited": {
         "zh": "{why}：已等待 {n} 次仍被限流，留待下次运行发送（不会丢失）",
         "en": "{why}: still rate limited after waiting {n} time(s); left for the next run (not dropped)"},
+    "quota": {"zh": "{why}：调用额度已用完，留待下次运行发送（不会丢失）",
+              "en": "{why}: the robot's call quota is used up; left for the next run (not dropped)"},
     "held": {"zh": "本次未发送（{why}）；下次运行会补发",
              "en": "not sent this run ({why}); the next run sends it"},
     "down": {"zh": "未发送：{why}；下次运行会补发", "en": "not sent: {why}; the next run sends it"},
@@ -193,7 +195,8 @@ def send_reminders(plan: ReminderPlan, config: Config, *, now: dt.datetime, dry_
                     log.error("%s: %s", channel.name, exc)
                     continue
                 except RateLimited as exc:
-                    result.error = translate(TEXT, "rate_limited", language, why=exc, n=channel.retries)
+                    result.error = translate(TEXT, "rate_limited" if exc.wait else "quota", language,
+                                             why=exc, n=channel.retries)
                     held[out.destination.lower()] = str(exc)
                     log.warning("%s: %s", channel.name, result.error)
                     continue
