@@ -407,8 +407,14 @@ def test_server_gone_mid_run_fails_the_rest_and_names_it(tmp_path: Path) -> None
 
 
 def test_invalid_sender_stops_the_run(tmp_path: Path) -> None:
-    config = make_config(tmp_path, language="en", sender="complaints@@example.com")
-    with pytest.raises(MailError, match=r"\[mail\]\.sender 'complaints@@example.com' is not a valid"):
+    from toolkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r'\[mail\]\.sender is "complaints@@example.com", not one valid'):
+        make_config(tmp_path, language="en", sender="complaints@@example.com")
+    # A config built in code, past the loader's check: the run stops before sending.
+    config = make_config(tmp_path, language="en")
+    config.mail.sender = "complaints@example.com, evil@attacker.com"
+    with pytest.raises(MailError, match=r"\[mail\]\.sender 'complaints@example.com, evil@attacker.com' is not a"):
         send_reminders(plan_of(digest("a@example.com", [item("KS-1")])), config, now=NOW)
 
 

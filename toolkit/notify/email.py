@@ -36,11 +36,11 @@ from collections.abc import Iterator, Sequence
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from ..addresses import CONTROL, AddressError, check_address
+from ..addresses import CONTROL, AddressError, check_address, check_mailbox, reason, shown
 from ..config import Config, MailConfig
 from ..errors import MailError
 from ..i18n import Messages, translate
@@ -108,8 +108,10 @@ TEXT: Messages = {
         "en": "recipient address '{address}' is not a valid e-mail address ({why}); correct it in the "
               "register's e-mail column or in config.toml [people]/[departments]/[reminders]"},
     "err.sender": {
-        "zh": "[mail].sender“{address}”不是有效的电子邮件地址（{why}）：请在 config.toml 中改正。",
-        "en": "[mail].sender '{address}' is not a valid e-mail address ({why}); correct it in config.toml."},
+        "zh": "[mail].sender“{address}”不是有效的电子邮件地址（{why}）：请在 config.toml 中改正，只写一个地址，"
+              "如 complaints@example.com 或 投诉系统 <complaints@example.com>。",
+        "en": "[mail].sender '{address}' is not a valid e-mail address ({why}); correct it in config.toml: "
+              "exactly one address, such as complaints@example.com or Complaints <complaints@example.com>."},
     "err.password": {
         "zh": "[mail].username 已设置为“{user}”，但环境变量 {var} 为空：请把 SMTP 密码放入该环境变量"
               "（例如 export {var}=...），密码不要写进配置文件。",
@@ -198,16 +200,14 @@ SUMMARY_CHARS = 40
 
 
 def sender_address(mail: MailConfig, language: str) -> Address:
-    """``[mail].sender`` as a checked From address; MailError saying what is wrong with it."""
-    name, spec = parseaddr(mail.sender)
+    """``[mail].sender`` as a checked From address (exactly one mailbox, see
+    :func:`check_mailbox`); MailError saying what is wrong with it. The config loader refuses a
+    bad sender already; this is for a config built in code."""
     try:
-        address = check_address(spec or mail.sender)
+        return check_mailbox(mail.sender)
     except AddressError as exc:
-        raise MailError(translate(TEXT, "err.sender", language, address=mail.sender, why=exc)) from exc
-    if name and CONTROL.search(name):
-        raise MailError(translate(TEXT, "err.sender", language, address=mail.sender,
-                                  why="line break in the name"))
-    return Address(display_name=name, username=address.username, domain=address.domain)
+        raise MailError(translate(TEXT, "err.sender", language, address=shown(mail.sender),
+                                  why=reason(exc, language))) from exc
 
 
 def summary(text: str, limit: int = SUMMARY_CHARS) -> str:
