@@ -194,3 +194,36 @@ def test_recipients_written_name_and_address_are_escalated_to(tmp_path: Path, ex
     got = server.handler.by_recipient()
     assert "qm@example.com" in got and "kefu.head@example.com" in got
     assert got["qm@example.com"][0].message["To"] == "qm@example.com"
+
+
+HEADERS = ["投诉编号", "受理日期", "投诉渠道", "客户名称", "联系电话", "被投诉方", "投诉内容", "投诉类别",
+           "投诉性质", "等级", "特殊客诉", "责任部门", "首问负责人", "负责人邮箱", "处理状态"]
+
+
+def test_register_text_with_line_breaks_stays_on_its_console_line(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import openpyxl
+
+    evil = "\r\nBcc: evil@attacker.com"
+    base = {"投诉渠道": "电话", "客户名称": "张先生", "联系电话": "13800138000", "被投诉方": "门店",
+            "投诉内容": "烟丝发潮", "投诉类别": "产品质量", "投诉性质": "有效投诉", "等级": "B", "特殊客诉": "否",
+            "责任部门": "客服部", "处理状态": "待处理", "受理日期": dt.datetime(2026, 11, 2)}
+    rows = [{"投诉编号": "H1", "首问负责人": "李明" + evil, "负责人邮箱": "liming@example.com"},
+            {"投诉编号": "H2", "首问负责人": "王五", "负责人邮箱": "wangwu@example.com" + evil},
+            {"投诉编号": "H5" + evil, "首问负责人": "孙八", "负责人邮箱": "sun8@example.com",
+             "客户名称": "<script>x</script>\r\nX-Evil: 1"}]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "台账"
+    sheet.append(HEADERS)
+    for row in rows:
+        values = {**base, **row}
+        sheet.append([values.get(h) for h in HEADERS])
+    register = tmp_path / "reg.xlsx"
+    book.save(register)
+    cfg = write_config(tmp_path, register)
+    main(["remind", "--config", str(cfg), "--today", TODAY])
+    captured = capsys.readouterr()
+    lines = (captured.out + captured.err).splitlines()
+    assert any(line.startswith("无法提醒：") for line in lines)
+    assert not any(line.lstrip().startswith(("Bcc", "X-Evil")) for line in lines)

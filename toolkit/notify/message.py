@@ -222,22 +222,25 @@ class SendResult:
         width = max((len(translate(TEXT, f"status.{s}", language))
                      for s in (SENT, DRY_RUN, ALREADY_SENT, FAILED)), default=0)
         several = len({m.channel for m in self.messages}) > 1
+        # Register text reaches these lines (names, addresses, reasons): one line each, so a
+        # line break in a cell cannot start a line of its own (a fake "Bcc:" in a log).
         for m in self.messages:
             status = translate(TEXT, f"status.{m.status}", language)
-            to = ", ".join(m.to) + (f" (cc {', '.join(m.cc)})" if m.cc else "")
+            to = ", ".join(map(clean, m.to)) + (f" (cc {', '.join(map(clean, m.cc))})" if m.cc else "")
             if several or m.channel not in ("email", "outbox"):
                 to = f"[{translate(TEXT, f'channel.{m.channel}', language)}] {to}"
-            line = f"{status:<{width}}  {to}  {m.subject}"
+            line = f"{status:<{width}}  {to}  {clean(m.subject)}"
             if m.error:
-                line += f"  -- {m.error}"
+                line += f"  -- {clean(m.error)}"
             lines.append(line)
             if previews and m.preview and m.status == DRY_RUN:
                 lines.extend(f"    | {text}" for text in m.preview.splitlines())
         for c in self.cannot_remind:
-            reason = f"{c.reason}（{translate(TEXT, f'fix.{c.fix}', language)}）" if language == "zh" \
-                else f"{c.reason} ({translate(TEXT, f'fix.{c.fix}', language)})"
-            lines.append(translate(TEXT, "cannot_line", language, where=f"{c.sheet}!{c.row}",
-                                   cid=c.complaint_id, kind=kind_label(c.kind, language), reason=reason))
+            fix = translate(TEXT, f"fix.{c.fix}", language)
+            reason = f"{clean(c.reason)}（{fix}）" if language == "zh" else f"{clean(c.reason)} ({fix})"
+            lines.append(translate(TEXT, "cannot_line", language, where=clean(f"{c.sheet}!{c.row}"),
+                                   cid=clean(c.complaint_id), kind=kind_label(c.kind, language),
+                                   reason=reason))
         if not self.messages:
             lines.append(translate(TEXT, "none", language))
         lines.append(translate(TEXT, "summary", language, total=len(self.messages), sent=self.sent,
