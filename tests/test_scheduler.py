@@ -448,3 +448,14 @@ def test_the_log_file_keeps_one_record_on_one_line(tmp_path: Path) -> None:
         if getattr(handler, "baseFilename", "") == str(path):
             logging.getLogger("toolkit").removeHandler(handler)
             handler.close()
+
+
+def test_the_start_line_is_in_one_language(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock(D(2026, 11, 20, 8, 0), until=D(2026, 11, 20, 8, 0, 30))
+    sched = DailyScheduler(Calls(), times=parse_times(["09:00"]), run_day=lambda d: d.weekday() < 5,
+                           clock=clock, sleep=clock.sleep, language="zh")
+    clock.scheduler = sched
+    with caplog.at_level(logging.INFO, logger="toolkit"):
+        sched.run()
+    started = [r.getMessage() for r in caplog.records if r.getMessage().startswith("调度器已启动")]
+    assert started == ["调度器已启动：每个工作日 09:00 运行每日任务（上次运行：从未，下次运行：2026-11-20 09:00）"]

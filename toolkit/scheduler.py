@@ -232,7 +232,7 @@ class DailyScheduler:
     def run(self) -> None:
         """Loop until :meth:`stop`: check for a due slot every tick, run it, sleep in slices."""
         previous = self.clock()
-        log.info("%s", self._t("log.started", what=self.describe(previous)))
+        log.info("%s", self._t("log.started", what=self.describe(previous, self.language)))
         self.check(previous)
         previous = self.clock()
         while not self._stop.is_set():
