@@ -224,8 +224,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            # A slow answer (delay_next) to a client that stopped waiting, as a real server
+            # sees it: nothing to report.
+            self.close_connection = True
 
     def do_POST(self) -> None:
         robots = self.robots
