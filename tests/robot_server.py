@@ -76,6 +76,9 @@ class RobotServer:
         self.fail_next: list[int] = []
         self.delay_next: list[float] = []
         self.reply_next: list[dict[str, Any]] = []
+        #: Hang up on the next N requests that come on a kept-alive connection, unread and
+        #: unanswered: a server closing an idle connection just as the client reuses it.
+        self.hang_up_next = 0
         self.requests = 0
         self._windows: dict[str, list[float]] = {}
         self._lock = threading.Lock()
@@ -234,6 +237,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         robots = self.robots
+        served = getattr(self, "_served", 0)
+        self._served = served + 1
+        with robots._lock:
+            hang_up = served > 0 and robots.hang_up_next > 0
+            if hang_up:
+                robots.hang_up_next -= 1
+        if hang_up:
+            self.close_connection = True
+            return
         length = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(length)
         with robots._lock:

@@ -312,6 +312,20 @@ def test_no_answer_after_the_post_is_in_doubt_never_reposted_in_the_run(tmp_path
     assert len(texts) == len(set(texts)) + 1
 
 
+def test_a_kept_alive_connection_the_server_closed_is_retried_not_in_doubt(tmp_path: Path,
+                                                                          server: Any) -> None:
+    # The server hangs up on a post that came on a kept-alive connection, unread (it was closing
+    # the idle connection as the post arrived): not in doubt, so it is sent again on a new
+    # connection, once, and the channel goes on.
+    server.hang_up_next = 1
+    config = make_config(tmp_path, ["wecom"], people={}, notify={"retries": 2})
+    many = [rec(i, description="长" * 300) for i in range(3, 30)]
+    result = send_reminders(plan(*many, config=config), config, now=NOW)
+    assert len(result.messages) >= 3 and result.failed == 0
+    texts = [r.text for r in server.received]
+    assert len(texts) == len(set(texts)) == result.sent
+
+
 def ledger_rows(tmp_path: Path) -> int:
     with sqlite3.connect(tmp_path / "state.sqlite") as db:
         return db.execute("select count(*) from sent_reminders").fetchone()[0]
