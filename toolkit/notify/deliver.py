@@ -11,6 +11,9 @@ The promise, and its one limit: a message is recorded right after its channel ac
 a crash or a dead server loses nothing and a rerun sends only what is missing. A crash in the
 instant between "accepted" and "recorded" repeats that one message at the next run; it carries
 the same identity (e-mail Message-ID, robot message number), so the repeat is recognisable.
+A message sent whole but never answered (:class:`InDoubt`) is the same case seen from the
+other side: it is not retried in the run, its channel stops for the run, and it stays pending,
+so it too is repeated at most once.
 
 Channels (``[notify] channels``) come from :func:`make_channels`: ``email`` (through the
 outbox or SMTP, ``[mail] transport``), ``wecom``, ``dingtalk``, ``feishu``. What went to the
