@@ -472,3 +472,24 @@ def test_a_password_is_never_sent_over_an_unencrypted_connection_unless_asked(
         config.mail.port = server.port
         with pytest.raises(MailError, match="offers no login"):
             send_reminders(plan_of(digest("a@example.com", [item("KS-1")])), config, now=NOW)
+
+
+def test_the_weekly_report_in_doubt_is_not_sent_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from email.message import EmailMessage
+
+    from toolkit.notify import deliver_one
+    from toolkit.notify import email as email_channel
+
+    monkeypatch.setattr(email_channel._Session, "data_timeout", 0.5)
+    handler = SlowToConfirm(1.5, slow=1)
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "complaints@example.com", "qm@example.com", "weekly"
+    msg["Message-ID"] = "<weekly.2026-11-23@example.com>"
+    msg.set_content("figures")
+    with SmtpServer(handler) as server:
+        config = make_config(tmp_path, server, language="en", timeout=0.3, retries=2)
+        out = email_channel.weekly_outgoing(msg, config)
+        with pytest.raises(MailError, match=r"^may have been delivered: the mail server did not confirm"):
+            deliver_one(email_channel.EmailChannel(config, NOW), out, "en")
+        time.sleep(1.3)
+    assert len(handler.received) == 1
