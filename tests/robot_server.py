@@ -10,7 +10,9 @@ of "timestamp\\nsecret", timestamp in ms in the URL, within an hour) and Feishu'
 "timestamp\\nsecret", timestamp in seconds in the body); size limits (WeCom markdown 4,096 bytes,
 text 2,048; DingTalk 5,000 characters; Feishu bodies 20 KB); a required keyword. What it can
 be told to do: rate-limit (``rate_limit=(n, seconds)`` per robot, answered with 45009, 130101 or
-11232), answer the next requests with HTTP errors (``fail_next``), answer slowly (``delay_next``),
+11232), answer the next requests with HTTP errors (``fail_next``) or with given JSON replies
+(``reply_next``, HTTP 200, the message not taken), answer slowly (``delay_next``: the request
+is handled, and counted by the rate limit, after the delay),
 or stop listening (``stop()``) and come back (``start()``) on the same port.
 
 Run as a script for the bench (its own process, so it does not compete with the sender):
@@ -73,6 +75,10 @@ class RobotServer:
         self.refused: list[tuple[str, int]] = []  # (api, code) of every request answered with an error
         self.fail_next: list[int] = []
         self.delay_next: list[float] = []
+        self.reply_next: list[dict[str, Any]] = []
+        #: Hang up on the next N requests that come on a kept-alive connection, unread and
+        #: unanswered: a server closing an idle connection just as the client reuses it.
+        self.hang_up_next = 0
         self.requests = 0
         self._windows: dict[str, list[float]] = {}
         self._lock = threading.Lock()
@@ -221,21 +227,41 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            # A slow answer (delay_next) to a client that stopped waiting, as a real server
+            # sees it: nothing to report.
+            self.close_connection = True
 
     def do_POST(self) -> None:
         robots = self.robots
+        served = getattr(self, "_served", 0)
+        self._served = served + 1
+        with robots._lock:
+            hang_up = served > 0 and robots.hang_up_next > 0
+            if hang_up:
+                robots.hang_up_next -= 1
+        if hang_up:
+            self.close_connection = True
+            return
         length = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(length)
         with robots._lock:
             robots.requests += 1
             delay = robots.delay_next.pop(0) if robots.delay_next else 0.0
             status = robots.fail_next.pop(0) if robots.fail_next else 200
+            canned = robots.reply_next.pop(0) if robots.reply_next and status == 200 else None
         if delay:
             time.sleep(delay)
         if status != 200:
             self._reply(status, b'{"errcode":-1,"errmsg":"system busy"}')
+            return
+        if canned is not None:
+            with robots._lock:
+                robots.refused.append(("canned", int(canned.get("errcode", canned.get("code", -1)))))
+            self._reply(200, json.dumps(canned, ensure_ascii=False).encode())
             return
         parsed = urllib.parse.urlsplit(self.path)
         query = {k: v[0] for k, v in urllib.parse.parse_qs(parsed.query).items()}

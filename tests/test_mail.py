@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import email
 import re
+import time
 from email.policy import default
 from email.utils import format_datetime
 from pathlib import Path
@@ -262,7 +263,10 @@ def test_dropped_connection_loses_nothing_and_duplicates_nothing_after_rerun(tmp
     with SmtpServer(RecordingHandler(drop_after=2)) as broken:
         first = send_reminders(plan, make_config(tmp_path, broken, retries=1), now=NOW)
     assert [m.status for m in first.messages] == ["sent", "sent", "failed", "failed", "failed"]
-    assert first.messages[2].error.startswith("重试 1 次后仍失败：")
+    # Cut off after the whole message went: the server may have it, so it is not resent and
+    # the rest wait for the next run.
+    assert first.messages[2].error.startswith("可能已送达：邮件服务器收下邮件内容后、确认之前断开了连接")
+    assert first.messages[3].error.startswith("本次未发送：邮件上一条消息是否送达不明")
     with SmtpServer() as healthy:
         second = send_reminders(plan, make_config(tmp_path, healthy, retries=1), now=NOW)
     assert [m.status for m in second.messages] == ["already-sent"] * 2 + ["sent"] * 3
@@ -282,39 +286,111 @@ def test_transient_421_is_retried_on_a_new_session(tmp_path: Path) -> None:
     assert sorted(handler.by_recipient()) == [f"h{i}@example.com" for i in range(3)]
 
 
-class SlowOnce(RecordingHandler):
-    """Answers the first DATA only after the client has given up waiting (and keeps nothing)."""
+class SlowRcptOnce(RecordingHandler):
+    """Answers the first RCPT only after the client has given up waiting: before DATA, so the
+    server has no message yet."""
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
         if not self.dropped:
             self.dropped += 1
             await asyncio.sleep(1.0)
-            return "451 4.3.0 too late"
-        return await super().handle_DATA(server, session, envelope)
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
 
 
-def test_timeout_is_retried_on_a_new_session(tmp_path: Path) -> None:
+def test_a_timeout_before_the_message_went_is_retried_on_a_new_session(tmp_path: Path) -> None:
     plan = plan_of(digest("a@example.com", [item("KS-1")]), digest("b@example.com", [item("KS-2")]))
-    handler = SlowOnce()
+    handler = SlowRcptOnce()
     with SmtpServer(handler) as server:
         config = make_config(tmp_path, server, timeout=0.3, retries=1)
         result = send_reminders(plan, config, now=NOW)
     assert [m.status for m in result.messages] == ["sent", "sent"]
+    assert handler.dropped == 1
     assert sorted(handler.by_recipient()) == ["a@example.com", "b@example.com"]
     assert len(handler.received) == 2
 
 
-class GoneAfterOne(RecordingHandler):
-    """Accepts one message, then stops listening and drops the connection: the server is gone."""
+class SlowToConfirm(RecordingHandler):
+    """Keeps every message but answers the end of DATA after ``delay`` seconds (a busy server
+    queueing what it already has), for the first ``slow`` messages."""
 
-    def __init__(self) -> None:
-        super().__init__(drop_after=1)
-        self.listener: Any = None
+    def __init__(self, delay: float, slow: int = 1000) -> None:
+        super().__init__()
+        self.delay = delay
+        self.slow = slow
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        reply = await super().handle_DATA(server, session, envelope)
+        if len(self.received) <= self.slow:
+            await asyncio.sleep(self.delay)
+        return reply
+
+
+def test_a_slow_confirmation_is_waited_for_far_past_the_command_timeout(tmp_path: Path) -> None:
+    # [mail] timeout = 0.3 s, the server confirms each message after 1 s: waiting only the
+    # command timeout would resend each one (retries + 1 copies a run, and nothing recorded).
+    recipients = [f"h{i}@example.com" for i in range(3)]
+    plan = plan_of(*(digest(r, [item(f"KS-{i}")]) for i, r in enumerate(recipients)))
+    handler = SlowToConfirm(1.0)
+    with SmtpServer(handler) as server:
+        config = make_config(tmp_path, server, timeout=0.3, retries=2)
+        first = send_reminders(plan, config, now=NOW)
+        second = send_reminders(plan, config, now=NOW)
+    assert [m.status for m in first.messages] == ["sent"] * 3
+    assert [m.status for m in second.messages] == ["already-sent"] * 3
+    assert {r: len(m) for r, m in handler.by_recipient().items()} == {r: 1 for r in recipients}
+
+
+def test_no_confirmation_at_all_is_in_doubt_never_resent_in_the_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from toolkit.notify import email as email_channel
+
+    # The RFC's 10 minutes, shortened for the test: the server keeps the first message and
+    # answers after 1.5 s, when the client has stopped waiting.
+    monkeypatch.setattr(email_channel._Session, "data_timeout", 0.5)
+    recipients = [f"h{i}@example.com" for i in range(3)]
+    plan = plan_of(*(digest(r, [item(f"KS-{i}")]) for i, r in enumerate(recipients)))
+    handler = SlowToConfirm(1.5, slow=1)
+    with SmtpServer(handler) as server:
+        config = make_config(tmp_path, server, language="en", timeout=0.3, retries=2)
+        first = send_reminders(plan, config, now=NOW)
+        time.sleep(1.3)  # the slow reply, answered to a closed connection
+        assert len(handler.received) == 1  # no copy on a new session, nothing more this run
+        assert [m.status for m in first.messages] == ["failed"] * 3
+        assert first.messages[0].error.startswith(
+            "may have been delivered: the mail server did not confirm the message within 0.5 s")
+        assert "the next run sends it again (it may arrive twice)" in first.messages[0].error
+        assert first.messages[1].error == first.messages[2].error == (
+            "not sent: e-mail stopped for this run after a message whose delivery is in doubt; the "
+            "next run sends it")
+        with Ledger(tmp_path / "state.sqlite") as ledger:
+            assert ledger.rows() == []  # nothing recorded: the next run sends all three
+        second = send_reminders(plan, config, now=NOW)
+        third = send_reminders(plan, config, now=NOW)
+    assert [m.status for m in second.messages] == ["sent"] * 3
+    assert [m.status for m in third.messages] == ["already-sent"] * 3
+    # The one in doubt arrived twice (the README's one repeat), with the same Message-ID.
+    got = handler.by_recipient()
+    assert {r: len(m) for r, m in got.items()} == {"h0@example.com": 2, "h1@example.com": 1,
+                                                   "h2@example.com": 1}
+    assert got["h0@example.com"][0].message["Message-ID"] == got["h0@example.com"][1].message["Message-ID"]
+
+
+class GoneAfterOne(RecordingHandler):
+    """Accepts one message, then stops listening and drops the connection at the next MAIL
+    (before any of the next message went, so nothing is in doubt): the server is gone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.listener: Any = None
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
+                          mail_options: list[str]) -> str:
         if self.received:
             self.listener.close()
-        return await super().handle_DATA(server, session, envelope)
+            server.transport.close()
+            return "421 4.3.2 gone"
+        return await super().handle_MAIL(server, session, envelope, address, mail_options)
 
 
 def test_server_gone_mid_run_fails_the_rest_and_names_it(tmp_path: Path) -> None:
@@ -331,8 +407,14 @@ def test_server_gone_mid_run_fails_the_rest_and_names_it(tmp_path: Path) -> None
 
 
 def test_invalid_sender_stops_the_run(tmp_path: Path) -> None:
-    config = make_config(tmp_path, language="en", sender="complaints@@example.com")
-    with pytest.raises(MailError, match=r"\[mail\]\.sender 'complaints@@example.com' is not a valid"):
+    from toolkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r'\[mail\]\.sender is "complaints@@example.com", not one valid'):
+        make_config(tmp_path, language="en", sender="complaints@@example.com")
+    # A config built in code, past the loader's check: the run stops before sending.
+    config = make_config(tmp_path, language="en")
+    config.mail.sender = "complaints@example.com, evil@attacker.com"
+    with pytest.raises(MailError, match=r"\[mail\]\.sender 'complaints@example.com, evil@attacker.com' is not a"):
         send_reminders(plan_of(digest("a@example.com", [item("KS-1")])), config, now=NOW)
 
 
@@ -390,3 +472,24 @@ def test_a_password_is_never_sent_over_an_unencrypted_connection_unless_asked(
         config.mail.port = server.port
         with pytest.raises(MailError, match="offers no login"):
             send_reminders(plan_of(digest("a@example.com", [item("KS-1")])), config, now=NOW)
+
+
+def test_the_weekly_report_in_doubt_is_not_sent_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from email.message import EmailMessage
+
+    from toolkit.notify import deliver_one
+    from toolkit.notify import email as email_channel
+
+    monkeypatch.setattr(email_channel._Session, "data_timeout", 0.5)
+    handler = SlowToConfirm(1.5, slow=1)
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "complaints@example.com", "qm@example.com", "weekly"
+    msg["Message-ID"] = "<weekly.2026-11-23@example.com>"
+    msg.set_content("figures")
+    with SmtpServer(handler) as server:
+        config = make_config(tmp_path, server, language="en", timeout=0.3, retries=2)
+        out = email_channel.weekly_outgoing(msg, config)
+        with pytest.raises(MailError, match=r"^may have been delivered: the mail server did not confirm"):
+            deliver_one(email_channel.EmailChannel(config, NOW), out, "en")
+        time.sleep(1.3)
+    assert len(handler.received) == 1

@@ -275,18 +275,100 @@ def test_a_server_that_is_down_loses_nothing_and_the_next_run_sends_it_once(tmp_
     assert again.already_sent == 2 and len(server.received) == 2
 
 
-def test_a_timeout_is_retried_and_a_repeat_is_recognisable(tmp_path: Path, server: Any) -> None:
-    # The server takes the first post but answers after the client gave up: the one message in
-    # flight goes twice — the README's honest limit — with the same message number both times.
-    server.delay_next = [1.5]
+def test_a_connect_timeout_is_retried(tmp_path: Path, server: Any) -> None:
+    # Nothing listens behind a firewall that drops the SYN: the connection times out, the
+    # request never left, so trying again is safe. (A closed port stands in: refused at once.)
+    server.fail_next = [503]
     config = make_config(tmp_path, ["wecom"], people={}, notify={"timeout": 0.5, "retries": 2})
     result = send_reminders(plan(rec(3), config=config), config, now=NOW)
-    assert result.sent == 1
+    assert result.sent == 1 and len(server.received) == 1
+
+
+def test_no_answer_after_the_post_is_in_doubt_never_reposted_in_the_run(tmp_path: Path, server: Any) -> None:
+    # The server takes the first post but answers after the client stopped waiting. Posting it
+    # again in this run would put it in the group twice or more (retries + 1 before); it stays
+    # pending, the channel stops for the run, and the next run posts it: at most one repeat.
     import time
-    time.sleep(1.2)  # let the slow first request finish on the server
+
+    server.delay_next = [1.5]
+    config = make_config(tmp_path, ["wecom"], people={}, register={"language": "en"},
+                         notify={"timeout": 0.5, "retries": 2})
+    many = [rec(i, description="长" * 300) for i in range(3, 30)]
+    first = send_reminders(plan(*many, config=config), config, now=NOW)
+    time.sleep(1.3)  # let the slow first request finish on the server
+    assert len(first.messages) >= 3 and first.sent == 0
+    assert server.requests == 1 and len(server.received) == 1
+    error = first.messages[0].error
+    assert error.startswith("may have been delivered: the WeCom server did not answer within 0.5 s")
+    assert "cannot reach" not in error and "the next run sends it again" in error
+    assert all(m.error == "not sent: WeCom stopped for this run after a message whose delivery is in "
+                          "doubt; the next run sends it" for m in first.messages[1:])
+    assert ledger_rows(tmp_path) == 0
+    second = send_reminders(plan(*many, config=config), config, now=NOW)
+    assert second.failed == 0 and second.sent == len(first.messages)
     texts = [r.text for r in server.received]
-    assert len(texts) == 2 and texts[0] == texts[1]
-    assert f"提醒编号 {result.messages[0].message_id}" in texts[0]
+    assert texts[0] == texts[1]  # the one in doubt, once more, with the same message number
+    assert f"Message {first.messages[0].message_id}" in texts[0]
+    assert len(texts) == len(set(texts)) + 1
+
+
+def test_a_kept_alive_connection_the_server_closed_is_retried_not_in_doubt(tmp_path: Path,
+                                                                          server: Any) -> None:
+    # The server hangs up on a post that came on a kept-alive connection, unread (it was closing
+    # the idle connection as the post arrived): not in doubt, so it is sent again on a new
+    # connection, once, and the channel goes on.
+    server.hang_up_next = 1
+    config = make_config(tmp_path, ["wecom"], people={}, notify={"retries": 2})
+    many = [rec(i, description="长" * 300) for i in range(3, 30)]
+    result = send_reminders(plan(*many, config=config), config, now=NOW)
+    assert len(result.messages) >= 3 and result.failed == 0
+    texts = [r.text for r in server.received]
+    assert len(texts) == len(set(texts)) == result.sent
+
+
+def ledger_rows(tmp_path: Path) -> int:
+    with sqlite3.connect(tmp_path / "state.sqlite") as db:
+        return db.execute("select count(*) from sent_reminders").fetchone()[0]
+
+
+def test_pacing_keeps_every_server_window_within_the_limit(tmp_path: Path, server: Any) -> None:
+    # The server counts a post when it handles it, after the client sent it; here the first
+    # answer is slow, as a loaded API is. Timed from before each post, the pacer let post
+    # n + 1 in at the window's end while the server still counted the first: 45009.
+    from toolkit.notify.wecom import WecomChannel
+
+    server.rate_limit = (3, 1.0)  # WeCom's 20 a minute, scaled down: 3 a second
+    server.delay_next = [0.3]
+    config = make_config(tmp_path, ["wecom"], people={}, wecom={"per_minute": 3})
+    channel = WecomChannel(config, NOW)
+    channel.window = 1.0
+    many = [rec(i, description="长" * 300) for i in range(3, 80)]
+    result = send_reminders(plan(*many, config=config), config, now=NOW, channels=[channel])
+    assert len(result.messages) >= 7 and result.failed == 0
+    assert server.refused == []  # never limited, not even once
+    assert len(server.received) == result.sent
+
+
+def test_dingtalk_throttle_redirect_is_a_rate_limit_held_for_the_next_run(tmp_path: Path, server: Any) -> None:
+    server.fail_next = [302] * 10  # DingTalk redirects while it throttles a robot
+    config = make_config(tmp_path, ["dingtalk"], people={}, register={"language": "en"},
+                         notify={"rate_limit_wait": 0.01, "retries": 1})
+    many = [rec(i, description="长" * 300) for i in range(3, 30)]
+    result = send_reminders(plan(*many, config=config), config, now=NOW)
+    assert result.sent == 0 and server.requests == 2  # waited once, then held: not hammered
+    assert "HTTP 302" in result.messages[0].error and "left for the next run" in result.messages[0].error
+    assert all("not sent this run" in m.error for m in result.messages[1:])
+
+
+def test_dingtalk_quota_used_up_is_held_at_once(tmp_path: Path, server: Any) -> None:
+    server.reply_next = [{"errcode": 90030, "errmsg": "webhook over limit"}]
+    config = make_config(tmp_path, ["dingtalk"], people={}, register={"language": "en"},
+                         notify={"rate_limit_wait": 5, "retries": 3})
+    many = [rec(i, description="长" * 300) for i in range(3, 30)]
+    result = send_reminders(plan(*many, config=config), config, now=NOW)
+    assert result.sent == 0 and server.requests == 1  # no waiting for a quota
+    assert "90030" in result.messages[0].error and "quota is used up" in result.messages[0].error
+    assert all("not sent this run" in m.error for m in result.messages[1:])
 
 
 # -- the ledger: channels are separate, old ledgers migrate -----------------------------------------

@@ -427,3 +427,35 @@ def test_log_lines_are_in_the_configured_language(caplog: pytest.LogCaptureFixtu
     text = caplog.text
     assert "调度器已启动" in text and "任务出错；调度器继续运行" in text and "调度器已停止" in text
     assert "scheduler stopped" not in text
+
+
+def test_the_log_file_keeps_one_record_on_one_line(tmp_path: Path) -> None:
+    import logging
+
+    from toolkit.config import config_from_dict
+    from toolkit.scheduler import log_to_file
+
+    config = config_from_dict({"output": {"dir": str(tmp_path / "out")}})
+    path = log_to_file(config)
+    logger = logging.getLogger("toolkit.test_one_line")
+    logger.warning("cannot remind: %s", "H5\r\nBcc: evil@attacker.com")
+    for handler in logging.getLogger("toolkit").handlers:
+        handler.flush()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert any(line.endswith("cannot remind: H5 Bcc: evil@attacker.com") for line in lines)
+    assert not any(line.startswith("Bcc") for line in lines)
+    for handler in list(logging.getLogger("toolkit").handlers):
+        if getattr(handler, "baseFilename", "") == str(path):
+            logging.getLogger("toolkit").removeHandler(handler)
+            handler.close()
+
+
+def test_the_start_line_is_in_one_language(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock(D(2026, 11, 20, 8, 0), until=D(2026, 11, 20, 8, 0, 30))
+    sched = DailyScheduler(Calls(), times=parse_times(["09:00"]), run_day=lambda d: d.weekday() < 5,
+                           clock=clock, sleep=clock.sleep, language="zh")
+    clock.scheduler = sched
+    with caplog.at_level(logging.INFO, logger="toolkit"):
+        sched.run()
+    started = [r.getMessage() for r in caplog.records if r.getMessage().startswith("调度器已启动")]
+    assert started == ["调度器已启动：每个工作日 09:00 运行每日任务（上次运行：从未，下次运行：2026-11-20 09:00）"]

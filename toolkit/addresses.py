@@ -48,6 +48,58 @@ def check_address(text: str) -> Address:
     return address
 
 
+#: ``Name <addr>``: a quoted name, or a plain one without the characters that make a header
+#: mean something else (a second address, a group, a comment).
+_NAMED = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([^<>,;:@"()\[\]\\]*?))\s*<([^<>]*)>\s*')
+
+
+def check_mailbox(text: str) -> Address:
+    """Exactly one mailbox, ``addr@example.com`` or ``Name <addr@example.com>`` (the name may
+    be Chinese, or quoted). Raises :class:`AddressError` for anything else: a list, a name
+    with an address after it, a control character anywhere.
+
+    Stricter than :func:`email.utils.parseaddr`, which reads ``"a@x.com, b@y.com"`` as its
+    first address and takes a line break inside a quoted name for a new header line.
+    """
+    value = (text or "").strip()
+    if CONTROL.search(value):
+        raise AddressError("contains a line break or control character")
+    if "<" not in value and ">" not in value:
+        if re.search(r"[,;\s]", value):
+            raise AddressError("more than one address, or text besides it")
+        return check_address(value)
+    match = _NAMED.fullmatch(value)
+    if not match:
+        raise AddressError("not one address: write addr@example.com or Name <addr@example.com>")
+    quoted, plain, spec = match.groups()
+    name = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else plain.strip()
+    address = check_address(spec)
+    return Address(display_name=name, username=address.username, domain=address.domain)
+
+
+#: The reasons above, for a Chinese message (others come from the RFC 5322 parser, in English).
+_REASONS_ZH = {
+    "empty": "为空",
+    "contains a line break or control character": "含换行或控制字符",
+    "contains non-ASCII characters": "地址含非 ASCII 字符",
+    "not of the form name@domain": "不是 name@domain 的形式",
+    "more than one address, or text besides it": "多于一个地址，或地址外还有别的文字",
+    "not one address: write addr@example.com or Name <addr@example.com>": "不是一个地址",
+}
+
+
+def reason(exc: AddressError, language: str) -> str:
+    """Why an address was refused, in ``language`` where the reason is one of ours."""
+    text = str(exc)
+    return _REASONS_ZH.get(text, text) if language == "zh" else text
+
+
+def shown(text: str) -> str:
+    """``text`` for a message, its control characters written as escapes (``\\r\\n``), so a
+    line break in a bad value shows where it is instead of breaking the line."""
+    return CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 @functools.lru_cache(maxsize=4096)  # registers repeat the same few handler addresses
 def is_sendable(text: str) -> bool:
     """True when :func:`check_address` accepts ``text``."""

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .addresses import AddressError, check_mailbox, reason, shown
 from .errors import ConfigError
 from .fields import (
     DEFAULT_CATEGORIES,
@@ -464,6 +465,18 @@ MESSAGES: Messages = {
                  "en": "{option} must be the name of an environment variable (such as TOOLKIT_WECOM_WEBHOOK), "
                        "but it looks like the URL or secret itself (not shown here): put that into the "
                        "environment and write only the variable's name in the config file."},
+    "sender": {
+        "zh": "{option} 为“{value}”，不是一个有效的发件地址（{why}）：请只写一个地址，如 "
+              "complaints@example.com 或 投诉系统 <complaints@example.com>，不要有逗号、换行或第二个地址。",
+        "en": "{option} is \"{value}\", not one valid sender address ({why}); write exactly one, such as "
+              "complaints@example.com or Complaints <complaints@example.com>, with no comma, line break or "
+              "second address."},
+    "recipient": {
+        "zh": "{option} 为“{value}”，不是一个有效的收件人（{why}）：请只写一个邮箱地址（如 qm@example.com，"
+              "也可写成 质量经理 <qm@example.com>），或 [people] 中的一个人名；不要写多个地址。",
+        "en": "{option} is \"{value}\", not one valid recipient ({why}); write one e-mail address (such as "
+              "qm@example.com, or Quality Manager <qm@example.com>) or the name of a person in [people]; "
+              "never several addresses."},
 }
 _TYPES: dict[str, dict[str, str]] = {
     "table": {"zh": "一个表（[...] 段）", "en": "a table"},
@@ -673,6 +686,40 @@ def _check_values(cfg: Config, ctx: _Loading) -> None:
         if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
             raise ctx.error("env-name", option=_show(path))
     _check_ranges(cfg, ctx)
+    _check_addresses(cfg, ctx)
+
+
+def _check_addresses(cfg: Config, ctx: _Loading) -> None:
+    """The sender and the configured recipients, at load: a bad one found only when a digest is
+    sent fails every run's escalations (exit 3) instead of the command at once (exit 2).
+
+    A recipient written ``Name <addr>`` is kept as its address: the ledger and the planner key
+    people by address, and the mail is addressed to it alone.
+    """
+    try:
+        check_mailbox(cfg.mail.sender)
+    except AddressError as exc:
+        raise ctx.error("sender", option="[mail].sender", value=shown(cfg.mail.sender),
+                        why=reason(exc, ctx.language)) from None
+    cfg.reminders.quality_manager = _recipient(cfg.reminders.quality_manager, "[reminders].quality_manager", ctx)
+    for name, dept in cfg.departments.items():
+        dept.head = _recipient(dept.head, f'[departments."{name}"].head', ctx)
+
+
+def _recipient(value: str, option: str, ctx: _Loading) -> str:
+    """One address (``Name <addr>`` becomes ``addr``) or a person's name, else a ConfigError."""
+    text = value.strip()
+    if not text:
+        return value
+    if "@" not in text and "<" not in text and ">" not in text and "," not in text:
+        if re.search(r"[\x00-\x1f\x7f\u2028\u2029]", text):  # a name from [people]; one line
+            why = reason(AddressError("contains a line break or control character"), ctx.language)
+            raise ctx.error("recipient", option=option, value=shown(text), why=why)
+        return value
+    try:
+        return check_mailbox(text).addr_spec
+    except AddressError as exc:
+        raise ctx.error("recipient", option=option, value=shown(text), why=reason(exc, ctx.language)) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ from typing import Any
 import schedule
 
 from . import history
+from .addresses import CONTROL as _CONTROL
 from .config import WEEKDAYS, Config, parse_days
 from .errors import ConfigError
 from .i18n import Messages, translate
@@ -231,7 +232,7 @@ class DailyScheduler:
     def run(self) -> None:
         """Loop until :meth:`stop`: check for a due slot every tick, run it, sleep in slices."""
         previous = self.clock()
-        log.info("%s", self._t("log.started", what=self.describe(previous)))
+        log.info("%s", self._t("log.started", what=self.describe(previous, self.language)))
         self.check(previous)
         previous = self.clock()
         while not self._stop.is_set():
@@ -342,6 +343,15 @@ def daily_job(config: Config) -> Job:
 # -- logging --------------------------------------------------------------------------------------
 
 
+class _OneLineFormatter(logging.Formatter):
+    """One record, one line: a message may quote register text, and a line break in a cell must
+    not start a line of its own in the log (a traceback below it stays as it is)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = _CONTROL.sub(" ", record.message)
+        return super().formatMessage(record)
+
+
 def log_to_file(config: Config, *, max_bytes: int = 1_000_000, backups: int = 5) -> Path:
     """Add a rotating log file under the output folder (``output/logs/complaint-toolkit.log``) to
     the ``toolkit`` logger; returns its path. Calling it twice adds one handler."""
@@ -353,7 +363,7 @@ def log_to_file(config: Config, *, max_bytes: int = 1_000_000, backups: int = 5)
             return path
     handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups,
                                                    encoding="utf-8", delay=True)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"))
+    handler.setFormatter(_OneLineFormatter("%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
     root.addHandler(handler)
     if root.getEffectiveLevel() > logging.INFO:

@@ -10,6 +10,7 @@ import logging
 from ..config import Config
 from ..lock import StateLock
 from ..notify import send_reminders
+from ..notify.message import clean
 from ..register import read_register
 from ..reminders import plan_reminders
 from . import _common
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     register = read_register(config)
     plan = plan_reminders(register.records, config, today)
     for warning in plan.warnings:
-        log.warning("%s", warning)
+        log.warning("%s", clean(warning))  # may quote register text: one line each
     if args.dry_run:
         result = send_reminders(plan, config, now=now, dry_run=True)
     else:

@@ -11,6 +11,9 @@ The promise, and its one limit: a message is recorded right after its channel ac
 a crash or a dead server loses nothing and a rerun sends only what is missing. A crash in the
 instant between "accepted" and "recorded" repeats that one message at the next run; it carries
 the same identity (e-mail Message-ID, robot message number), so the repeat is recognisable.
+A message sent whole but never answered (:class:`InDoubt`) is the same case seen from the
+other side: it is not retried in the run, its channel stops for the run, and it stays pending,
+so it too is repeated at most once.
 
 Channels (``[notify] channels``) come from :func:`make_channels`: ``email`` (through the
 outbox or SMTP, ``[mail] transport``), ``wecom``, ``dingtalk``, ``feishu``. What went to the
@@ -36,6 +39,7 @@ from .message import (
     DRY_RUN,
     FAILED,
     SENT,
+    InDoubt,
     MessageResult,
     Outgoing,
     Permanent,
@@ -44,6 +48,7 @@ from .message import (
     SendResult,
     Transient,
 )
+from .message import TEXT as SHARED
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +58,23 @@ TEXT: Messages = {
     "rate_limited": {
         "zh": "{why}：已等待 {n} 次仍被限流，留待下次运行发送（不会丢失）",
         "en": "{why}: still rate limited after waiting {n} time(s); left for the next run (not dropped)"},
+    "quota": {"zh": "{why}：调用额度已用完，留待下次运行发送（不会丢失）",
+              "en": "{why}: the robot's call quota is used up; left for the next run (not dropped)"},
     "held": {"zh": "本次未发送（{why}）；下次运行会补发",
              "en": "not sent this run ({why}); the next run sends it"},
     "down": {"zh": "未发送：{why}；下次运行会补发", "en": "not sent: {why}; the next run sends it"},
     "gone": {"zh": "未发送：服务器在运行中断开且无法重连（{why}）；下次运行会补发",
              "en": "not sent: the server went away during the run and could not be reached again "
                    "({why}); the next run sends it"},
+    "in_doubt": {
+        "zh": "可能已送达：{why}。为免重复，本次不再重发，也不再经{channel}发送其余消息；下次运行会再发一次"
+              "（可能因此收到两份）",
+        "en": "may have been delivered: {why}. Not sent again this run, so as not to send it twice, and "
+              "nothing more goes by {channel} this run; the next run sends it again (it may arrive twice)"},
+    "after_doubt": {
+        "zh": "本次未发送：{channel}上一条消息是否送达不明，本次已停止此渠道；下次运行会补发",
+        "en": "not sent: {channel} stopped for this run after a message whose delivery is in doubt; "
+              "the next run sends it"},
     "warn.refused_cc": {"zh": "部分收件人被拒收：{who}", "en": "some recipients were refused: {who}"},
 }
 
@@ -182,13 +198,23 @@ def send_reminders(plan: ReminderPlan, config: Config, *, now: dt.datetime, dry_
                     log.error("%s: %s", channel.name, exc)
                     continue
                 except RateLimited as exc:
-                    result.error = translate(TEXT, "rate_limited", language, why=exc, n=channel.retries)
+                    result.error = translate(TEXT, "rate_limited" if exc.wait else "quota", language,
+                                             why=exc, n=channel.retries)
                     held[out.destination.lower()] = str(exc)
                     log.warning("%s: %s", channel.name, result.error)
                     continue
                 except Permanent as exc:
                     result.error = str(exc)
                     log.warning("not delivered (%s, %s): %s", channel.name, ", ".join(out.to), exc)
+                    continue
+                except InDoubt as exc:
+                    # Not recorded (it may not have arrived) and not resent (it may have): the
+                    # next run sends it once more. Nothing else goes this way meanwhile, since
+                    # a server that cannot answer in time would leave every message in doubt.
+                    shown = translate(SHARED, f"channel.{channel.name}", language)
+                    result.error = translate(TEXT, "in_doubt", language, why=exc, channel=shown)
+                    down = translate(TEXT, "after_doubt", language, channel=shown)
+                    log.warning("%s: %s", channel.name, result.error)
                     continue
                 except ToolkitError as exc:  # could not reconnect: gone for the rest of this run
                     down = result.error = translate(TEXT, "gone", language, why=exc.text(language))
@@ -223,15 +249,16 @@ def send_reminders(plan: ReminderPlan, config: Config, *, now: dt.datetime, dry_
 def _post(channel: Channel, out: Outgoing, language: str, sleep: Callable[[float], None]) -> dict[str, str]:
     """Post with retries: backoff for transient failures (a dropped session is reopened first),
     a wait for rate limits. Raises :class:`Permanent`, :class:`Rejected`, :class:`RateLimited`
-    (still limited after the waits) or a :class:`ToolkitError` (cannot reconnect)."""
+    (still limited after the waits), :class:`InDoubt` (never retried: it may have arrived) or
+    a :class:`ToolkitError` (cannot reconnect)."""
     attempt = waits = 0
     while True:
         try:
             if not channel.connected:
                 channel.reconnect()
             return channel.post(out)
-        except RateLimited:
-            if waits >= channel.retries:
+        except RateLimited as exc:
+            if waits >= channel.retries or not exc.wait:
                 raise
             waits += 1
             log.info("%s rate limited; waiting %.0f s", channel.name, channel.rate_limit_wait)
@@ -253,11 +280,16 @@ def deliver_one(channel: Channel, out: Outgoing, language: str,
                 sleep: Callable[[float], None] = time.sleep) -> None:
     """Deliver one message outside a plan (the weekly report) with the same retries.
 
-    Raises :class:`MailError` saying why when it did not go (exit 3 for the job: undelivered).
+    Raises :class:`MailError` saying why when it did not go (exit 3 for the job: undelivered);
+    a message in doubt is not retried either.
     """
     try:
         # Not connected yet: _post opens the channel, retrying a server that is briefly away.
         refused = _post(channel, out, language, sleep)
+    except InDoubt as exc:
+        shown = translate(SHARED, f"channel.{channel.name}", language) \
+            if f"channel.{channel.name}" in SHARED else channel.name
+        raise MailError(translate(TEXT, "in_doubt", language, why=exc, channel=shown)) from exc
     except (Permanent, RateLimited) as exc:
         raise MailError(str(exc)) from exc
     except ToolkitError as exc:

@@ -8,7 +8,10 @@ both added to the URL. A group digest goes as markdown; people with a ``[people]
 @-mentioned (``at.atMobiles`` and ``@138…`` in the text, which DingTalk needs to show it).
 
 Replies: ``errcode`` 0 accepted; 130101 "send too fast" (20 messages a minute per robot, then
-throttled for 10 minutes); 310000 signature, keyword or IP mismatch; 300001 bad token.
+throttled for 10 minutes, during which an HTTP redirect may come instead of JSON: both are rate
+limits, waited for and then held for the next run); 90030 "webhook over limit" (the call quota
+is used up: held for the next run at once); 310000 signature, keyword or IP mismatch; 300001
+bad token.
 """
 
 from __future__ import annotations
@@ -41,8 +44,13 @@ class DingtalkChannel(RobotChannel):
     name = "dingtalk"
     limit = MARKDOWN_LIMIT
     rate_codes = frozenset({130101})
+    #: 90030 "webhook over limit": the robot's call quota (per day or month) is used up.
+    quota_codes = frozenset({90030})
     rejected_codes = frozenset({310000, 300001, 400101})
     busy_codes = frozenset({-1})
+    # While a robot is throttled (the 10 minutes after it went past 20 a minute), DingTalk is
+    # reported to answer with a redirect instead of JSON: that is the limit, not a bad reply.
+    redirect_is_throttle = True
 
     def style(self) -> Style:
         # DingTalk's markdown joins lines unless they end in two spaces or are paragraphs.

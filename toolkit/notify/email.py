@@ -29,23 +29,24 @@ import datetime as dt
 import html
 import logging
 import os
+import re
 import smtplib
 import ssl
 from collections.abc import Iterator, Sequence
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from ..addresses import CONTROL, AddressError, check_address
+from ..addresses import CONTROL, AddressError, check_address, check_mailbox, reason, shown
 from ..config import Config, MailConfig
 from ..errors import MailError
 from ..i18n import Messages, translate
 from ..reminders import CannotRemind, Digest, ReminderItem, ReminderPlan
 from ..state import Ledger
-from .message import Outgoing, Permanent, Transient, clean, kind_label, message_id
+from .message import InDoubt, Outgoing, Permanent, Transient, clean, kind_label, message_id
 from .outbox import OutboxTransport
 
 log = logging.getLogger(__name__)
@@ -107,8 +108,10 @@ TEXT: Messages = {
         "en": "recipient address '{address}' is not a valid e-mail address ({why}); correct it in the "
               "register's e-mail column or in config.toml [people]/[departments]/[reminders]"},
     "err.sender": {
-        "zh": "[mail].sender“{address}”不是有效的电子邮件地址（{why}）：请在 config.toml 中改正。",
-        "en": "[mail].sender '{address}' is not a valid e-mail address ({why}); correct it in config.toml."},
+        "zh": "[mail].sender“{address}”不是有效的电子邮件地址（{why}）：请在 config.toml 中改正，只写一个地址，"
+              "如 complaints@example.com 或 投诉系统 <complaints@example.com>。",
+        "en": "[mail].sender '{address}' is not a valid e-mail address ({why}); correct it in config.toml: "
+              "exactly one address, such as complaints@example.com or Complaints <complaints@example.com>."},
     "err.password": {
         "zh": "[mail].username 已设置为“{user}”，但环境变量 {var} 为空：请把 SMTP 密码放入该环境变量"
               "（例如 export {var}=...），密码不要写进配置文件。",
@@ -173,10 +176,22 @@ TEXT: Messages = {
         "en": "mail login failed: the user name or the password in the environment variable {var} "
               "contains non-ASCII characters, which SMTP login does not support. Use a password of "
               "letters, digits and symbols only (ask the mail administrator for an app password)."},
+    "err.no_answer": {
+        "zh": "邮件服务器在 {n} 秒内没有确认收到这封邮件（{why}）",
+        "en": "the mail server did not confirm the message within {n} s ({why})"},
+    "err.cut_off": {
+        "zh": "邮件服务器收下邮件内容后、确认之前断开了连接（{why}）",
+        "en": "the mail server closed the connection after taking the message, before confirming it "
+              "({why})"},
 }
 
 
 _BOUNDARY = "=_complaint-toolkit.reminder_="
+
+#: Seconds to wait for the reply to the end of DATA (RFC 5321 §4.5.3.2: 10 minutes). Much longer
+#: than ``[mail] timeout`` on purpose: a server may take that long to queue a message it already
+#: has, and giving up sooner is how one reminder turns into several copies.
+DATA_TIMEOUT = 600.0
 #: A summary of 投诉内容 in the digest table: one line, this many characters at most.
 SUMMARY_CHARS = 40
 
@@ -185,16 +200,14 @@ SUMMARY_CHARS = 40
 
 
 def sender_address(mail: MailConfig, language: str) -> Address:
-    """``[mail].sender`` as a checked From address; MailError saying what is wrong with it."""
-    name, spec = parseaddr(mail.sender)
+    """``[mail].sender`` as a checked From address (exactly one mailbox, see
+    :func:`check_mailbox`); MailError saying what is wrong with it. The config loader refuses a
+    bad sender already; this is for a config built in code."""
     try:
-        address = check_address(spec or mail.sender)
+        return check_mailbox(mail.sender)
     except AddressError as exc:
-        raise MailError(translate(TEXT, "err.sender", language, address=mail.sender, why=exc)) from exc
-    if name and CONTROL.search(name):
-        raise MailError(translate(TEXT, "err.sender", language, address=mail.sender,
-                                  why="line break in the name"))
-    return Address(display_name=name, username=address.username, domain=address.domain)
+        raise MailError(translate(TEXT, "err.sender", language, address=shown(mail.sender),
+                                  why=reason(exc, language))) from exc
 
 
 def summary(text: str, limit: int = SUMMARY_CHARS) -> str:
@@ -502,6 +515,54 @@ def make_transport(config: Config, now: dt.datetime) -> OutboxTransport | SmtpTr
     return EmailChannel(config, now)._make_transport()
 
 
+class _NoAnswer(smtplib.SMTPServerDisconnected):
+    """The whole message went, ending with "."; its reply did not come (timeout or a cut)."""
+
+    def __init__(self, why: str, timed_out: bool) -> None:
+        super().__init__(why)
+        self.timed_out = timed_out
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+class _Session(smtplib.SMTP):
+    """smtplib's session, with the wait for the end-of-data reply apart from the command
+    timeout, and a missing reply there told apart from any failure before it."""
+
+    data_timeout = DATA_TIMEOUT
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.putcmd("data")
+        code, repl = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, repl)
+        if isinstance(msg, str):
+            msg = msg.encode("ascii")
+        quoted = _LEADING_DOT.sub(b"..", msg)  # RFC 5321 §4.5.2 dot-stuffing, as smtplib does
+        if not quoted.endswith(b"\r\n"):
+            quoted += b"\r\n"
+        # A failure while sending leaves the message incomplete: the server drops it, a retry
+        # is safe. Once the final "." is out, the server may have it.
+        self.send(quoted + b".\r\n")
+        sock = self.sock
+        command_timeout = sock.gettimeout() if sock is not None else None
+        if sock is not None:
+            sock.settimeout(max(self.data_timeout, command_timeout or 0))
+        try:
+            return self.getreply()
+        except smtplib.SMTPServerDisconnected as exc:
+            cause = exc.__cause__ or exc.__context__
+            raise _NoAnswer(str(exc), isinstance(cause, TimeoutError)) from exc
+        finally:
+            if self.sock is not None:
+                self.sock.settimeout(command_timeout)
+
+
+class _SslSession(_Session, smtplib.SMTP_SSL):
+    """:class:`_Session` over implicit TLS."""
+
+
 class SmtpTransport:
     """One SMTP session for the whole run (reopened after a drop)."""
 
@@ -541,9 +602,9 @@ class SmtpTransport:
         smtp: smtplib.SMTP | None = None
         try:
             if mail.security == "ssl":
-                smtp = smtplib.SMTP_SSL(mail.host, mail.port, timeout=mail.timeout, context=context)
+                smtp = _SslSession(mail.host, mail.port, timeout=mail.timeout, context=context)
             else:
-                smtp = smtplib.SMTP(mail.host, mail.port, timeout=mail.timeout)
+                smtp = _Session(mail.host, mail.port, timeout=mail.timeout)
             smtp.ehlo()
             if mail.security == "starttls":
                 smtp.starttls(context=context)
@@ -595,6 +656,12 @@ class SmtpTransport:
             if codes and all(400 <= c < 500 for c in codes):
                 raise Transient(why) from exc
             raise Permanent(why) from exc
+        except _NoAnswer as exc:
+            _quietly_close(self._smtp)
+            self._smtp = None
+            wait = max(_Session.data_timeout, self.mail.timeout)
+            key = "err.no_answer" if exc.timed_out else "err.cut_off"
+            raise InDoubt(self._t(key, n=_seconds(wait), why=exc)) from exc
         except smtplib.SMTPServerDisconnected as exc:
             self._smtp = None
             raise Transient(str(exc) or "connection closed") from exc
@@ -620,6 +687,10 @@ class SmtpTransport:
                 smtp.quit()
             except (OSError, smtplib.SMTPException):
                 _quietly_close(smtp)
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _text(value: bytes | str) -> str:

@@ -9,7 +9,9 @@ the rest, the same way for every channel:
 - :class:`RateLimited` (WeCom 45009, DingTalk 130101, Feishu 11232): waited for and retried,
   then left for the next run with a note — never dropped;
 - :class:`Rejected` (a bad key or signature): this destination takes nothing this run;
-- :class:`Permanent`: this message will not go; the others may.
+- :class:`Permanent`: this message will not go; the others may;
+- :class:`InDoubt` (no answer after the whole message was sent): not retried, the channel
+  stops for this run, the message stays pending for the next run.
 """
 
 from __future__ import annotations
@@ -40,7 +42,21 @@ class Rejected(Permanent):
 
 
 class RateLimited(Exception):
-    """The destination says "too many messages": wait, then try again."""
+    """The destination says "too many messages": wait, then try again (``wait`` False: a
+    quota that waiting within the run cannot restore, so hold it for the next run at once)."""
+
+    def __init__(self, message: str, *, wait: bool = True) -> None:
+        super().__init__(message)
+        self.wait = wait
+
+
+class InDoubt(Exception):
+    """The message was handed over whole but no answer came: the server may have taken it.
+
+    Sending it again in this run could deliver it twice (RFC 5321 §4.5.3.2, §6.1), so the
+    loop neither retries it nor sends anything more on that channel this run; it stays
+    pending, so the next run sends it (the one repeat the README allows).
+    """
 
 
 TEXT: Messages = {
@@ -206,22 +222,25 @@ class SendResult:
         width = max((len(translate(TEXT, f"status.{s}", language))
                      for s in (SENT, DRY_RUN, ALREADY_SENT, FAILED)), default=0)
         several = len({m.channel for m in self.messages}) > 1
+        # Register text reaches these lines (names, addresses, reasons): one line each, so a
+        # line break in a cell cannot start a line of its own (a fake "Bcc:" in a log).
         for m in self.messages:
             status = translate(TEXT, f"status.{m.status}", language)
-            to = ", ".join(m.to) + (f" (cc {', '.join(m.cc)})" if m.cc else "")
+            to = ", ".join(map(clean, m.to)) + (f" (cc {', '.join(map(clean, m.cc))})" if m.cc else "")
             if several or m.channel not in ("email", "outbox"):
                 to = f"[{translate(TEXT, f'channel.{m.channel}', language)}] {to}"
-            line = f"{status:<{width}}  {to}  {m.subject}"
+            line = f"{status:<{width}}  {to}  {clean(m.subject)}"
             if m.error:
-                line += f"  -- {m.error}"
+                line += f"  -- {clean(m.error)}"
             lines.append(line)
             if previews and m.preview and m.status == DRY_RUN:
                 lines.extend(f"    | {text}" for text in m.preview.splitlines())
         for c in self.cannot_remind:
-            reason = f"{c.reason}（{translate(TEXT, f'fix.{c.fix}', language)}）" if language == "zh" \
-                else f"{c.reason} ({translate(TEXT, f'fix.{c.fix}', language)})"
-            lines.append(translate(TEXT, "cannot_line", language, where=f"{c.sheet}!{c.row}",
-                                   cid=c.complaint_id, kind=kind_label(c.kind, language), reason=reason))
+            fix = translate(TEXT, f"fix.{c.fix}", language)
+            reason = f"{clean(c.reason)}（{fix}）" if language == "zh" else f"{clean(c.reason)} ({fix})"
+            lines.append(translate(TEXT, "cannot_line", language, where=clean(f"{c.sheet}!{c.row}"),
+                                   cid=clean(c.complaint_id), kind=kind_label(c.kind, language),
+                                   reason=reason))
         if not self.messages:
             lines.append(translate(TEXT, "none", language))
         lines.append(translate(TEXT, "summary", language, total=len(self.messages), sent=self.sent,

@@ -30,7 +30,7 @@ from ..reminders import ReminderPlan
 from ..state import Ledger
 from .group import GroupDigest, Part, Style, counts_line, group_digests, neutral, render_parts
 from .message import TEXT as SHARED
-from .message import Outgoing, Permanent, RateLimited, Rejected, Transient
+from .message import InDoubt, Outgoing, Permanent, RateLimited, Rejected, Transient
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,13 @@ TEXT: Messages = {
     "err.http": {"zh": "{channel}服务器答复 HTTP {status}", "en": "the {channel} server answered HTTP {status}"},
     "err.reply": {"zh": "{channel}服务器的答复无法识别（HTTP {status}）",
                   "en": "the {channel} server's reply is not understood (HTTP {status})"},
+    "err.no_answer": {
+        "zh": "{channel}服务器在 {n} 秒内没有答复（若经常如此，可调大 [notify] timeout）",
+        "en": "the {channel} server did not answer within {n} s (if this is usual, raise [notify] timeout)"},
+    "err.cut_off": {
+        "zh": "{channel}服务器收到消息后、答复之前断开了连接（{why}）",
+        "en": "the {channel} server closed the connection after the message was sent, before answering "
+              "({why})"},
     "err.unreachable": {
         "zh": "无法连接{channel}服务器（{why}）：请检查网络、代理，以及环境变量 {var} 中的地址",
         "en": "cannot reach the {channel} server ({why}); check the network, a proxy, and the URL in "
@@ -81,9 +88,16 @@ class RobotChannel:
     rejected_codes: frozenset[int] = frozenset()
     #: Codes that mean "busy, try again".
     busy_codes: frozenset[int] = frozenset({-1})
+    #: Codes of a quota that waiting within the run cannot restore: held for the next run at once.
+    quota_codes: frozenset[int] = frozenset()
+    #: An HTTP redirect means "throttled" (DingTalk, while it throttles a robot), not a bad reply.
+    redirect_is_throttle = False
+    #: The pacing window: ``per_minute`` posts in any window this long, as the server counts.
+    window = 60.0
 
     def __init__(self, config: Config, now: dt.datetime, *, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.now = now
         self.language = config.language
@@ -95,8 +109,9 @@ class RobotChannel:
         self.timeout = notify.timeout
         self.clock = clock
         self.sleep = sleep
+        self.monotonic = monotonic
         self._connections: dict[tuple[str, str, int], http.client.HTTPConnection] = {}
-        self._posted: dict[str, collections.deque[float]] = {}
+        self._post_times: dict[str, collections.deque[float]] = {}
         self._secrets: set[str] = set()
         self._connected = True
 
@@ -204,18 +219,26 @@ class RobotChannel:
         return text
 
     def _pace(self, destination: str) -> None:
-        """Stay under ``per_minute`` posts a minute to one robot, as the APIs ask."""
+        """Stay under ``per_minute`` posts a minute to one robot, as the APIs ask.
+
+        Each post's time is taken when its answer came back (:meth:`_count_post`), which is after
+        the server counted it: so no window the server measures can hold more than
+        ``per_minute`` of them. Timed from before the post, the server's window starts later
+        than ours, and post ``per_minute + 1`` lands inside it at the minute boundary."""
         per_minute = self.robot.per_minute
         if per_minute <= 0:
             return
-        times = self._posted.setdefault(destination, collections.deque())
-        now = time.monotonic()
-        while times and now - times[0] >= 60:
+        times = self._post_times.setdefault(destination, collections.deque())
+        now = self.monotonic()
+        while times and now - times[0] >= self.window:
             times.popleft()
         if len(times) >= per_minute:
-            self.sleep(60 - (now - times[0]))
+            self.sleep(self.window - (now - times[0]))
             times.popleft()
-        times.append(time.monotonic())
+
+    def _count_post(self, destination: str) -> None:
+        if self.robot.per_minute > 0:
+            self._post_times.setdefault(destination, collections.deque()).append(self.monotonic())
 
     def post(self, out: Outgoing) -> dict[str, str]:
         group, bodies = out.payload
@@ -228,7 +251,11 @@ class RobotChannel:
         while out.posted < len(bodies):
             self._pace(group.destination)
             signed_url, body = self.sign(url, bodies[out.posted], secret)
-            reply = self._send(signed_url, body, group)
+            try:
+                reply = self._send(signed_url, body, group)
+            finally:
+                # Any attempt may have counted against the limit, answered or not.
+                self._count_post(group.destination)
             self._check(reply, group)
             out.posted += 1
         return {}
@@ -240,6 +267,8 @@ class RobotChannel:
             return
         if code in self.rate_codes:
             raise RateLimited(self._t("err.limited", code=code, why=why))
+        if code in self.quota_codes:
+            raise RateLimited(self._t("err.limited", code=code, why=why), wait=False)
         if code in self.rejected_codes:
             secret = translate(TEXT, "secret", self.language, var=group.secret_env) if group.secret_env else ""
             keyword = translate(TEXT, "keyword", self.language, channel=self.name) if self.name != "wecom" else ""
@@ -258,11 +287,12 @@ class RobotChannel:
         if conn is None:
             cls = http.client.HTTPSConnection if key[0] == "https" else http.client.HTTPConnection
             conn = self._connections[key] = cls(key[1], key[2], timeout=self.timeout)
+        reused = conn.sock is not None
         try:
+            # Connecting and sending: a failure here leaves the server without the whole
+            # request (its Content-Length is not met), so trying again is safe.
             conn.request("POST", target, body=data,
                          headers={"Content-Type": "application/json; charset=utf-8"})
-            response = conn.getresponse()
-            status, raw = response.status, response.read()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
             self._connections.pop(key, None)
@@ -272,6 +302,25 @@ class RobotChannel:
                 self._connected = False
                 raise _Unreachable(self._t("err.unreachable", why=reason, var=group.destination)) from None
             raise Transient(self._t("err.unreachable", why=reason, var=group.destination)) from None
+        try:
+            response = conn.getresponse()
+            status, raw = response.status, response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            self._connections.pop(key, None)
+            if reused and isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError,
+                                           BrokenPipeError)):
+                # A kept-alive connection the server had already closed while idle: the request
+                # never reached it (what every HTTP client retries).
+                raise Transient(self._t("err.unreachable", why=type(exc).__name__,
+                                        var=group.destination)) from None
+            # The whole request went: the server may have posted it. Not to be retried.
+            if isinstance(exc, TimeoutError):
+                raise InDoubt(self._t("err.no_answer", n=_seconds(self.timeout))) from None
+            raise InDoubt(self._t("err.cut_off", why=getattr(exc, "strerror", None) or type(exc).__name__)) \
+                from None
+        if 300 <= status < 400 and self.redirect_is_throttle:
+            raise RateLimited(self._t("err.http", status=status))
         if status == 429:
             raise RateLimited(self._t("err.http", status=status))
         if status >= 500:
@@ -285,6 +334,10 @@ class RobotChannel:
                 raise Permanent(self._t("err.http", status=status))
             raise Permanent(self._t("err.reply", status=status))
         return reply
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 class _Unreachable(MailError):
