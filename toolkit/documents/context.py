@@ -44,8 +44,10 @@ def display(field_name: str, value: Value, language: str) -> str:
 #: (canonical name, Chinese header names) per field, worked out once: contexts are built per row.
 _CONTEXT_NAMES = tuple((f.name, tuple(header_names(f.zh))) for f in FIELDS)
 
-#: A line numbered by staff: ``1. …``, ``2、…``, ``(1) …``, ``（2）…``, ``1) …``, ``①…``.
-_NUMBERED = re.compile(r"^\s*(?:[(（]\s*\d+\s*[)）]|\d+\s*[.、．)）:：]|[①-⑳])\s*")
+#: A line numbered by staff: ``1. …``, ``2、…``, ``(1) …``, ``（2）…``, ``1) …``, ``①…``. A digit
+#: right after the separator means the number is the text's own (``1.5倍``, ``12:00前``,
+#: ``3.1 修订``), not numbering, so it is kept.
+_NUMBERED = re.compile(r"^\s*(?:[(（]\s*\d+\s*[)）]|\d+\s*[.、．)）:：](?!\d)|[①-⑳])\s*")
 _PREVENTIVE = re.compile(r"^\s*(预防|preventive|prevention)", re.IGNORECASE)
 
 

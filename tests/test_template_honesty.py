@@ -1,0 +1,88 @@
+"""Templates never file a silently wrong form: what QA found in staff-made templates. Every test
+builds a real .docx, renders it through the real stage or command and opens the result again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from docx import Document
+from lxml import etree
+
+from toolkit.cli import main
+from toolkit.config import Config, DocumentKindConfig
+from toolkit.documents import CAPA, CREATED, FEEDBACK, SKIPPED, GenerateResult, generate
+from toolkit.model import Record, Register, SheetInfo
+from toolkit.validate import ValidationReport
+
+TODAY = dt.date(2026, 11, 20)
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def row(**changes: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "complaint_id": "KS-2026-0001", "received_on": dt.date(2026, 11, 2), "channel": "电话",
+        "customer_name": "张三", "customer_phone": "13800138000", "product": "中华（硬）",
+        "description": "包装破损", "category": "产品质量", "nature": "咨询型", "severity": "C",
+        "special": "否", "department": "质量部", "handler": "王芳", "compensation": 200.0,
+        "reply_due": dt.date(2026, 11, 21), "followup_due": dt.date(2026, 11, 25), "status": "处理中",
+    }
+    base.update(changes)
+    return base
+
+
+def register_of(*rows: dict[str, object]) -> Register:
+    records = [Record("台账", 3 + i, dict(v)) for i, v in enumerate(rows)]
+    return Register("register.xlsx", "", 0, [SheetInfo("台账", 2, {}, [])], records)
+
+
+def config(feedback_template: Path | None = None, language: str = "zh") -> Config:
+    cfg = Config()
+    cfg.register.language = language
+    cfg.documents.kinds["acknowledgement"] = DocumentKindConfig(when="false")
+    if feedback_template is not None:
+        cfg.documents.feedback_template = str(feedback_template)
+    return cfg
+
+
+def run(tmp_path: Path, *rows: dict[str, object], cfg: Config | None = None) -> GenerateResult:
+    return generate(register_of(*rows), ValidationReport("register.xlsx", 0, [], {"error": 0}),
+                    cfg or config(), today=TODAY, out_dir=tmp_path / "docs")
+
+
+def template_of(path: Path, *paragraphs: str) -> Path:
+    doc = Document()
+    for text in paragraphs:
+        doc.add_paragraph(text)
+    doc.save(str(path))
+    return path
+
+
+def body_lines(path: str | Path) -> list[str]:
+    return [p.text for p in Document(str(path)).paragraphs]
+
+
+def check_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
+    code = main(["check-templates", *args, "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+# -- 1. CAPA lines keep their own leading numbers -----------------------------------------------------
+
+
+def test_capa_lines_keep_decimals_times_and_section_numbers(tmp_path: Path) -> None:
+    action = ("1.5倍加严抽检同批次卷烟\n12:00前完成全部零售户库房排查\n0.5%作为月度不良率上限\n"
+              "3.1 修订仓储作业指导书\n2、预防：每月检查\n(3) 复训\n① 通报")
+    result = run(tmp_path, row(corrective_action=action, capa_owner="孙丽", capa_due=dt.date(2026, 12, 1)))
+    (capa,) = [d for d in result.documents if d.kind == CAPA]
+    table = Document(capa.path).tables[1]
+    texts = [r.cells[2].text for r in table.rows][1:]
+    assert texts == ["1.5倍加严抽检同批次卷烟", "12:00前完成全部零售户库房排查", "0.5%作为月度不良率上限",
+                     "3.1 修订仓储作业指导书", "预防：每月检查", "复训", "通报"]
+    assert [r.cells[1].text for r in table.rows][1:] == ["纠正"] * 4 + ["预防", "纠正", "纠正"]
