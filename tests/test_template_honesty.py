@@ -86,3 +86,30 @@ def test_capa_lines_keep_decimals_times_and_section_numbers(tmp_path: Path) -> N
     assert texts == ["1.5倍加严抽检同批次卷烟", "12:00前完成全部零售户库房排查", "0.5%作为月度不良率上限",
                      "3.1 修订仓储作业指导书", "预防：每月检查", "复训", "通报"]
     assert [r.cells[1].text for r in table.rows][1:] == ["纠正"] * 4 + ["预防", "纠正", "纠正"]
+
+
+# -- 7. paragraph numbers after {%p %} paragraphs and {%tr %} rows -------------------------------------
+
+
+def test_paragraph_numbers_stay_right_after_paragraph_and_row_tags(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    path = template_of(tmp_path / "t.docx", "{{ 投诉编号 }}", "{%p if is_special %}", "特殊", "{%p endif %}",
+                       "{{ 投诉等级 }}")
+    doc = Document(str(path))
+    table = doc.add_table(rows=3, cols=2)
+    table.cell(0, 0).text = "{%tr for a in actions %}"
+    table.cell(1, 0).text, table.cell(1, 1).text = "{{ a.text }}", "{{ a.desc }}"
+    table.cell(2, 0).text = "{%tr endfor %}"
+    doc.add_paragraph("{{ 客户名 }}")
+    doc.save(str(path))
+    code, data = check_json(capsys, str(path))
+    assert code == 1
+    checked = data["templates"][0]
+    where = {u["name"]: u["paragraph"] for u in checked["unknown"]}
+    assert where == {"投诉等级": 5, "客户名": 12}  # ¶6-¶11: the table's six cells
+    assert [(p["code"], p["paragraph"]) for p in checked["problems"]] == [("loop-attribute", 9)]
+    # and the template still renders as before where it is right
+    fixed = template_of(tmp_path / "ok.docx", "{{ 投诉编号 }}", "{%p if is_special %}", "特殊", "{%p endif %}",
+                        "{{ 等级 }}")
+    result = run(tmp_path, row(special="媒体"), cfg=config(fixed))
+    assert body_lines(result.documents[0].path) == ["KS-2026-0001", "特殊", "C"]

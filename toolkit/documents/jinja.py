@@ -315,6 +315,33 @@ class PreparedTemplate:
 
 
 _PATCHER = DocxTemplate(io.BytesIO())  # patch_xml() only works on the string it is given
+#: docxtpl's first two steps: a tag Word split over runs (``{<w:r>…{``, ``{{ a</w:t>…<w:t>b }}``)
+#: made one string again, so the row/paragraph tags below can be found.
+_SPLIT_OPEN = re.compile(r"(?<={)(<[^>]*>)+(?=[\{%\#])|(?<=[%\}\#])(<[^>]*>)+(?=\})", re.DOTALL)
+_SPLIT_TAG = re.compile(r"{%(?:(?!%}).)*|{#(?:(?!#}).)*|{{(?:(?!}}).)*", re.DOTALL)
+_SPLIT_TEXT = re.compile(r"</w:t>.*?(<w:t>|<w:t [^>]*>)", re.DOTALL)
+#: docxtpl's ``{%tr %}`` / ``{%tc %}`` / ``{%p %}``: the row, cell or paragraph holding the tag.
+_ELEMENT_TAGS = [re.compile(rf"<w:{y}[ >](?:(?!<w:{y}[ >]).)*({{%|{{{{){y} ([^}}%]*(?:%}}|}}}})).*?</w:{y}>",
+                            re.DOTALL) for y in ("tr", "tc", "p")]
+
+
+def _patch_xml(xml: str) -> str:
+    """docxtpl's ``patch_xml`` on a part with one paragraph per line, keeping the lines: a row,
+    cell or paragraph a ``{%tr %}`` / ``{%tc %}`` / ``{%p %}`` tag replaces leaves its line breaks
+    in Jinja comments (no output), so line n + 1 is still paragraph n after it — for the checks'
+    paragraph numbers and for a render error's."""
+    xml = _SPLIT_OPEN.sub("", xml)
+    xml = _SPLIT_TAG.sub(lambda m: _SPLIT_TEXT.sub("", m.group(0)), xml)
+
+    def keep_lines(m: re.Match[str]) -> str:
+        before = m.string.count("\n", m.start(), m.start(1))
+        after = m.string.count("\n", m.end(2), m.end())
+        tag = f"{m.group(1)} {m.group(2)}"
+        return ("{#" + "\n" * before + "#}" if before else "") + tag + ("{#" + "\n" * after + "#}" if after else "")
+
+    for pattern in _ELEMENT_TAGS:
+        xml = pattern.sub(keep_lines, xml)
+    return _PATCHER.patch_xml(xml)
 _CACHE: dict[str, PreparedTemplate] = {}
 
 
@@ -392,11 +419,10 @@ def _prepare(path: Path, data: bytes, digest: str, language: str) -> PreparedTem
         _east_asian_fonts(root)
         xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True).decode("utf-8")
         xml = xml.replace("?>\n", "?>", 1)  # line 1 = the root, so line n + 1 = paragraph n
-        source = _PATCHER.patch_xml(xml)
+        # One paragraph per line, so a Jinja error's line number names the paragraph.
+        source = _patch_xml(re.sub(r"<w:p([ >/])", r"\n<w:p\1", xml))  # <w:p/> too: an empty cell
         # Runs docxtpl's {{r }} handling creates carry no properties: give them the body font.
         source = source.replace("<w:r><w:t", f'<w:r><w:rPr><w:rFonts w:eastAsia="{BODY_FONT}"/></w:rPr><w:t')
-        # One paragraph per line, so a Jinja error's line number names the paragraph.
-        source = re.sub(r"<w:p([ >])", r"\n<w:p\1", source)
         lines = source.split("\n")
         # Another engine's tags ({{#x}}, ${x}, «x»...) are named, then made plain text so the
         # rest of the part can still be checked.
