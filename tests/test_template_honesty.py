@@ -113,3 +113,21 @@ def test_paragraph_numbers_stay_right_after_paragraph_and_row_tags(tmp_path: Pat
                         "{{ 等级 }}")
     result = run(tmp_path, row(special="媒体"), cfg=config(fixed))
     assert body_lines(result.documents[0].path) == ["KS-2026-0001", "特殊", "C"]
+
+
+# -- 8. a file that cannot be read is never summed up as fine -----------------------------------------
+
+
+def test_the_summary_does_not_claim_success_for_a_file_it_could_not_read(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# not a template\n", encoding="utf-8")
+    code = main(["check-templates", str(readme)])
+    out, err = capsys.readouterr()
+    assert code == 2 and "无法读取模板" in err
+    assert "全部占位符都有字段提供" not in out
+    assert "1 个模板无法读取，未检查" in out
+    good = template_of(tmp_path / "good.docx", "{{ 投诉编号 }}")
+    code = main(["check-templates", str(good), str(readme)])
+    out, _ = capsys.readouterr()
+    assert code == 2 and "good.docx" in out and "全部占位符都有字段提供" not in out
