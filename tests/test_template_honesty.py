@@ -16,6 +16,7 @@ from lxml import etree
 from toolkit.cli import main
 from toolkit.config import Config, DocumentKindConfig
 from toolkit.documents import CAPA, CREATED, FEEDBACK, SKIPPED, GenerateResult, generate
+from toolkit.errors import TemplateError
 from toolkit.model import Record, Register, SheetInfo
 from toolkit.validate import ValidationReport
 
@@ -131,3 +132,47 @@ def test_the_summary_does_not_claim_success_for_a_file_it_could_not_read(
     code = main(["check-templates", str(good), str(readme)])
     out, _ = capsys.readouterr()
     assert code == 2 and "good.docx" in out and "全部占位符都有字段提供" not in out
+
+
+# -- 6. a Word template (.dotx) files .docx documents Word opens --------------------------------------
+
+SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "feedback-form.docx"
+TEMPLATE_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml"
+DOCUMENT_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+
+
+def saved_as(source: Path, target: Path, content_type: str, extra: dict[str, bytes] | None = None) -> Path:
+    """``source`` re-zipped with its main part typed ``content_type`` (as Word saves a .dotx/.dotm)."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(DOCUMENT_MAIN.encode(), content_type.encode())
+            zout.writestr(info, data)
+        for name, data in (extra or {}).items():
+            zout.writestr(name, data)
+    return target
+
+
+def test_a_dotx_template_files_documents_typed_as_documents(tmp_path: Path) -> None:
+    dotx = saved_as(SHIPPED, tmp_path / "客诉反馈单.dotx", TEMPLATE_MAIN)
+    result = run(tmp_path, row(), cfg=config(dotx))
+    (form,) = [d for d in result.documents if d.kind == FEEDBACK]
+    assert form.status == CREATED
+    with zipfile.ZipFile(form.path) as package:
+        types = etree.fromstring(package.read("[Content_Types].xml"))
+    main_part = [o.get("ContentType") for o in types if o.get("PartName") == "/word/document.xml"]
+    assert main_part == [DOCUMENT_MAIN]
+    assert "KS-2026-0001" in "\n".join(body_lines(form.path))  # python-docx opens it as a document
+
+
+def test_a_macro_enabled_template_is_refused_saying_how_to_fix(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    dotm = saved_as(SHIPPED, tmp_path / "表单.dotm", "application/vnd.ms-word.template.macroEnabledTemplate.main+xml",
+                    {"word/vbaProject.bin": b"\xd0\xcf\x11\xe0 macros"})
+    code = main(["check-templates", str(dotm)])
+    err = capsys.readouterr().err
+    assert code == 2 and "启用宏" in err and "另存为 .docx" in err
+    with pytest.raises(TemplateError, match="启用宏"):
+        run(tmp_path, row(), cfg=config(dotm))
+    assert not list((tmp_path / "docs").rglob("*.docx"))

@@ -62,6 +62,10 @@ MESSAGES: Messages = {
                             "en": "cannot read template {path}: {error}. Save it as .docx from Word or "
                                   "WPS and try again."},
     "template-folder": {"zh": "模板 {path} 是文件夹，不是 .docx 文件。", "en": "template {path} is a folder, not a .docx file."},
+    "template-macros": {"zh": "模板 {path} 是启用宏的 Word 文件（.docm/.dotm）：本工具不生成带宏的文件。请在 Word 或 WPS 中"
+                              "另存为 .docx（Word 文档）后使用。",
+                        "en": "template {path} is a macro-enabled Word file (.docm/.dotm): the toolkit files no "
+                              "document with macros. Save it as .docx (Word Document) from Word or WPS and use that."},
     "template-errors": {"zh": "模板 {path} 有 {n} 处问题，未生成任何文件：{first}。运行 complaint-toolkit "
                               "check-templates {path} 查看全部。",
                         "en": "template {path} has {n} problem(s), so nothing was generated: {first}. Run "
@@ -314,6 +318,18 @@ class PreparedTemplate:
         return zip_members([Member.of(p, rendered[p]) if isinstance(p, str) else p for p in self.parts])
 
 
+#: A Word template's (.dotx) main part: a .docx keeping it is refused by Word ("file format or
+#: extension not valid"), so every document is filed with the document's type.
+_TEMPLATE_MAIN = b"application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml"
+_DOCUMENT_MAIN = b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+_MACROS = re.compile(rb"application/vnd\.ms-word\.(?:document|template)\.macroEnabled|vbaProject", re.IGNORECASE)
+
+
+def _as_document(name: str, content: bytes) -> bytes:
+    """[Content_Types].xml of a filed .docx: the main part typed as a document, not a template."""
+    return content.replace(_TEMPLATE_MAIN, _DOCUMENT_MAIN) if name == "[Content_Types].xml" else content
+
+
 _PATCHER = DocxTemplate(io.BytesIO())  # patch_xml() only works on the string it is given
 #: docxtpl's first two steps: a tag Word split over runs (``{<w:r>…{``, ``{{ a</w:t>…<w:t>b }}``)
 #: made one string again, so the row/paragraph tags below can be found.
@@ -396,6 +412,11 @@ def _prepare(path: Path, data: bytes, digest: str, language: str) -> PreparedTem
     if not any(name == "word/document.xml" for name, _ in raw):
         raise TemplateError(translate(MESSAGES, "template-unreadable", language, path=path,
                                       error="no word/document.xml"))
+    # Macros are refused, not dropped: a .docm's document part is typed macro-enabled and may
+    # point at its macros from several parts; a form saved as .docx is what staff should file.
+    if any(name == "word/vbaProject.bin" or (name == "[Content_Types].xml" and _MACROS.search(content))
+           for name, content in raw):
+        raise TemplateError(translate(MESSAGES, "template-macros", language, path=path))
     parts: list[Member | str] = []
     templates: dict[str, jinja2.Template] = {}
     placeholders: list[Placeholder] = []
@@ -405,7 +426,7 @@ def _prepare(path: Path, data: bytes, digest: str, language: str) -> PreparedTem
     for name, content in raw:
         if not _RENDERED_PART.fullmatch(name):
             # The merged documents must not link the data source Word merged from.
-            parts.append(Member.of(name, mailmerge.unlink_data_source(name, content)))
+            parts.append(Member.of(name, _as_document(name, mailmerge.unlink_data_source(name, content))))
             continue
         try:
             root = etree.fromstring(content)
