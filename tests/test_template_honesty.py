@@ -176,3 +176,84 @@ def test_a_macro_enabled_template_is_refused_saying_how_to_fix(tmp_path: Path,
     with pytest.raises(TemplateError, match="启用宏"):
         run(tmp_path, row(), cfg=config(dotm))
     assert not list((tmp_path / "docs").rglob("*.docx"))
+
+
+# -- 4. footnotes and endnotes are filled like the body; tags in comments are named ---------------------
+
+W_NS = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+NOTE_TYPES = {"footnotes": "footnotes", "endnotes": "endnotes", "comments": "comments"}
+
+
+def notes_part(kind: str, text: str) -> str:
+    tag = {"footnotes": "footnote", "endnotes": "endnote", "comments": "comment"}[kind]
+    separators = "" if kind == "comments" else (
+        f'<w:{tag} w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:{tag}>'
+        f'<w:{tag} w:type="continuationSeparator" w:id="0"><w:p><w:r><w:continuationSeparator/></w:r></w:p></w:{tag}>')
+    extra = ' w:author="QA"' if kind == "comments" else ""
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:{kind} {W_NS}>{separators}'
+            f'<w:{tag} w:id="1"{extra}><w:p><w:r><w:t xml:space="preserve">{text}</w:t></w:r></w:p></w:{tag}></w:{kind}>')
+
+
+def with_notes(source: Path, target: Path, notes: dict[str, str]) -> Path:
+    """``source`` with footnotes / endnotes / comments parts holding ``notes`` (as Word writes them)."""
+    refs = {"footnotes": '<w:r><w:footnoteReference w:id="1"/></w:r>', "endnotes": '<w:r><w:endnoteReference w:id="1"/></w:r>',
+            "comments": '<w:commentRangeStart w:id="1"/><w:r><w:t>注</w:t></w:r><w:commentRangeEnd w:id="1"/>'
+                        '<w:r><w:commentReference w:id="1"/></w:r>'}
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if not info.filename.endswith((".xml", ".rels")):
+                zout.writestr(info, data)
+                continue
+            data = data.decode("utf-8")
+            if info.filename == "word/document.xml":
+                data = data.replace("<w:sectPr", "<w:p>" + "".join(refs[k] for k in notes) + "</w:p><w:sectPr", 1)
+            elif info.filename == "[Content_Types].xml":
+                data = data.replace("</Types>", "".join(
+                    f'<Override PartName="/word/{k}.xml" ContentType="application/'
+                    f'vnd.openxmlformats-officedocument.wordprocessingml.{k}+xml"/>' for k in notes) + "</Types>")
+            elif info.filename == "word/_rels/document.xml.rels":
+                data = data.replace("</Relationships>", "".join(
+                    f'<Relationship Id="rIdQa{k}" Type="{rel}{k}" Target="{k}.xml"/>' for k in notes)
+                    + "</Relationships>")
+            zout.writestr(info, data.encode("utf-8"))
+        for kind, text in notes.items():
+            zout.writestr(f"word/{kind}.xml", notes_part(kind, text).encode("utf-8"))
+    return target
+
+
+def part_text(path: str | Path, part: str) -> str:
+    with zipfile.ZipFile(path) as package:
+        root = etree.fromstring(package.read(part))
+    return "".join(t.text or "" for t in root.iter(f"{{{W_NS[9:-1]}}}t"))
+
+
+def test_footnotes_and_endnotes_are_checked_and_filled_and_comments_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = template_of(tmp_path / "base.docx", "投诉编号：{{ 投诉编号 }}")
+    template = with_notes(base, tmp_path / "notes.docx", {
+        "footnotes": "脚注：{{ 投诉编号 }}，客户 {{ 客户名称 }}", "endnotes": "尾注：{{ 处理状态 }} {{ 客户名 }}",
+        "comments": "批注：{{ 责任部门 }}"})
+    code, data = check_json(capsys, str(template))
+    checked = data["templates"][0]
+    assert code == 1  # 客户名 in the endnote is no field's name
+    assert [(u["name"], u["part"]) for u in checked["unknown"]] == [("客户名", "word/endnotes.xml")]
+    names = {(p["name"], p["part"]) for p in checked["placeholders"]}
+    assert {("客户名称", "word/footnotes.xml"), ("处理状态", "word/endnotes.xml")} <= names
+    (comment,) = [p for p in checked["problems"] if p["code"] == "comment-tag"]
+    assert comment["severity"] == "warning" and comment["part"] == "word/comments.xml"
+    assert "{{ 责任部门 }}" in comment["message"] and "批注" in comment["message"]
+
+    good = with_notes(base, tmp_path / "good.docx", {"footnotes": "脚注：{{ 投诉编号 }}，客户 {{ 客户名称 }}",
+                                                     "endnotes": "尾注：{{ 处理状态 }}"})
+    result = run(tmp_path, row(customer_name="李<四> & 子"), cfg=config(good))
+    (form,) = [d for d in result.documents if d.kind == FEEDBACK]
+    assert form.status == CREATED
+    assert part_text(form.path, "word/footnotes.xml") == "脚注：KS-2026-0001，客户 李<四> & 子"
+    assert part_text(form.path, "word/endnotes.xml") == "尾注：处理中"
+    with zipfile.ZipFile(form.path) as package:
+        footnotes = package.read("word/footnotes.xml")
+    from toolkit.documents import runs_missing_east_asian_font
+
+    assert runs_missing_east_asian_font(footnotes) == []

@@ -81,6 +81,9 @@ MESSAGES: Messages = {
     "loop-attribute": {"zh": "{text} 中的 {var}.{attr} 不存在：{var} 是 actions 的一项，可用 {valid}。",
                        "en": "{var}.{attr} in {text} does not exist: {var} is an item of actions, which has "
                              "{valid}."},
+    "comment-tag": {"zh": "批注中的 {text} 不会被填写（批注不属于表单内容）；如需印出，请把它移到正文、表格、页眉页脚或脚注中。",
+                    "en": "{text} in a comment is not filled (comments are not part of the form); to print it, "
+                          "move it into the body, a table, a header or footer, or a footnote."},
     "no-placeholder": {"zh": "模板中没有任何占位符或合并域：每条投诉都会得到同样的表单。请加入如 {{{{ 投诉编号 }}}} "
                              "的占位符。",
                        "en": "the template has no placeholder or merge field at all: every complaint would get "
@@ -292,6 +295,20 @@ def content_controls(root: etree._Element, part: str, language: str) -> list[Pro
             (paragraphs.get(a, 0) for a in sdt.iterancestors(f"{_W}p")), 0)
         found.append(_problem("bound-control", WARNING, part, paragraph, label, language,
                               xpath=binding.get(f"{_W}xpath", "")))
+    return found
+
+
+def comment_tags(part: str, content: bytes, language: str) -> list[Problem]:
+    """Tags typed in a comment (``word/comments.xml``): left as they are, so named as a warning."""
+    try:
+        root = etree.fromstring(content)
+    except (etree.XMLSyntaxError, ValueError):
+        return []
+    found = []
+    for number, paragraph in enumerate(root.iter(f"{_W}p"), 1):
+        text = "".join(t.text or "" for t in paragraph.iter(f"{_W}t"))
+        for match in _TAG.finditer(text):
+            found.append(_problem("comment-tag", WARNING, part, number, match.group(0), language))
     return found
 
 

@@ -3,8 +3,8 @@
 Templates hold Jinja placeholders (``{{ complaint_id }}`` or ``{{ 投诉编号 }}``, ``{%tr if %}``
 rows, ``{%tr for a in actions %}`` rows) and/or Word MERGEFIELDs (:mod:`.mailmerge`). Preparing
 a template: MERGEFIELDs become slots, runs Word split a tag over are merged (docxtpl's
-``patch_xml``), every run gets an East Asian font, and the XML of the body, headers and footers
-is compiled. Each document then costs one render of those strings and one zip write; the other
+``patch_xml``), every run gets an East Asian font, and the XML of the body, headers, footers,
+footnotes and endnotes is compiled (tags in comments are reported, not filled). Each document then costs one render of those strings and one zip write; the other
 parts of the package are copied byte for byte (already compressed).
 
 Preparing never stops at the first problem: every tag of every part is checked and the
@@ -43,7 +43,9 @@ from . import check, mailmerge
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W = f"{{{W_NS}}}"
 BODY_FONT, TITLE_FONT = "宋体", "黑体"
-_RENDERED_PART = re.compile(r"word/(document|header\d*|footer\d*)\.xml")
+_RENDERED_PART = re.compile(r"word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml")
+#: Comments are notes to the reader, not the form: tags there are named, never filled.
+_COMMENTS_PART = re.compile(r"word/comments\w*\.xml")
 _CJK = re.compile("[\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf"
                   "\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]")
 #: Characters XML 1.0 forbids (tab, newline and carriage return are handled separately).
@@ -424,6 +426,8 @@ def _prepare(path: Path, data: bytes, digest: str, language: str) -> PreparedTem
     merges: list[mailmerge.MergeField] = []
     seen: set[str] = set()
     for name, content in raw:
+        if _COMMENTS_PART.fullmatch(name):
+            problems.extend(check.comment_tags(name, content, language))
         if not _RENDERED_PART.fullmatch(name):
             # The merged documents must not link the data source Word merged from.
             parts.append(Member.of(name, _as_document(name, mailmerge.unlink_data_source(name, content))))
