@@ -257,3 +257,46 @@ def test_footnotes_and_endnotes_are_checked_and_filled_and_comments_named(
     from toolkit.documents import runs_missing_east_asian_font
 
     assert runs_missing_east_asian_font(footnotes) == []
+
+
+# -- 2. register text can never bypass the escaping --------------------------------------------------
+
+
+@pytest.mark.parametrize("tag", ["{{ 投诉内容|safe }}", "{{ 投诉内容 | safe }}", "{% autoescape false %}{{ 投诉内容 }}{% endautoescape %}",
+                                 "{% filter upper %}{{ 投诉内容 }}{% endfilter %}", "{% set x = 投诉内容|safe %}{{ x }}"])
+def test_tags_that_would_bypass_escaping_are_refused_naming_the_tag(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], tag: str) -> None:
+    template = template_of(tmp_path / "t.docx", "投诉编号：{{ 投诉编号 }}", "内容：" + tag)
+    code, data = check_json(capsys, str(template))
+    problems = data["templates"][0]["problems"]
+    assert code == 1
+    assert [(p["code"], p["paragraph"]) for p in problems][:1] in ([("unsafe", 2)], [("filter-block", 2)])
+    assert "t.docx" in data["templates"][0]["path"]
+    with pytest.raises(TemplateError, match=r"t\.docx.*¶2"):
+        run(tmp_path, row(description="烟支 <松散> & 掉丝"), cfg=config(template))
+    assert not list((tmp_path / "docs").rglob("*.docx"))
+
+
+def test_markup_from_a_filter_is_printed_as_text_and_every_part_written_is_well_formed(tmp_path: Path) -> None:
+    from toolkit.documents.jinja import ENV
+
+    template = template_of(tmp_path / "t.docx", "{{ 投诉内容|e }}|{{ 投诉内容|forceescape }}")
+    # Defence in depth, below the checks: even |safe prints the text, escaped once.
+    unsafe = ENV.from_string("<w:t>{{ x|safe }}</w:t>").render(x="烟支 <松散> & 掉丝", _language="zh")
+    assert unsafe == "<w:t>烟支 &lt;松散&gt; &amp; 掉丝</w:t>"
+    result = run(tmp_path, row(description="烟支 <松散> & 掉丝\x01"), cfg=config(template))
+    (form,) = [d for d in result.documents if d.kind == FEEDBACK]
+    assert body_lines(form.path) == ["烟支 <松散> & 掉丝|烟支 <松散> & 掉丝"]
+    # A part that is not well-formed XML is never written: an {% if %} in a paragraph whose
+    # {% endif %} is in a table cell cuts the table open when the condition is false.
+    broken = template_of(tmp_path / "broken.docx", "{{ 投诉编号 }} 前{% if is_special %}特殊")
+    doc = Document(str(broken))
+    doc.add_table(rows=1, cols=1).cell(0, 0).text = "{% endif %}后"
+    doc.save(str(broken))
+    result = run(tmp_path, row(complaint_id="KS-2", special="否"), row(complaint_id="KS-3", special="媒体"),
+                 cfg=config(broken))
+    forms = {d.complaint_id: d for d in result.documents if d.kind == FEEDBACK}
+    assert forms["KS-2"].status == SKIPPED and "不是有效的 XML" in forms["KS-2"].reason
+    assert "word/document.xml" in forms["KS-2"].reason and "broken.docx" in forms["KS-2"].reason
+    assert forms["KS-3"].status == CREATED
+    assert not list((tmp_path / "docs").rglob("KS-2_*"))

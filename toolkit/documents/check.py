@@ -84,6 +84,14 @@ MESSAGES: Messages = {
     "comment-tag": {"zh": "批注中的 {text} 不会被填写（批注不属于表单内容）；如需印出，请把它移到正文、表格、页眉页脚或脚注中。",
                     "en": "{text} in a comment is not filled (comments are not part of the form); to print it, "
                           "move it into the body, a table, a header or footer, or a footnote."},
+    "unsafe": {"zh": "{text} 中的 {what} 会让台账文字不经转义写入文件（如“<”“&”会损坏文件）：本工具总是按原文印出台账文字，"
+                     "请删除 {what}。",
+               "en": "{what} in {text} would write register text into the file unescaped (a \"<\" or \"&\" "
+                     "corrupts it): the toolkit always prints register text as typed, so remove {what}."},
+    "filter-block": {"zh": "{text} 会作用于 Word 文件的 XML 而不只是文字，会损坏文件；请删除它，改在占位符上用过滤器，"
+                           "如 {{{{ 客户名称|upper }}}}。",
+                     "en": "{text} works on the Word file's XML, not only its text, and corrupts it; remove it and "
+                           "put the filter on the placeholder instead, e.g. {{{{ customer_name|upper }}}}."},
     "no-placeholder": {"zh": "模板中没有任何占位符或合并域：每条投诉都会得到同样的表单。请加入如 {{{{ 投诉编号 }}}} "
                              "的占位符。",
                        "en": "the template has no placeholder or merge field at all: every complaint would get "
@@ -218,6 +226,24 @@ def syntax_problem(part: str, line: int, error: str, near: str, language: str) -
     return _problem("syntax", ERROR, part, max(0, line - 1), near, language, error=error, near=near)
 
 
+#: What would let text past the escaping: the ``safe`` filter, Markup, turning autoescape off.
+_UNSAFE = re.compile(r"\|\s*safe\b|\bmarkupsafe\b|\bMarkup\b|^[{]%-?\s*(?:autoescape)\b")
+_FILTER_BLOCK = re.compile(r"^[{]%-?\s*filter\b")
+
+
+def unsafe(part: str, number: int, tag: str, language: str) -> list[Problem]:
+    """A tag that would print register text unescaped (``|safe``, ``{% autoescape false %}``)
+    or rewrite the part's XML (``{% filter %}``): refused, whatever the row holds."""
+    found = []
+    for match in _UNSAFE.finditer(tag):
+        text = match.group(0)
+        what = "{% autoescape %}" if "autoescape" in text else "|safe" if text.startswith("|") else text
+        found.append(_problem("unsafe", ERROR, part, number, paragraph_text(tag), language, what=what))
+    if _FILTER_BLOCK.match(tag):
+        found.append(_problem("filter-block", ERROR, part, number, paragraph_text(tag), language))
+    return found
+
+
 def tags(part: str, lines: list[str], language: str, env: jinja2.Environment) -> tuple[list[Problem], set[str]]:
     """Check each ``{{ }}`` on its own, so a bad tag does not hide the ones after it. Returns the
     problems and the names the good tags use."""
@@ -226,6 +252,8 @@ def tags(part: str, lines: list[str], language: str, env: jinja2.Environment) ->
     from jinja2 import meta
 
     for number, line in enumerate(lines):
+        for match in re.finditer(r"{{.*?}}|{%.*?%}", line, re.DOTALL):
+            problems.extend(unsafe(part, number, match.group(0), language))
         for match in re.finditer(r"{{.*?}}", line, re.DOTALL):
             tag = match.group(0)
             try:

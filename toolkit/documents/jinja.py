@@ -68,6 +68,11 @@ MESSAGES: Messages = {
                               "另存为 .docx（Word 文档）后使用。",
                         "en": "template {path} is a macro-enabled Word file (.docm/.dotm): the toolkit files no "
                               "document with macros. Save it as .docx (Word Document) from Word or WPS and use that."},
+    "not-xml": {"zh": "填写后的 {part} 不是有效的 XML（{error}），Word 无法打开，因此未写入。请运行 complaint-toolkit "
+                      "check-templates 检查该模板；{{% if %}} 与 {{% endif %}} 不在同一段落时请改用 {{%p if %}}…{{%p endif %}}。",
+                "en": "the filled {part} is not well-formed XML ({error}), which Word cannot open, so it was not "
+                      "written. Run complaint-toolkit check-templates on the template; an {{% if %}} and its "
+                      "{{% endif %}} in different paragraphs should be {{%p if %}}…{{%p endif %}}."},
     "template-errors": {"zh": "模板 {path} 有 {n} 处问题，未生成任何文件：{first}。运行 complaint-toolkit "
                               "check-templates {path} 查看全部。",
                         "en": "template {path} has {n} problem(s), so nothing was generated: {first}. Run "
@@ -144,16 +149,26 @@ class TemplateCheck:
 # -- escaping and fonts -----------------------------------------------------------------------------
 
 
+class _WordML(Markup):
+    """Run content :func:`wordml_text` made: the only markup a template may print as it is."""
+
+    __slots__ = ()
+
+
 def wordml_text(value: object) -> Markup:
     """Register text as WordprocessingML run content: escaped, breaks and tabs as elements."""
     text = str(value).replace("\r\n", "\n").replace("\r", "\n")
     text = str(escape(_CONTROL.sub("", text)))
-    return Markup(text.replace("\n", _BREAK).replace("\t", _TAB))
+    return _WordML(text.replace("\n", _BREAK).replace("\t", _TAB))
 
 
 def _finalize(value: Any) -> Any:
-    if isinstance(value, Markup):
+    if isinstance(value, _WordML):
         return value
+    if isinstance(value, Markup):
+        # Markup from a filter (|e, or |safe if one ever got past the checks) is printed as the
+        # text it stands for, escaped here once: register text can never reach the XML raw.
+        return wordml_text(value.unescape())
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -168,6 +183,8 @@ def _environment() -> jinja2.Environment:
 
 
 ENV = _environment()
+#: Well-formedness only: no entities resolved, no network, huge text nodes allowed.
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
 
 def _east_asian_fonts(root: etree._Element) -> None:
@@ -275,10 +292,20 @@ class PreparedTemplate:
     def render_parts(self, context: dict[str, Any]) -> dict[str, bytes]:
         if self.mergefields:
             context = {**context, SLOTS: self.slot_texts(context)}
+        return self._render_all(context)
+
+    def _render_all(self, context: dict[str, Any]) -> dict[str, bytes]:
+        """Every rendered part, each checked to be well-formed XML: a part Word could not open is
+        never written (raises :class:`TemplateError` saying which part and why)."""
+        language = context.get("_language", "zh")
         rendered = {}
         for name, template in self.templates.items():
-            xml = template.render(context).replace("\n<w:p", "<w:p")
-            rendered[name] = xml.encode("utf-8")
+            xml = template.render(context).replace("\n<w:p", "<w:p").encode("utf-8")
+            try:
+                etree.fromstring(xml, _PARSER)
+            except etree.XMLSyntaxError as exc:
+                raise TemplateError(translate(MESSAGES, "not-xml", language, part=name, error=exc)) from exc
+            rendered[name] = xml
         return rendered
 
     def slot_texts(self, context: dict[str, Any]) -> list[str]:
@@ -309,8 +336,7 @@ class PreparedTemplate:
         return self._zip({**context, SLOTS: texts})
 
     def _zip(self, context: dict[str, Any]) -> bytes:
-        rendered = {name: template.render(context).replace("\n<w:p", "<w:p").encode("utf-8")
-                    for name, template in self.templates.items()}
+        rendered = self._render_all(context)
         return zip_members([Member.of(p, rendered[p]) if isinstance(p, str) else p for p in self.parts])
 
     def render(self, context: dict[str, Any]) -> bytes:
