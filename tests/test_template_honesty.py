@@ -300,3 +300,28 @@ def test_markup_from_a_filter_is_printed_as_text_and_every_part_written_is_well_
     assert "word/document.xml" in forms["KS-2"].reason and "broken.docx" in forms["KS-2"].reason
     assert forms["KS-3"].status == CREATED
     assert not list((tmp_path / "docs").rglob("KS-2_*"))
+
+
+# -- 3. placeholders typed with a Chinese IME or one brace short are named ---------------------------
+
+
+def test_braces_that_are_not_tags_around_a_field_name_are_errors_with_the_fix(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    template = template_of(tmp_path / "t.docx", "投诉编号：{{ 投诉编号 }}", "全角括号：｛｛ 投诉编号 ｝｝",
+                           "全角括号2：｛｛客户名称｝｝", "单括号：{ 投诉编号 }", "左少：{ 客户名称 }}",
+                           "空格：{ { 处理状态 } }", "客户{customer_name}",
+                           # ordinary text with braces is left alone
+                           "集合 {1, 2} 与 {甲乙} 以及 {备注说明}", "数学：f(x) = {x | x > 0}")
+    code, data = check_json(capsys, str(template))
+    assert code == 1
+    found = [(p["code"], p["paragraph"], p["text"]) for p in data["templates"][0]["problems"]]
+    assert found == [("ime-braces", 2, "｛｛ 投诉编号 ｝｝"), ("ime-braces", 3, "｛｛客户名称｝｝"),
+                     ("ime-braces", 4, "{ 投诉编号 }"), ("ime-braces", 5, "{ 客户名称 }}"),
+                     ("ime-braces", 6, "{ { 处理状态 } }"), ("ime-braces", 7, "{customer_name}")]
+    messages = [p["message"] for p in data["templates"][0]["problems"]]
+    assert "全角括号" in messages[0] and "请改为半角的 {{ 投诉编号 }}" in messages[0]
+    assert "括号不成对" in messages[3] and "{{ 客户名称 }}" in messages[3]
+    with pytest.raises(TemplateError, match="｛｛ 投诉编号 ｝｝"):
+        run(tmp_path, row(), cfg=config(template))
+    code = main(["check-templates", str(template)])
+    assert "word/document.xml ¶2  [ime-braces]" in capsys.readouterr().out

@@ -66,6 +66,10 @@ MESSAGES: Messages = {
                          "插入 {name}，或改写为 {{{{ {name} }}}}。",
                    "en": "{text} is typed text, not a merge field, and would be printed as it is; insert a real "
                          "MERGEFIELD {name} (Word: Mailings → Insert Merge Field) or write {{{{ {name} }}}}."},
+    "ime-braces": {"zh": "{text} 不是占位符（{why}），会原样印在文件上；请改为半角的 {{{{ {name} }}}}（切换到英文输入法，"
+                         "输入两个 {{ 和两个 }}）。",
+                   "en": "{text} is not a placeholder ({why}) and would be printed as it is; write {{{{ {name} }}}} "
+                         "with half-width braces (two {{ and two }}, typed with the input method in English mode)."},
     "form-field": {"zh": "旧式窗体域 {text} 不会被填写（它供在 Word 中手工输入）；请改用 {{{{ 字段名 }}}} 或合并域。",
                    "en": "legacy form field {text} is not filled (it is for typing into in Word); use "
                          "{{{{ field name }}}} or a MERGEFIELD instead."},
@@ -107,8 +111,11 @@ def _problem(code: str, severity: str, part: str, paragraph: int, text: str, lan
                    text, translate(MESSAGES, code, language, text=text, **values))
 
 
+_TEXT = re.compile(r"<[^>]+>")
+
+
 def paragraph_text(xml_line: str) -> str:
-    return re.sub(r"<[^>]+>", "", xml_line).strip()[:80]
+    return _TEXT.sub("", xml_line).strip()[:80]
 
 
 # -- names --------------------------------------------------------------------------------------------
@@ -181,6 +188,13 @@ _POI = re.compile(r"{{\s*([#@?/>^*+=~])\s*([^{}]*?)\s*}}")
 _DOLLAR = re.compile(r"\$\{\s*([^{}]+?)\s*\}")
 _BRACKET = re.compile(r"\[\s*([A-Za-z_\u4e00-\u9fff][\w\u4e00-\u9fff.]*)\s*\]")
 _GUILLEMETS = re.compile(r"«([^«»<>]{1,60})»")
+#: Braces around a name that are not a tag: full-width ``｛｛ 投诉编号 ｝｝`` typed with a Chinese
+#: IME, or one brace too few (``{ 投诉编号 }``, ``{ 客户名称 }}``). Only flagged around a name a
+#: template may use, so braces in ordinary text are left alone.
+_BRACES = re.compile(r"(?<!\$)(?P<open>[{｛](?:[ \t\u3000]*[{｛])?)[ \t\u3000]*(?P<name>[^\s{}｛｝|]{1,40}?)"
+                     r"[ \t\u3000]*(?:\|[^{}｛｝]*?)?(?P<close>[}｝](?:[ \t\u3000]*[}｝])?)")
+_WHY = {"zh": ("全角括号 ｛ ｝", "括号不成对：须两个 {{ 和两个 }}", "两个括号之间有空格"),
+        "en": ("full-width braces ｛ ｝", "braces not paired: it takes two {{ and two }}", "a space between the braces")}
 _XML_BRACE = "&#123;"
 _TAG = re.compile(r"{{.*?}}|{%.*?%}")
 
@@ -193,8 +207,9 @@ def foreign_syntax(part: str, lines: list[str], language: str) -> tuple[list[Pro
     known = available_names()
     out = []
     for number, line in enumerate(lines):
-        text_only = paragraph_text(line) if ("{{" in line or "$" in line or "[" in line or "«" in line) else ""
-        if not text_only:
+        # The whole paragraph's text (paragraph_text keeps 80 characters, for messages).
+        text_only = _TEXT.sub("", line) if any(c in line for c in "{$[«｛") else ""
+        if not text_only.strip():
             out.append(line)
             continue
         for match in _POI.finditer(line):
@@ -215,6 +230,15 @@ def foreign_syntax(part: str, lines: list[str], language: str) -> tuple[list[Pro
         for match in _GUILLEMETS.finditer(text_only):
             name = match.group(1).strip()
             problems.append(_problem("guillemets", ERROR, part, number, match.group(0), language, name=name))
+        for match in _BRACES.finditer(text_only):
+            name = match.group("name")
+            braces = match.group("open") + match.group("close")
+            if not (name in known or context_key(name)):
+                continue
+            kind = 0 if "｛" in braces or "｝" in braces else 2 if re.sub(r"\s", "", braces) == "{{}}" else 1
+            why = _WHY["en" if language == "en" else "zh"][kind]
+            problems.append(_problem("ime-braces", ERROR, part, number, match.group(0), language, name=name,
+                                     why=why))
         out.append(line)
     return problems, out
 
