@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import zipfile
 from pathlib import Path
 
@@ -325,3 +324,64 @@ def test_braces_that_are_not_tags_around_a_field_name_are_errors_with_the_fix(
         run(tmp_path, row(), cfg=config(template))
     code = main(["check-templates", str(template)])
     assert "word/document.xml ¶2  [ime-braces]" in capsys.readouterr().out
+
+
+# -- 5. conditions see what values mean; one failing document never stops the stage -------------------
+
+
+def test_conditions_read_numbers_yes_no_and_dates_while_tags_print_the_display_text(tmp_path: Path) -> None:
+    template = template_of(
+        tmp_path / "t.docx",
+        "[{{ 赔付金额 }}][{{ 特殊客诉 }}][{{ 受理日期 }}][{{ compensation }}][{{ 等级 }}]",
+        "{% if 赔付金额 %}已赔付 {{ 赔付金额 }} 元。{% endif %}",
+        "{% if 特殊客诉 %}【特殊客诉，须上报质量经理】{% endif %}",
+        "{%p if 赔付金额 > 0 %}", "本次赔付 {{ 赔付金额 }} 元。", "{%p endif %}",
+        "{% if 赔付金额 > 1000 %}大额{% endif %}{% if 等级 == 'A' %}A级{% endif %}{% if 特殊客诉 == '否' %}普通{% endif %}",
+        "{% if 结案日期 and 结案日期 > 承诺答复日期 %}逾期结案{% endif %}{% if 赔付金额|int == 1200 %}整{% endif %}",
+    )
+    result = run(tmp_path,
+                 row(complaint_id="K-0", compensation=0.0, special="否"),
+                 row(complaint_id="K-1", compensation=1200.5, special="媒体", severity="A",
+                     closed_on=dt.date(2026, 11, 30)),
+                 row(complaint_id="K-2", compensation=None, special=None, reply_due=None),
+                 cfg=config(template))
+    forms = {d.complaint_id: body_lines(d.path) for d in result.documents if d.kind == FEEDBACK}
+    assert forms["K-0"] == ["[0.00][否][2026年11月2日][0.00][C]", "", "", "普通", ""]  # {%p %} lines go
+    assert forms["K-1"] == ["[1,200.50][媒体][2026年11月2日][1,200.50][A]", "已赔付 1,200.50 元。",
+                            "【特殊客诉，须上报质量经理】", "本次赔付 1,200.50 元。", "大额A级", "逾期结案整"]
+    assert forms["K-2"] == ["[][否][2026年11月2日][][C]", "", "", "普通", ""]
+    english = run(tmp_path / "en", row(special="否"), cfg=config(template_of(
+        tmp_path / "en.docx", "[{{ special }}]{% if special %} special{% endif %}{% if special == 'No' %} no{% endif %}"),
+        language="en"))
+    assert body_lines(english.documents[0].path) == ["[No] no"]
+
+
+def test_a_document_that_fails_to_render_is_skipped_saying_why_and_the_others_are_filed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    template = template_of(tmp_path / "逾期.docx", "{{ 投诉编号 }}",
+                           "{% if 结案日期 > 承诺答复日期 %}逾期结案{% endif %}")
+    code, data = check_json(capsys, str(template))
+    (trial,) = data["templates"][0]["problems"]
+    assert code == 0 and trial["code"] == "trial-blank" and trial["severity"] == "warning"
+    assert trial["paragraph"] == 2 and trial["text"] == "{% if 结案日期 > 承诺答复日期 %}"
+    result = run(tmp_path, row(complaint_id="K-1", closed_on=dt.date(2026, 11, 30)), row(complaint_id="K-2"),
+                 cfg=config(template))
+    forms = {d.complaint_id: d for d in result.documents if d.kind == FEEDBACK}
+    assert forms["K-1"].status == CREATED and body_lines(forms["K-1"].path) == ["K-1", "逾期结案"]
+    failed = forms["K-2"]
+    assert failed.status == SKIPPED and not Path(failed.path).exists()
+    assert "逾期.docx" in failed.reason and "K-2" in failed.reason
+    assert "word/document.xml ¶2 的 {% if 结案日期 > 承诺答复日期 %} 无法计算" in failed.reason
+    assert "Traceback" not in failed.reason and "{% if 结案日期 and 结案日期 > 承诺答复日期 %}。" in failed.reason
+    assert not list((tmp_path / "docs").rglob("K-2_*"))
+
+
+def test_a_condition_that_fails_for_every_complaint_is_a_template_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    template = template_of(tmp_path / "t.docx", "{{ 投诉编号 }}", "{% if 受理日期 > 100 %}晚{% endif %}")
+    code, data = check_json(capsys, str(template))
+    (trial,) = data["templates"][0]["problems"]
+    assert code == 1 and trial["code"] == "trial-failed" and trial["paragraph"] == 2
+    assert "试填一条示例投诉时出错" in trial["message"] and "TypeError" in trial["message"]
+    with pytest.raises(TemplateError, match=r"t\.docx.*¶2"):
+        run(tmp_path, row(), cfg=config(template))

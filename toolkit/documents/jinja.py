@@ -17,11 +17,13 @@ characters are dropped, and a ``{{`` typed into a cell is printed, never evaluat
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import os
 import re
 import struct
+import traceback
 import zipfile
 import zlib
 from collections.abc import Iterable, Sequence
@@ -39,6 +41,7 @@ from markupsafe import Markup, escape
 from ..errors import TemplateError
 from ..i18n import Messages, translate
 from . import check, mailmerge
+from .context import meaning
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W = f"{{{W_NS}}}"
@@ -68,6 +71,16 @@ MESSAGES: Messages = {
                               "另存为 .docx（Word 文档）后使用。",
                         "en": "template {path} is a macro-enabled Word file (.docm/.dotm): the toolkit files no "
                               "document with macros. Save it as .docx (Word Document) from Word or WPS and use that."},
+    "render-failed": {"zh": "{where}的 {tag} 无法计算：{error}。{hint}",
+                      "en": "{tag} in {where} could not be worked out: {error}. {hint}"},
+    "render-hint": {"zh": "数字只能与数字比较，日期与日期比较；字段可能为空时请先判断，如 {example}。",
+                    "en": "compare numbers with numbers and dates with dates; where a field may be blank, test it "
+                          "first, e.g. {example}."},
+    "trial-failed": {"zh": "试填一条示例投诉时出错：{error}", "en": "filling in a sample complaint failed: {error}"},
+    "trial-blank": {"zh": "试填一条字段空白的投诉时出错：{error} 这样的投诉不会生成此文件（结果中会说明原因）。",
+                    "en": "filling in a complaint with blank fields failed: {error} Such complaints get no "
+                          "document from this template (their result says why)."},
+    "trial-error": {"zh": "{tag} 无法计算：{error}。{hint}", "en": "{tag} could not be worked out: {error}. {hint}"},
     "not-xml": {"zh": "填写后的 {part} 不是有效的 XML（{error}），Word 无法打开，因此未写入。请运行 complaint-toolkit "
                       "check-templates 检查该模板；{{% if %}} 与 {{% endif %}} 不在同一段落时请改用 {{%p if %}}…{{%p endif %}}。",
                 "en": "the filled {part} is not well-formed XML ({error}), which Word cannot open, so it was not "
@@ -176,10 +189,21 @@ def _finalize(value: Any) -> Any:
     return wordml_text(value)
 
 
+def _on_meaning(filter_: Any) -> Any:
+    def on_meaning(value: Any, *args: Any, **kwargs: Any) -> Any:
+        return filter_(meaning(value), *args, **kwargs)
+
+    return on_meaning
+
+
 def _environment() -> jinja2.Environment:
     # Sandboxed: a template staff edit cannot reach Python internals through attributes.
-    return ImmutableSandboxedEnvironment(autoescape=True, finalize=_finalize,
-                                         undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = ImmutableSandboxedEnvironment(autoescape=True, finalize=_finalize,
+                                        undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    # Arithmetic filters see the number, not its text: '1,200.50'|int would be 0.
+    for name in ("int", "float", "round", "abs"):
+        env.filters[name] = _on_meaning(env.filters[name])
+    return env
 
 
 ENV = _environment()
@@ -269,6 +293,36 @@ def zip_members(members: Sequence[Member]) -> bytes:
 # -- the prepared template --------------------------------------------------------------------------
 
 
+def _hint(language: str) -> str:
+    example = ("{% if closed_on and closed_on > reply_due %}" if language == "en"
+               else "{% if 结案日期 and 结案日期 > 承诺答复日期 %}")
+    return translate(MESSAGES, "render-hint", language, example=example)
+
+
+class RenderError(TemplateError):
+    """One document could not be filled: where (part, paragraph, tag) and the error."""
+
+    def __init__(self, message: str, part: str, paragraph: int, tag: str, error: str,
+                 undefined: bool = False) -> None:
+        super().__init__(message)
+        self.part, self.paragraph, self.tag, self.error, self.undefined = part, paragraph, tag, error, undefined
+
+
+def _failed_at(exc: BaseException, lines: list[str]) -> tuple[int, str]:
+    """The paragraph and tag(s) a render error happened in: Jinja puts the template's line in the
+    traceback, and line n + 1 of a part's source is its paragraph n."""
+    lineno = 0
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == "<template>" and frame.lineno:
+            lineno = frame.lineno
+    if not 1 < lineno <= len(lines):
+        return 0, ""
+    found = [check.paragraph_text(m.group(0)) for m in TAG.finditer(lines[lineno - 1])]
+    # {% endif %} / {% else %} compute nothing: the tags that may have failed are the others.
+    found = [t for t in found if not re.fullmatch(r"{%-?\s*(end\w*|else)\s*-?%}", t)] or found
+    return lineno - 1, " ".join(found[:3])
+
+
 @dataclass
 class PreparedTemplate:
     """A .docx template read, patched and compiled once; :meth:`render` fills it per document."""
@@ -284,6 +338,8 @@ class PreparedTemplate:
     #: For each MERGEFIELD slot, the context key it prints (None: no field provides the name).
     slot_keys: list[str | None] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: Each rendered part's source, one paragraph a line: names the tag a render error is in.
+    sources: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def names(self) -> set[str]:
@@ -296,15 +352,28 @@ class PreparedTemplate:
 
     def _render_all(self, context: dict[str, Any]) -> dict[str, bytes]:
         """Every rendered part, each checked to be well-formed XML: a part Word could not open is
-        never written (raises :class:`TemplateError` saying which part and why)."""
+        never written. Raises :class:`RenderError` (a :class:`TemplateError`) saying which part,
+        paragraph and tag and why, whatever went wrong: one document fails, never the stage."""
         language = context.get("_language", "zh")
         rendered = {}
         for name, template in self.templates.items():
-            xml = template.render(context).replace("\n<w:p", "<w:p").encode("utf-8")
+            try:
+                xml = template.render(context).replace("\n<w:p", "<w:p").encode("utf-8")
+            except Exception as exc:  # a TypeError comparing '0.00' with 0, a sandbox refusal...
+                paragraph, tag = _failed_at(exc, self.sources.get(name, []))
+                where = f"{name} ¶{paragraph} " if paragraph else f"{name} "
+                if language == "en":
+                    where = where.strip()
+                error = f"{type(exc).__name__}: {exc}"
+                hint = _hint(language) if isinstance(exc, TypeError) else ""
+                raise RenderError(translate(MESSAGES, "render-failed", language, where=where, tag=tag or "?",
+                                            error=error, hint=hint).rstrip(), name, paragraph, tag,
+                                  error, isinstance(exc, jinja2.UndefinedError)) from exc
             try:
                 etree.fromstring(xml, _PARSER)
             except etree.XMLSyntaxError as exc:
-                raise TemplateError(translate(MESSAGES, "not-xml", language, part=name, error=exc)) from exc
+                raise RenderError(translate(MESSAGES, "not-xml", language, part=name, error=exc), name, 0, "",
+                                  str(exc)) from exc
             rendered[name] = xml
         return rendered
 
@@ -450,6 +519,7 @@ def _prepare(path: Path, data: bytes, digest: str, language: str) -> PreparedTem
     placeholders: list[Placeholder] = []
     problems: list[Problem] = []
     merges: list[mailmerge.MergeField] = []
+    sources: dict[str, list[str]] = {}
     seen: set[str] = set()
     for name, content in raw:
         if _COMMENTS_PART.fullmatch(name):
@@ -482,6 +552,7 @@ def _prepare(path: Path, data: bytes, digest: str, language: str) -> PreparedTem
         tag_problems, names = check.tags(name, lines, language, ENV)
         problems.extend(tag_problems)
         source = "\n".join(lines)
+        sources[name] = lines
         try:
             templates[name] = ENV.from_string(source)
             names = meta.find_undeclared_variables(ENV.parse(source))  # loop variables known as such
@@ -501,8 +572,59 @@ def _prepare(path: Path, data: bytes, digest: str, language: str) -> PreparedTem
     order = {name: i for i, (name, _) in enumerate(raw)}
     for merge in sorted(merges, key=lambda m: (order.get(m.part, 0), m.paragraph)):
         placeholders.append(Placeholder(merge.name, merge.part, merge.paragraph, merge.instruction, "mergefield"))
-    return PreparedTemplate(path, digest, parts, templates, placeholders, merges,
-                            [check.context_key(m.name) for m in merges], problems)
+    prepared = PreparedTemplate(path, digest, parts, templates, placeholders, merges,
+                                [check.context_key(m.name) for m in merges], problems, sources)
+    problems.extend(_trial(prepared, language))
+    return prepared
+
+
+def _trial(prepared: PreparedTemplate, language: str) -> list[Problem]:
+    """Fill the template once with a complete sample complaint (a failure is an error: every
+    complaint would fail) and once with blank fields (a warning: such rows get no document and
+    are told why), so ``check-templates`` finds a failing condition before ``generate`` does.
+    Unknown names are left to the name check."""
+    from ..config import Config
+    from ..model import Record
+    from .context import build_context
+    from .kinds import FEEDBACK
+
+    config = Config()
+    config.register.language = language
+    found: list[Problem] = []
+    seen: set[tuple[str, int, str]] = set()
+    for code, values in (("trial-failed", SAMPLE), ("trial-blank", {"complaint_id": SAMPLE["complaint_id"]})):
+        context = build_context(Record("台账", 3, dict(values)), FEEDBACK, config)
+        for name in prepared.names - context.keys():
+            context[name] = ""  # an unknown name: reported as such, not as a failed trial
+        try:
+            prepared.render_parts(context)
+        except RenderError as exc:
+            if exc.undefined or (exc.part, exc.paragraph, exc.tag) in seen:
+                continue
+            seen.add((exc.part, exc.paragraph, exc.tag))
+            severity = "error" if code == "trial-failed" else "warning"
+            error = str(exc)
+            if exc.tag:
+                hint = _hint(language) if exc.error.startswith("TypeError") else ""
+                error = translate(MESSAGES, "trial-error", language, tag=exc.tag, error=exc.error, hint=hint).rstrip()
+            text = translate(MESSAGES, code, language, error=error)
+            found.append(Problem(code, severity, exc.part, exc.paragraph, exc.tag, text))
+    return found
+
+
+#: A complete complaint for the trial fill: every kind of value a condition may meet.
+SAMPLE: dict[str, Any] = {
+    "complaint_id": "KS-2026-0001", "received_on": dt.datetime(2026, 11, 2, 9, 30), "channel": "电话",
+    "customer_name": "张三", "customer_phone": "13800138000", "customer_email": "zhang@example.com",
+    "product": "中华（硬）", "batch_no": "B20261101", "respondent": "人民路店", "description": "包装破损 <松散> & 受潮",
+    "category": "产品质量", "nature": "有效投诉", "severity": "A", "special": "媒体", "department": "质量部",
+    "handler": "王芳", "handler_email": "wang@example.com", "immediate_action": "当日上门致歉",
+    "root_cause": "运输及储存过程不良", "cause_analysis": "仓库漏水", "resolution": "更换两条",
+    "compensation": 1200.5, "reply_due": dt.date(2026, 11, 4), "corrective_action": "1. 维修仓库屋顶\n2. 预防：每月检查",
+    "capa_owner": "李明", "capa_owner_email": "li@example.com", "capa_due": dt.date(2026, 12, 15),
+    "capa_done": dt.date(2026, 12, 1), "followup_due": dt.date(2026, 11, 25), "followup_done": dt.date(2026, 11, 24),
+    "satisfaction": "满意", "status": "已结案", "closed_on": dt.date(2026, 11, 26), "remarks": "无",
+}
 
 
 def locate(part: str, lines: list[str], names: Iterable[str]) -> list[Placeholder]:
