@@ -371,7 +371,7 @@ def test_a_document_that_fails_to_render_is_skipped_saying_why_and_the_others_ar
     failed = forms["K-2"]
     assert failed.status == SKIPPED and not Path(failed.path).exists()
     assert "逾期.docx" in failed.reason and "K-2" in failed.reason
-    assert "word/document.xml ¶2 的 {% if 结案日期 > 承诺答复日期 %} 无法计算" in failed.reason
+    assert "word/document.xml ¶2 的 {% if 结案日期 > 承诺答复日期 %} 无法计算（工作表“台账”第 4 行）" in failed.reason
     assert "Traceback" not in failed.reason and "{% if 结案日期 and 结案日期 > 承诺答复日期 %}。" in failed.reason
     assert not list((tmp_path / "docs").rglob("K-2_*"))
 
@@ -385,3 +385,21 @@ def test_a_condition_that_fails_for_every_complaint_is_a_template_error(
     assert "试填一条示例投诉时出错" in trial["message"] and "TypeError" in trial["message"]
     with pytest.raises(TemplateError, match=r"t\.docx.*¶2"):
         run(tmp_path, row(), cfg=config(template))
+
+
+def test_the_new_messages_are_in_english_for_an_english_register(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    template = template_of(tmp_path / "t.docx", "{{ complaint_id }}", "｛｛ complaint_id ｝｝",
+                           "{% if closed_on > reply_due %}late{% endif %}")
+    (tmp_path / "config.toml").write_text('[register]\nlanguage = "en"\n', encoding="utf-8")
+    code, data = check_json(capsys, str(template), "--config", str(tmp_path / "config.toml"))
+    messages = {p["code"]: p["message"] for p in data["templates"][0]["problems"]}
+    assert code == 1
+    assert "full-width braces" in messages["ime-braces"] and "{{ complaint_id }}" in messages["ime-braces"]
+    assert "filling in a complaint with blank fields failed" in messages["trial-blank"]
+    fixed = template_of(tmp_path / "en.docx", "{{ complaint_id }}", "{% if closed_on > reply_due %}late{% endif %}")
+    result = run(tmp_path, row(complaint_id="K-1"), cfg=config(fixed, language="en"))
+    (form,) = [d for d in result.documents if d.kind == FEEDBACK]
+    assert form.status == SKIPPED
+    assert "{% if closed_on > reply_due %} in word/document.xml ¶2 could not be worked out" in form.reason
+    assert "{% if closed_on and closed_on > reply_due %}" in form.reason

@@ -214,4 +214,5 @@ def build_context(record: Record, kind: str | DocumentKind, config: Config,
     # Raw values for MERGEFIELD picture switches (\@ dates, \# numbers).
     context["_values"] = {k: v for k, v in values.items() if isinstance(v, (dt.date, int, float))}
     context["_language"] = language
+    context["_row"] = (record.sheet, record.row)  # named when this row's document cannot be filled
     return context

@@ -72,8 +72,9 @@ MESSAGES: Messages = {
                               "另存为 .docx（Word 文档）后使用。",
                         "en": "template {path} is a macro-enabled Word file (.docm/.dotm): the toolkit files no "
                               "document with macros. Save it as .docx (Word Document) from Word or WPS and use that."},
-    "render-failed": {"zh": "{where}的 {tag} 无法计算：{error}。{hint}",
-                      "en": "{tag} in {where} could not be worked out: {error}. {hint}"},
+    "render-failed": {"zh": "{where}的 {tag} 无法计算{row}：{error}。{hint}",
+                      "en": "{tag} in {where} could not be worked out{row}: {error}. {hint}"},
+    "render-row": {"zh": "（工作表“{sheet}”第 {row} 行）", "en": " (sheet \"{sheet}\", row {row})"},
     "render-hint": {"zh": "数字只能与数字比较，日期与日期比较；字段可能为空时请先判断，如 {example}。",
                     "en": "compare numbers with numbers and dates with dates; where a field may be blank, test it "
                           "first, e.g. {example}."},
@@ -365,8 +366,10 @@ class PreparedTemplate:
                     where = where.strip()
                 error = f"{type(exc).__name__}: {exc}"
                 hint = _hint(language) if isinstance(exc, TypeError) else ""
+                sheet, row = context.get("_row") or ("", 0)
+                row_text = translate(MESSAGES, "render-row", language, sheet=sheet, row=row) if row else ""
                 raise RenderError(translate(MESSAGES, "render-failed", language, where=where, tag=tag or "?",
-                                            error=error, hint=hint).rstrip(), name, paragraph, tag,
+                                            row=row_text, error=error, hint=hint).rstrip(), name, paragraph, tag,
                                   error, isinstance(exc, jinja2.UndefinedError)) from exc
             try:
                 # expat: a well-formedness check at half lxml's cost (0.15 ms a form, not 0.3)
