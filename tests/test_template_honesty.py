@@ -403,3 +403,12 @@ def test_the_new_messages_are_in_english_for_an_english_register(
     assert form.status == SKIPPED
     assert "{% if closed_on > reply_due %} in word/document.xml ¶2 could not be worked out" in form.reason
     assert "{% if closed_on and closed_on > reply_due %}" in form.reason
+
+
+def test_a_tag_with_an_unknown_name_is_reported_once_as_unknown_not_as_a_failed_trial(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    template = template_of(tmp_path / "t.docx", "{{ 投诉编号 }}", "{{ 产品/服务 }}")
+    code, data = check_json(capsys, str(template))
+    assert code == 1
+    assert {u["name"] for u in data["templates"][0]["unknown"]} == {"产品", "服务"}
+    assert data["templates"][0]["problems"] == []

@@ -598,13 +598,16 @@ def _trial(prepared: PreparedTemplate, language: str) -> list[Problem]:
     seen: set[tuple[str, int, str]] = set()
     for code, values in (("trial-failed", SAMPLE), ("trial-blank", {"complaint_id": SAMPLE["complaint_id"]})):
         context = build_context(Record("台账", 3, dict(values)), FEEDBACK, config)
-        for name in prepared.names - context.keys():
+        unknown = prepared.names - context.keys()
+        for name in unknown:
             context[name] = ""  # an unknown name: reported as such, not as a failed trial
         try:
             prepared.render_parts(context)
         except RenderError as exc:
             if exc.undefined or (exc.part, exc.paragraph, exc.tag) in seen:
                 continue
+            if any(re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", exc.tag) for n in unknown):
+                continue  # {{ 产品/服务 }}: the unknown names 产品 and 服务 say what is wrong
             seen.add((exc.part, exc.paragraph, exc.tag))
             severity = "error" if code == "trial-failed" else "warning"
             error = str(exc)
