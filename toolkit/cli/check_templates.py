@@ -41,6 +41,8 @@ MESSAGES: Messages = {
                   "Chinese header (e.g. 投诉编号)."},
     "problems": {"zh": "共 {errors} 处错误、{warnings} 处警告。", "en": "{errors} error(s), {warnings} warning(s)."},
     "fatal": {"zh": "错误：{error}", "en": "Error: {error}"},
+    "unread": {"zh": "{n} 个模板无法读取，未检查（原因见错误信息）。", "en": "{n} template(s) could not be read, so "
+               "they were not checked (see the error)."},
 }
 
 
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         _common.print_json(data)  # one JSON document, a template that cannot be read included
     else:
         titles = {k.key: k.title(config.language) for k in document_kinds(config)}
-        print(render_text([c for c in checks if not c.fatal], config.language, names=args.names, titles=titles))
+        print(render_text(checks, config.language, names=args.names, titles=titles))
         for check in checks:
             if check.fatal:
                 print(translate(MESSAGES, "fatal", config.language, error=check.fatal), file=sys.stderr)
@@ -80,7 +82,9 @@ def render_text(checks: Sequence[TemplateCheck], language: str, names: bool = Fa
     titles = titles or {}
     lines = []
     unknown = errors = warnings = 0
-    for check in checks:
+    # A file that could not be read is the command's error line (stderr), never a success here.
+    unread = sum(1 for c in checks if c.fatal)
+    for check in (c for c in checks if not c.fatal):
         title = titles.get(check.kind, check.kind) if check.kind else t("")
         if language == "zh":
             lines.append(f"{title}：{check.path}（{t('count', n=len(check.placeholders))}）")
@@ -102,7 +106,12 @@ def render_text(checks: Sequence[TemplateCheck], language: str, names: bool = Fa
         errors += len(check.errors)
         warnings += len(check.warnings)
         lines.append("")
-    lines.append(t("bad", n=unknown) if unknown else t("ok"))
+    if unknown:
+        lines.append(t("bad", n=unknown))
+    elif not unread:
+        lines.append(t("ok"))
+    if unread:
+        lines.append(t("unread", n=unread))
     if errors or warnings:
         lines.append(t("problems", errors=errors, warnings=warnings))
     if names:

@@ -66,6 +66,10 @@ MESSAGES: Messages = {
                          "插入 {name}，或改写为 {{{{ {name} }}}}。",
                    "en": "{text} is typed text, not a merge field, and would be printed as it is; insert a real "
                          "MERGEFIELD {name} (Word: Mailings → Insert Merge Field) or write {{{{ {name} }}}}."},
+    "ime-braces": {"zh": "{text} 不是占位符（{why}），会原样印在文件上；请改为半角的 {{{{ {name} }}}}（切换到英文输入法，"
+                         "输入两个 {{ 和两个 }}）。",
+                   "en": "{text} is not a placeholder ({why}) and would be printed as it is; write {{{{ {name} }}}} "
+                         "with half-width braces (two {{ and two }}, typed with the input method in English mode)."},
     "form-field": {"zh": "旧式窗体域 {text} 不会被填写（它供在 Word 中手工输入）；请改用 {{{{ 字段名 }}}} 或合并域。",
                    "en": "legacy form field {text} is not filled (it is for typing into in Word); use "
                          "{{{{ field name }}}} or a MERGEFIELD instead."},
@@ -81,6 +85,17 @@ MESSAGES: Messages = {
     "loop-attribute": {"zh": "{text} 中的 {var}.{attr} 不存在：{var} 是 actions 的一项，可用 {valid}。",
                        "en": "{var}.{attr} in {text} does not exist: {var} is an item of actions, which has "
                              "{valid}."},
+    "comment-tag": {"zh": "批注中的 {text} 不会被填写（批注不属于表单内容）；如需印出，请把它移到正文、表格、页眉页脚或脚注中。",
+                    "en": "{text} in a comment is not filled (comments are not part of the form); to print it, "
+                          "move it into the body, a table, a header or footer, or a footnote."},
+    "unsafe": {"zh": "{text} 中的 {what} 会让台账文字不经转义写入文件（如“<”“&”会损坏文件）：本工具总是按原文印出台账文字，"
+                     "请删除 {what}。",
+               "en": "{what} in {text} would write register text into the file unescaped (a \"<\" or \"&\" "
+                     "corrupts it): the toolkit always prints register text as typed, so remove {what}."},
+    "filter-block": {"zh": "{text} 会作用于 Word 文件的 XML 而不只是文字，会损坏文件；请删除它，改在占位符上用过滤器，"
+                           "如 {{{{ 客户名称|upper }}}}。",
+                     "en": "{text} works on the Word file's XML, not only its text, and corrupts it; remove it and "
+                           "put the filter on the placeholder instead, e.g. {{{{ customer_name|upper }}}}."},
     "no-placeholder": {"zh": "模板中没有任何占位符或合并域：每条投诉都会得到同样的表单。请加入如 {{{{ 投诉编号 }}}} "
                              "的占位符。",
                        "en": "the template has no placeholder or merge field at all: every complaint would get "
@@ -96,8 +111,11 @@ def _problem(code: str, severity: str, part: str, paragraph: int, text: str, lan
                    text, translate(MESSAGES, code, language, text=text, **values))
 
 
+_TEXT = re.compile(r"<[^>]+>")
+
+
 def paragraph_text(xml_line: str) -> str:
-    return re.sub(r"<[^>]+>", "", xml_line).strip()[:80]
+    return _TEXT.sub("", xml_line).strip()[:80]
 
 
 # -- names --------------------------------------------------------------------------------------------
@@ -170,6 +188,13 @@ _POI = re.compile(r"{{\s*([#@?/>^*+=~])\s*([^{}]*?)\s*}}")
 _DOLLAR = re.compile(r"\$\{\s*([^{}]+?)\s*\}")
 _BRACKET = re.compile(r"\[\s*([A-Za-z_\u4e00-\u9fff][\w\u4e00-\u9fff.]*)\s*\]")
 _GUILLEMETS = re.compile(r"«([^«»<>]{1,60})»")
+#: Braces around a name that are not a tag: full-width ``｛｛ 投诉编号 ｝｝`` typed with a Chinese
+#: IME, or one brace too few (``{ 投诉编号 }``, ``{ 客户名称 }}``). Only flagged around a name a
+#: template may use, so braces in ordinary text are left alone.
+_BRACES = re.compile(r"(?<!\$)(?P<open>[{｛](?:[ \t\u3000]*[{｛])?)[ \t\u3000]*(?P<name>[^\s{}｛｝|]{1,40}?)"
+                     r"[ \t\u3000]*(?:\|[^{}｛｝]*?)?(?P<close>[}｝](?:[ \t\u3000]*[}｝])?)")
+_WHY = {"zh": ("全角括号 ｛ ｝", "括号不成对：须两个 {{ 和两个 }}", "两个括号之间有空格"),
+        "en": ("full-width braces ｛ ｝", "braces not paired: it takes two {{ and two }}", "a space between the braces")}
 _XML_BRACE = "&#123;"
 _TAG = re.compile(r"{{.*?}}|{%.*?%}")
 
@@ -182,8 +207,9 @@ def foreign_syntax(part: str, lines: list[str], language: str) -> tuple[list[Pro
     known = available_names()
     out = []
     for number, line in enumerate(lines):
-        text_only = paragraph_text(line) if ("{{" in line or "$" in line or "[" in line or "«" in line) else ""
-        if not text_only:
+        # The whole paragraph's text (paragraph_text keeps 80 characters, for messages).
+        text_only = _TEXT.sub("", line) if any(c in line for c in "{$[«｛") else ""
+        if not text_only.strip():
             out.append(line)
             continue
         for match in _POI.finditer(line):
@@ -204,6 +230,15 @@ def foreign_syntax(part: str, lines: list[str], language: str) -> tuple[list[Pro
         for match in _GUILLEMETS.finditer(text_only):
             name = match.group(1).strip()
             problems.append(_problem("guillemets", ERROR, part, number, match.group(0), language, name=name))
+        for match in _BRACES.finditer(text_only):
+            name = match.group("name")
+            braces = match.group("open") + match.group("close")
+            if not (name in known or context_key(name)):
+                continue
+            kind = 0 if "｛" in braces or "｝" in braces else 2 if re.sub(r"\s", "", braces) == "{{}}" else 1
+            why = _WHY["en" if language == "en" else "zh"][kind]
+            problems.append(_problem("ime-braces", ERROR, part, number, match.group(0), language, name=name,
+                                     why=why))
         out.append(line)
     return problems, out
 
@@ -215,6 +250,24 @@ def syntax_problem(part: str, line: int, error: str, near: str, language: str) -
     return _problem("syntax", ERROR, part, max(0, line - 1), near, language, error=error, near=near)
 
 
+#: What would let text past the escaping: the ``safe`` filter, Markup, turning autoescape off.
+_UNSAFE = re.compile(r"\|\s*safe\b|\bmarkupsafe\b|\bMarkup\b|^[{]%-?\s*(?:autoescape)\b")
+_FILTER_BLOCK = re.compile(r"^[{]%-?\s*filter\b")
+
+
+def unsafe(part: str, number: int, tag: str, language: str) -> list[Problem]:
+    """A tag that would print register text unescaped (``|safe``, ``{% autoescape false %}``)
+    or rewrite the part's XML (``{% filter %}``): refused, whatever the row holds."""
+    found = []
+    for match in _UNSAFE.finditer(tag):
+        text = match.group(0)
+        what = "{% autoescape %}" if "autoescape" in text else "|safe" if text.startswith("|") else text
+        found.append(_problem("unsafe", ERROR, part, number, paragraph_text(tag), language, what=what))
+    if _FILTER_BLOCK.match(tag):
+        found.append(_problem("filter-block", ERROR, part, number, paragraph_text(tag), language))
+    return found
+
+
 def tags(part: str, lines: list[str], language: str, env: jinja2.Environment) -> tuple[list[Problem], set[str]]:
     """Check each ``{{ }}`` on its own, so a bad tag does not hide the ones after it. Returns the
     problems and the names the good tags use."""
@@ -223,6 +276,8 @@ def tags(part: str, lines: list[str], language: str, env: jinja2.Environment) ->
     from jinja2 import meta
 
     for number, line in enumerate(lines):
+        for match in re.finditer(r"{{.*?}}|{%.*?%}", line, re.DOTALL):
+            problems.extend(unsafe(part, number, match.group(0), language))
         for match in re.finditer(r"{{.*?}}", line, re.DOTALL):
             tag = match.group(0)
             try:
@@ -292,6 +347,20 @@ def content_controls(root: etree._Element, part: str, language: str) -> list[Pro
             (paragraphs.get(a, 0) for a in sdt.iterancestors(f"{_W}p")), 0)
         found.append(_problem("bound-control", WARNING, part, paragraph, label, language,
                               xpath=binding.get(f"{_W}xpath", "")))
+    return found
+
+
+def comment_tags(part: str, content: bytes, language: str) -> list[Problem]:
+    """Tags typed in a comment (``word/comments.xml``): left as they are, so named as a warning."""
+    try:
+        root = etree.fromstring(content)
+    except (etree.XMLSyntaxError, ValueError):
+        return []
+    found = []
+    for number, paragraph in enumerate(root.iter(f"{_W}p"), 1):
+        text = "".join(t.text or "" for t in paragraph.iter(f"{_W}t"))
+        for match in _TAG.finditer(text):
+            found.append(_problem("comment-tag", WARNING, part, number, match.group(0), language))
     return found
 
 

@@ -3,8 +3,8 @@
 Templates hold Jinja placeholders (``{{ complaint_id }}`` or ``{{ 投诉编号 }}``, ``{%tr if %}``
 rows, ``{%tr for a in actions %}`` rows) and/or Word MERGEFIELDs (:mod:`.mailmerge`). Preparing
 a template: MERGEFIELDs become slots, runs Word split a tag over are merged (docxtpl's
-``patch_xml``), every run gets an East Asian font, and the XML of the body, headers and footers
-is compiled. Each document then costs one render of those strings and one zip write; the other
+``patch_xml``), every run gets an East Asian font, and the XML of the body, headers, footers,
+footnotes and endnotes is compiled (tags in comments are reported, not filled). Each document then costs one render of those strings and one zip write; the other
 parts of the package are copied byte for byte (already compressed).
 
 Preparing never stops at the first problem: every tag of every part is checked and the
@@ -17,17 +17,20 @@ characters are dropped, and a ``{{`` typed into a cell is printed, never evaluat
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import os
 import re
 import struct
+import traceback
 import zipfile
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.parsers import expat
 
 import jinja2
 from docxtpl import DocxTemplate
@@ -39,11 +42,14 @@ from markupsafe import Markup, escape
 from ..errors import TemplateError
 from ..i18n import Messages, translate
 from . import check, mailmerge
+from .context import meaning
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W = f"{{{W_NS}}}"
 BODY_FONT, TITLE_FONT = "宋体", "黑体"
-_RENDERED_PART = re.compile(r"word/(document|header\d*|footer\d*)\.xml")
+_RENDERED_PART = re.compile(r"word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml")
+#: Comments are notes to the reader, not the form: tags there are named, never filled.
+_COMMENTS_PART = re.compile(r"word/comments\w*\.xml")
 _CJK = re.compile("[\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf"
                   "\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]")
 #: Characters XML 1.0 forbids (tab, newline and carriage return are handled separately).
@@ -62,6 +68,26 @@ MESSAGES: Messages = {
                             "en": "cannot read template {path}: {error}. Save it as .docx from Word or "
                                   "WPS and try again."},
     "template-folder": {"zh": "模板 {path} 是文件夹，不是 .docx 文件。", "en": "template {path} is a folder, not a .docx file."},
+    "template-macros": {"zh": "模板 {path} 是启用宏的 Word 文件（.docm/.dotm）：本工具不生成带宏的文件。请在 Word 或 WPS 中"
+                              "另存为 .docx（Word 文档）后使用。",
+                        "en": "template {path} is a macro-enabled Word file (.docm/.dotm): the toolkit files no "
+                              "document with macros. Save it as .docx (Word Document) from Word or WPS and use that."},
+    "render-failed": {"zh": "{where}的 {tag} 无法计算{row}：{error}。{hint}",
+                      "en": "{tag} in {where} could not be worked out{row}: {error}. {hint}"},
+    "render-row": {"zh": "（工作表“{sheet}”第 {row} 行）", "en": " (sheet \"{sheet}\", row {row})"},
+    "render-hint": {"zh": "数字只能与数字比较，日期与日期比较；字段可能为空时请先判断，如 {example}。",
+                    "en": "compare numbers with numbers and dates with dates; where a field may be blank, test it "
+                          "first, e.g. {example}."},
+    "trial-failed": {"zh": "试填一条示例投诉时出错：{error}", "en": "filling in a sample complaint failed: {error}"},
+    "trial-blank": {"zh": "试填一条字段空白的投诉时出错：{error} 这样的投诉不会生成此文件（结果中会说明原因）。",
+                    "en": "filling in a complaint with blank fields failed: {error} Such complaints get no "
+                          "document from this template (their result says why)."},
+    "trial-error": {"zh": "{tag} 无法计算：{error}。{hint}", "en": "{tag} could not be worked out: {error}. {hint}"},
+    "not-xml": {"zh": "填写后的 {part} 不是有效的 XML（{error}），Word 无法打开，因此未写入。请运行 complaint-toolkit "
+                      "check-templates 检查该模板；{{% if %}} 与 {{% endif %}} 不在同一段落时请改用 {{%p if %}}…{{%p endif %}}。",
+                "en": "the filled {part} is not well-formed XML ({error}), which Word cannot open, so it was not "
+                      "written. Run complaint-toolkit check-templates on the template; an {{% if %}} and its "
+                      "{{% endif %}} in different paragraphs should be {{%p if %}}…{{%p endif %}}."},
     "template-errors": {"zh": "模板 {path} 有 {n} 处问题，未生成任何文件：{first}。运行 complaint-toolkit "
                               "check-templates {path} 查看全部。",
                         "en": "template {path} has {n} problem(s), so nothing was generated: {first}. Run "
@@ -138,16 +164,26 @@ class TemplateCheck:
 # -- escaping and fonts -----------------------------------------------------------------------------
 
 
+class _WordML(Markup):
+    """Run content :func:`wordml_text` made: the only markup a template may print as it is."""
+
+    __slots__ = ()
+
+
 def wordml_text(value: object) -> Markup:
     """Register text as WordprocessingML run content: escaped, breaks and tabs as elements."""
     text = str(value).replace("\r\n", "\n").replace("\r", "\n")
     text = str(escape(_CONTROL.sub("", text)))
-    return Markup(text.replace("\n", _BREAK).replace("\t", _TAB))
+    return _WordML(text.replace("\n", _BREAK).replace("\t", _TAB))
 
 
 def _finalize(value: Any) -> Any:
-    if isinstance(value, Markup):
+    if isinstance(value, _WordML):
         return value
+    if isinstance(value, Markup):
+        # Markup from a filter (|e, or |safe if one ever got past the checks) is printed as the
+        # text it stands for, escaped here once: register text can never reach the XML raw.
+        return wordml_text(value.unescape())
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -155,10 +191,21 @@ def _finalize(value: Any) -> Any:
     return wordml_text(value)
 
 
+def _on_meaning(filter_: Any) -> Any:
+    def on_meaning(value: Any, *args: Any, **kwargs: Any) -> Any:
+        return filter_(meaning(value), *args, **kwargs)
+
+    return on_meaning
+
+
 def _environment() -> jinja2.Environment:
     # Sandboxed: a template staff edit cannot reach Python internals through attributes.
-    return ImmutableSandboxedEnvironment(autoescape=True, finalize=_finalize,
-                                         undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = ImmutableSandboxedEnvironment(autoescape=True, finalize=_finalize,
+                                        undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    # Arithmetic filters see the number, not its text: '1,200.50'|int would be 0.
+    for name in ("int", "float", "round", "abs"):
+        env.filters[name] = _on_meaning(env.filters[name])
+    return env
 
 
 ENV = _environment()
@@ -246,6 +293,36 @@ def zip_members(members: Sequence[Member]) -> bytes:
 # -- the prepared template --------------------------------------------------------------------------
 
 
+def _hint(language: str) -> str:
+    example = ("{% if closed_on and closed_on > reply_due %}" if language == "en"
+               else "{% if 结案日期 and 结案日期 > 承诺答复日期 %}")
+    return translate(MESSAGES, "render-hint", language, example=example)
+
+
+class RenderError(TemplateError):
+    """One document could not be filled: where (part, paragraph, tag) and the error."""
+
+    def __init__(self, message: str, part: str, paragraph: int, tag: str, error: str,
+                 undefined: bool = False) -> None:
+        super().__init__(message)
+        self.part, self.paragraph, self.tag, self.error, self.undefined = part, paragraph, tag, error, undefined
+
+
+def _failed_at(exc: BaseException, lines: list[str]) -> tuple[int, str]:
+    """The paragraph and tag(s) a render error happened in: Jinja puts the template's line in the
+    traceback, and line n + 1 of a part's source is its paragraph n."""
+    lineno = 0
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == "<template>" and frame.lineno:
+            lineno = frame.lineno
+    if not 1 < lineno <= len(lines):
+        return 0, ""
+    found = [check.paragraph_text(m.group(0)) for m in TAG.finditer(lines[lineno - 1])]
+    # {% endif %} / {% else %} compute nothing: the tags that may have failed are the others.
+    found = [t for t in found if not re.fullmatch(r"{%-?\s*(end\w*|else)\s*-?%}", t)] or found
+    return lineno - 1, " ".join(found[:3])
+
+
 @dataclass
 class PreparedTemplate:
     """A .docx template read, patched and compiled once; :meth:`render` fills it per document."""
@@ -261,6 +338,8 @@ class PreparedTemplate:
     #: For each MERGEFIELD slot, the context key it prints (None: no field provides the name).
     slot_keys: list[str | None] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: Each rendered part's source, one paragraph a line: names the tag a render error is in.
+    sources: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def names(self) -> set[str]:
@@ -269,10 +348,36 @@ class PreparedTemplate:
     def render_parts(self, context: dict[str, Any]) -> dict[str, bytes]:
         if self.mergefields:
             context = {**context, SLOTS: self.slot_texts(context)}
+        return self._render_all(context)
+
+    def _render_all(self, context: dict[str, Any]) -> dict[str, bytes]:
+        """Every rendered part, each checked to be well-formed XML: a part Word could not open is
+        never written. Raises :class:`RenderError` (a :class:`TemplateError`) saying which part,
+        paragraph and tag and why, whatever went wrong: one document fails, never the stage."""
+        language = context.get("_language", "zh")
         rendered = {}
         for name, template in self.templates.items():
-            xml = template.render(context).replace("\n<w:p", "<w:p")
-            rendered[name] = xml.encode("utf-8")
+            try:
+                xml = template.render(context).replace("\n<w:p", "<w:p").encode("utf-8")
+            except Exception as exc:  # a TypeError comparing '0.00' with 0, a sandbox refusal...
+                paragraph, tag = _failed_at(exc, self.sources.get(name, []))
+                where = f"{name} ¶{paragraph} " if paragraph else f"{name} "
+                if language == "en":
+                    where = where.strip()
+                error = f"{type(exc).__name__}: {exc}"
+                hint = _hint(language) if isinstance(exc, TypeError) else ""
+                sheet, row = context.get("_row") or ("", 0)
+                row_text = translate(MESSAGES, "render-row", language, sheet=sheet, row=row) if row else ""
+                raise RenderError(translate(MESSAGES, "render-failed", language, where=where, tag=tag or "?",
+                                            row=row_text, error=error, hint=hint).rstrip(), name, paragraph, tag,
+                                  error, isinstance(exc, jinja2.UndefinedError)) from exc
+            try:
+                # expat: a well-formedness check at half lxml's cost (0.15 ms a form, not 0.3)
+                expat.ParserCreate().Parse(xml, True)
+            except expat.ExpatError as exc:
+                raise RenderError(translate(MESSAGES, "not-xml", language, part=name, error=exc), name, 0, "",
+                                  str(exc)) from exc
+            rendered[name] = xml
         return rendered
 
     def slot_texts(self, context: dict[str, Any]) -> list[str]:
@@ -303,8 +408,7 @@ class PreparedTemplate:
         return self._zip({**context, SLOTS: texts})
 
     def _zip(self, context: dict[str, Any]) -> bytes:
-        rendered = {name: template.render(context).replace("\n<w:p", "<w:p").encode("utf-8")
-                    for name, template in self.templates.items()}
+        rendered = self._render_all(context)
         return zip_members([Member.of(p, rendered[p]) if isinstance(p, str) else p for p in self.parts])
 
     def render(self, context: dict[str, Any]) -> bytes:
@@ -314,7 +418,46 @@ class PreparedTemplate:
         return zip_members([Member.of(p, rendered[p]) if isinstance(p, str) else p for p in self.parts])
 
 
+#: A Word template's (.dotx) main part: a .docx keeping it is refused by Word ("file format or
+#: extension not valid"), so every document is filed with the document's type.
+_TEMPLATE_MAIN = b"application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml"
+_DOCUMENT_MAIN = b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+_MACROS = re.compile(rb"application/vnd\.ms-word\.(?:document|template)\.macroEnabled|vbaProject", re.IGNORECASE)
+
+
+def _as_document(name: str, content: bytes) -> bytes:
+    """[Content_Types].xml of a filed .docx: the main part typed as a document, not a template."""
+    return content.replace(_TEMPLATE_MAIN, _DOCUMENT_MAIN) if name == "[Content_Types].xml" else content
+
+
 _PATCHER = DocxTemplate(io.BytesIO())  # patch_xml() only works on the string it is given
+#: docxtpl's first two steps: a tag Word split over runs (``{<w:r>…{``, ``{{ a</w:t>…<w:t>b }}``)
+#: made one string again, so the row/paragraph tags below can be found.
+_SPLIT_OPEN = re.compile(r"(?<={)(<[^>]*>)+(?=[\{%\#])|(?<=[%\}\#])(<[^>]*>)+(?=\})", re.DOTALL)
+_SPLIT_TAG = re.compile(r"{%(?:(?!%}).)*|{#(?:(?!#}).)*|{{(?:(?!}}).)*", re.DOTALL)
+_SPLIT_TEXT = re.compile(r"</w:t>.*?(<w:t>|<w:t [^>]*>)", re.DOTALL)
+#: docxtpl's ``{%tr %}`` / ``{%tc %}`` / ``{%p %}``: the row, cell or paragraph holding the tag.
+_ELEMENT_TAGS = [re.compile(rf"<w:{y}[ >](?:(?!<w:{y}[ >]).)*({{%|{{{{){y} ([^}}%]*(?:%}}|}}}})).*?</w:{y}>",
+                            re.DOTALL) for y in ("tr", "tc", "p")]
+
+
+def _patch_xml(xml: str) -> str:
+    """docxtpl's ``patch_xml`` on a part with one paragraph per line, keeping the lines: a row,
+    cell or paragraph a ``{%tr %}`` / ``{%tc %}`` / ``{%p %}`` tag replaces leaves its line breaks
+    in Jinja comments (no output), so line n + 1 is still paragraph n after it — for the checks'
+    paragraph numbers and for a render error's."""
+    xml = _SPLIT_OPEN.sub("", xml)
+    xml = _SPLIT_TAG.sub(lambda m: _SPLIT_TEXT.sub("", m.group(0)), xml)
+
+    def keep_lines(m: re.Match[str]) -> str:
+        before = m.string.count("\n", m.start(), m.start(1))
+        after = m.string.count("\n", m.end(2), m.end())
+        tag = f"{m.group(1)} {m.group(2)}"
+        return ("{#" + "\n" * before + "#}" if before else "") + tag + ("{#" + "\n" * after + "#}" if after else "")
+
+    for pattern in _ELEMENT_TAGS:
+        xml = pattern.sub(keep_lines, xml)
+    return _PATCHER.patch_xml(xml)
 _CACHE: dict[str, PreparedTemplate] = {}
 
 
@@ -350,6 +493,7 @@ def prepare_template(path: str | os.PathLike[str], language: str = "zh") -> Prep
     if errors:
         first = errors[0]
         shown = f"{first.where()}: {first.message}" if first.where() else first.message
+        shown = shown.rstrip("。.")  # the message goes on with its own full stop
         raise TemplateError(translate(MESSAGES, "template-errors", language, path=prepared.path,
                                       n=len(errors), first=shown))
     return prepared
@@ -369,16 +513,24 @@ def _prepare(path: Path, data: bytes, digest: str, language: str) -> PreparedTem
     if not any(name == "word/document.xml" for name, _ in raw):
         raise TemplateError(translate(MESSAGES, "template-unreadable", language, path=path,
                                       error="no word/document.xml"))
+    # Macros are refused, not dropped: a .docm's document part is typed macro-enabled and may
+    # point at its macros from several parts; a form saved as .docx is what staff should file.
+    if any(name == "word/vbaProject.bin" or (name == "[Content_Types].xml" and _MACROS.search(content))
+           for name, content in raw):
+        raise TemplateError(translate(MESSAGES, "template-macros", language, path=path))
     parts: list[Member | str] = []
     templates: dict[str, jinja2.Template] = {}
     placeholders: list[Placeholder] = []
     problems: list[Problem] = []
     merges: list[mailmerge.MergeField] = []
+    sources: dict[str, list[str]] = {}
     seen: set[str] = set()
     for name, content in raw:
+        if _COMMENTS_PART.fullmatch(name):
+            problems.extend(check.comment_tags(name, content, language))
         if not _RENDERED_PART.fullmatch(name):
             # The merged documents must not link the data source Word merged from.
-            parts.append(Member.of(name, mailmerge.unlink_data_source(name, content)))
+            parts.append(Member.of(name, _as_document(name, mailmerge.unlink_data_source(name, content))))
             continue
         try:
             root = etree.fromstring(content)
@@ -392,11 +544,10 @@ def _prepare(path: Path, data: bytes, digest: str, language: str) -> PreparedTem
         _east_asian_fonts(root)
         xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True).decode("utf-8")
         xml = xml.replace("?>\n", "?>", 1)  # line 1 = the root, so line n + 1 = paragraph n
-        source = _PATCHER.patch_xml(xml)
+        # One paragraph per line, so a Jinja error's line number names the paragraph.
+        source = _patch_xml(re.sub(r"<w:p([ >/])", r"\n<w:p\1", xml))  # <w:p/> too: an empty cell
         # Runs docxtpl's {{r }} handling creates carry no properties: give them the body font.
         source = source.replace("<w:r><w:t", f'<w:r><w:rPr><w:rFonts w:eastAsia="{BODY_FONT}"/></w:rPr><w:t')
-        # One paragraph per line, so a Jinja error's line number names the paragraph.
-        source = re.sub(r"<w:p([ >])", r"\n<w:p\1", source)
         lines = source.split("\n")
         # Another engine's tags ({{#x}}, ${x}, «x»...) are named, then made plain text so the
         # rest of the part can still be checked.
@@ -405,6 +556,7 @@ def _prepare(path: Path, data: bytes, digest: str, language: str) -> PreparedTem
         tag_problems, names = check.tags(name, lines, language, ENV)
         problems.extend(tag_problems)
         source = "\n".join(lines)
+        sources[name] = lines
         try:
             templates[name] = ENV.from_string(source)
             names = meta.find_undeclared_variables(ENV.parse(source))  # loop variables known as such
@@ -424,8 +576,62 @@ def _prepare(path: Path, data: bytes, digest: str, language: str) -> PreparedTem
     order = {name: i for i, (name, _) in enumerate(raw)}
     for merge in sorted(merges, key=lambda m: (order.get(m.part, 0), m.paragraph)):
         placeholders.append(Placeholder(merge.name, merge.part, merge.paragraph, merge.instruction, "mergefield"))
-    return PreparedTemplate(path, digest, parts, templates, placeholders, merges,
-                            [check.context_key(m.name) for m in merges], problems)
+    prepared = PreparedTemplate(path, digest, parts, templates, placeholders, merges,
+                                [check.context_key(m.name) for m in merges], problems, sources)
+    problems.extend(_trial(prepared, language))
+    return prepared
+
+
+def _trial(prepared: PreparedTemplate, language: str) -> list[Problem]:
+    """Fill the template once with a complete sample complaint (a failure is an error: every
+    complaint would fail) and once with blank fields (a warning: such rows get no document and
+    are told why), so ``check-templates`` finds a failing condition before ``generate`` does.
+    Unknown names are left to the name check."""
+    from ..config import Config
+    from ..model import Record
+    from .context import build_context
+    from .kinds import FEEDBACK
+
+    config = Config()
+    config.register.language = language
+    found: list[Problem] = []
+    seen: set[tuple[str, int, str]] = set()
+    for code, values in (("trial-failed", SAMPLE), ("trial-blank", {"complaint_id": SAMPLE["complaint_id"]})):
+        context = build_context(Record("台账", 3, dict(values)), FEEDBACK, config)
+        unknown = prepared.names - context.keys()
+        for name in unknown:
+            context[name] = ""  # an unknown name: reported as such, not as a failed trial
+        try:
+            prepared.render_parts(context)
+        except RenderError as exc:
+            if exc.undefined or (exc.part, exc.paragraph, exc.tag) in seen:
+                continue
+            if any(re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", exc.tag) for n in unknown):
+                continue  # {{ 产品/服务 }}: the unknown names 产品 and 服务 say what is wrong
+            seen.add((exc.part, exc.paragraph, exc.tag))
+            severity = "error" if code == "trial-failed" else "warning"
+            error = str(exc)
+            if exc.tag:
+                hint = _hint(language) if exc.error.startswith("TypeError") else ""
+                error = translate(MESSAGES, "trial-error", language, tag=exc.tag, error=exc.error, hint=hint).rstrip()
+            text = translate(MESSAGES, code, language, error=error)
+            found.append(Problem(code, severity, exc.part, exc.paragraph, exc.tag, text))
+    return found
+
+
+#: A complete complaint for the trial fill: every kind of value a condition may meet.
+SAMPLE: dict[str, Any] = {
+    "complaint_id": "KS-2026-0001", "received_on": dt.datetime(2026, 11, 2, 9, 30), "channel": "电话",
+    "customer_name": "张三", "customer_phone": "13800138000", "customer_email": "zhang@example.com",
+    "product": "中华（硬）", "batch_no": "B20261101", "respondent": "人民路店", "description": "包装破损 <松散> & 受潮",
+    "category": "产品质量", "nature": "有效投诉", "severity": "A", "special": "媒体", "department": "质量部",
+    "handler": "王芳", "handler_email": "wang@example.com", "immediate_action": "当日上门致歉",
+    "root_cause": "运输及储存过程不良", "cause_analysis": "仓库漏水", "resolution": "更换两条",
+    "compensation": 1200.5, "reply_due": dt.date(2026, 11, 4), "corrective_action": "1. 维修仓库屋顶\n2. 预防：每月检查",
+    "capa_owner": "李明", "capa_owner_email": "li@example.com", "capa_due": dt.date(2026, 12, 15),
+    "capa_done": dt.date(2026, 12, 1), "followup_due": dt.date(2026, 11, 25), "followup_done": dt.date(2026, 11, 24),
+    "satisfaction": "满意", "status": "已结案", "closed_on": dt.date(2026, 11, 26), "remarks": "无",
+}
 
 
 def locate(part: str, lines: list[str], names: Iterable[str]) -> list[Placeholder]:
