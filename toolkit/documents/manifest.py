@@ -85,7 +85,7 @@ class Namer:
             year, month = f"{received.year:04d}", f"{received.month:02d}"
         else:
             year, month = "0000", "00"
-        values = {name: _name_part(display(name, get(name), self.language)) for name in self.fields}
+        values = {name: name_part(display(name, get(name), self.language)) for name in self.fields}
         values.update(year=year, month=month, kind=kind)
         folder_key = (year, month, kind, *(values[n] for n in self.folder_fields))
         folder = self._folders.get(folder_key)
@@ -104,7 +104,7 @@ class Namer:
 _PART_BYTES = 90
 
 
-def _name_part(text: str) -> str:
+def name_part(text: str) -> str:
     """A register value made safe to stand inside a file name.
 
     When making it safe changed it, a short hash of the original is added, so values that
@@ -115,6 +115,7 @@ def _name_part(text: str) -> str:
         return text
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
     return f"{truncate_bytes(safe, _PART_BYTES - 7)}~{digest}"
+
 
 
 def _format_pattern(pattern: str, values: dict[str, str], key: str, language: str) -> str:
