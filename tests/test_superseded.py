@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from openpyxl import load_workbook
@@ -241,6 +243,17 @@ def test_generate_and_run_name_each_superseded_document_and_why(tmp_path: Path, 
     assert all(f"  - {line}" in text for line in result.superseded)
     assert "质量部" in result.superseded[0] and "物流部" in result.superseded[0]
     assert result.counts()["documents_superseded"] == 2
+    # And the dashboard: the run's list, and the forms moved aside are not among this week's filed.
+    page = Path(result.dashboard).read_text(encoding="utf-8")
+    listed = page.split('<ul id="superseded">')[1].split("</ul>")[0]
+    assert listed.count("<li>") == 2 and "物流部" in listed
+    table = page.split('id="documents-table"')[1].split("</table>")[0]
+    links = [unquote(href) for href in re.findall(r'href="([^"]+)"', table)]
+    # Only the two now filed under 物流部, not the four moved aside (two of them this week).
+    assert sorted(h for h in links if "KS-2026-003_" in h) == sorted(
+        f"documents/2026/物流部/KS-2026-003_{name}.docx" for name in (
+            ("客诉反馈单", "投诉受理告知书") if language == "zh" else ("feedback-form", "acknowledgement")))
+    assert not [h for h in links if f"/{folder}/" in h]
     shutil.rmtree(tmp_path / "examples")
 
 

@@ -310,7 +310,8 @@ def _dashboard(config: Config, result: JobResult, *, today: dt.date, now: dt.dat
             prepared = pending.result() if pending is not None else None
             path = write_daily_dashboard(config, reg, result.details.get("validation"), today=today, now=now,
                                          prepared=prepared, filed=result.details.pop("filed", None),
-                                         planned=result.details.pop("planned", None))
+                                         planned=result.details.pop("planned", None),
+                                         superseded=(result.superseded, result.superseded_folder))
     except Exception as exc:  # a page is a courtesy; the run's work is done
         log.warning("dashboard not written: %s", exc, exc_info=not isinstance(exc, ToolkitError))
         result.notes.append(t("dashboard-failed", error=exc))
