@@ -240,3 +240,18 @@ def test_tags_and_mergefields_mix_in_one_template(tmp_path: Path, data_dir: Path
     body = text_of(data)
     assert "处理状态：待处理，责任部门：质量部" in body and "首问负责人：王芳" in body
 
+
+def test_forms_with_number_pictures_filed_before_the_rounding_fix_are_written_once_more(
+        tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from toolkit.documents import UNCHANGED, UPDATED, manifest
+
+    cfg = Config()
+    cfg.documents.feedback_template = str(data_dir / "doc-mailmerge-feedback-form.docx")  # has a \# picture
+    cfg.documents.kinds["acknowledgement"] = DocumentKindConfig(when="true")  # the shipped letter: none
+    register = _register()
+    report = ValidationReport("register.xlsx", 1, [], {"error": 0})
+    monkeypatch.setattr(manifest, "NUMBER_PICTURES", "1")  # as the engine before the fix filed them
+    generate(register, report, cfg, today=TODAY, out_dir=tmp_path / "docs")
+    monkeypatch.undo()
+    again = generate(register, report, cfg, today=TODAY, out_dir=tmp_path / "docs")
+    assert [(d.kind, d.status) for d in again.documents] == [("feedback", UPDATED), ("acknowledgement", UNCHANGED)]

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 #: Bump when rendering changes in a way that should rewrite every document.
 ENGINE_VERSION = "5"  # 5: MERGEFIELDs, computed due dates, CAPA numbering, document kinds
+#: Bump when MERGEFIELD ``\\#`` number pictures print differently: only the documents of templates
+#: that use one are rewritten. 2: rounding half away from zero, space grouping.
+NUMBER_PICTURES = "2"
 MANIFEST_NAME = ".toolkit-manifest.json"
 #: The outcome of the last complete run, for a rerun on the same register bytes.
 SNAPSHOT_NAME = ".toolkit-last-run.json"
@@ -299,6 +302,10 @@ class InputHasher:
             kind = by_key.get(key)
             described = {"name": kind.file_pattern(config.language), "form_no": kind.form_no,
                          "when": kind.when} if kind else {}
+            if any(flag == "\\#" for m in t.mergefields for flag, _ in m.switches):
+                # Number pictures now round half away from zero, as Word does (they rounded half
+                # to even): the documents of such a template are written once more, no others.
+                described["numbers"] = NUMBER_PICTURES
             prefix = json.dumps({**static, "kind": key, "template": t.sha256, **described},
                                 ensure_ascii=False, sort_keys=True, default=str).encode()
             # The prefix (a kilobyte of config) is hashed once; each document copies that state.
