@@ -270,3 +270,20 @@ def test_a_row_without_a_usable_number_keeps_every_document_of_a_number_no_row_h
     del rows[1]  # the row really is gone: its form is moved aside
     gone = run(tmp_path, register_of(*rows))
     assert [(d.relpath, d.reason) for d in gone.superseded] == [("2026/11/KS-2_客诉反馈单.docx", sup.ID_GONE)]
+
+
+def test_the_pdf_made_beside_a_superseded_document_goes_with_it(tmp_path: Path) -> None:
+    cfg = config(folder_pattern=BY_DEPARTMENT)
+    rows = [values(complaint_id="KS-1", department="生产部")]
+    run(tmp_path, register_of(*rows), cfg)
+    docs = tmp_path / "docs"
+    (docs / "2026/生产部/KS-1_客诉反馈单.pdf").write_bytes(b"%PDF-1.7 as --pdf made it")
+    taken = docs / "已作废/2026/生产部/KS-1_客诉反馈单.pdf"  # an earlier PDF took the name
+    taken.parent.mkdir(parents=True)
+    taken.write_bytes(b"%PDF-1.7 earlier")
+    rows[0]["department"] = "质量部"
+    result = run(tmp_path, register_of(*rows), cfg)
+    assert result.superseded[0].moved_to == "已作废/2026/生产部/KS-1_客诉反馈单 (2).docx"
+    assert (taken.parent / "KS-1_客诉反馈单 (2).pdf").read_bytes() == b"%PDF-1.7 as --pdf made it"
+    assert taken.read_bytes() == b"%PDF-1.7 earlier"
+    assert not list((docs / "2026/生产部").iterdir())

@@ -173,27 +173,36 @@ def find(candidates: Iterable[str], reader: NameReader, produced: Produced, held
 
 def move(doc: SupersededDocument, docs_root: str, language: str) -> None:
     """Move ``doc`` into the superseded folder at its relative path, never over another file
-    (``name (2).docx`` when one is there). One rename: a crash before it leaves the document
-    where it was (the manifest still names it, the next run moves it), a crash after it leaves
-    it moved (the next run finds it gone and drops it from the manifest)."""
+    (``name (2).docx`` when one is there), with the PDF ``--pdf`` made beside it, if any.
+
+    Renames only: a crash before the document's rename leaves it where it was (the manifest
+    still names it, the next run moves it), a crash after it leaves it moved (the next run finds
+    it gone and drops it from the manifest). The PDF goes first, so a crash never leaves it
+    behind in the documents folder without its document."""
     folder = FOLDERS.get(language, FOLDERS["zh"])
     source = os.path.join(docs_root, doc.relpath)
     stem, dot, suffix = doc.relpath.rpartition(".")
     if not dot:
         stem, suffix = doc.relpath, ""
-    target_rel = f"{folder}/{doc.relpath}"
+    pdf = os.path.join(docs_root, stem + ".pdf") if suffix.lower() != "pdf" else ""
+    has_pdf = bool(pdf) and os.path.isfile(pdf)
     number = 1
+    target_rel = f"{folder}/{doc.relpath}"
     try:
         os.makedirs(os.path.dirname(os.path.join(docs_root, target_rel)), exist_ok=True)
         while True:
+            named = f"{folder}/{stem}" + (f" ({number})" if number > 1 else "")
+            target_rel = f"{named}{dot}{suffix}"
             target = os.path.join(docs_root, target_rel)
+            pdf_target = os.path.join(docs_root, named + ".pdf")
             # Only one run at a time writes here (the state lock): nothing can take the name
             # between this look and the rename but staff, by hand, in that instant.
-            if not os.path.lexists(target):
-                os.rename(source, target)
+            if not os.path.lexists(target) and not (has_pdf and os.path.lexists(pdf_target)):
                 break
             number += 1
-            target_rel = f"{folder}/{stem} ({number}){dot}{suffix}"
+        if has_pdf:
+            os.rename(pdf, pdf_target)
+        os.rename(source, target)
     except OSError as exc:
         doc.error = translate(MESSAGES, "cannot-move", language, path=doc.relpath, target=target_rel,
                               error=exc.strerror or exc)
