@@ -257,19 +257,23 @@ def test_generate_and_run_name_each_superseded_document_and_why(tmp_path: Path, 
     shutil.rmtree(tmp_path / "examples")
 
 
-def test_a_row_without_a_usable_number_keeps_every_document_of_a_number_no_row_has(tmp_path: Path) -> None:
+def test_a_row_without_a_number_keeps_every_document_of_a_number_no_row_has(tmp_path: Path) -> None:
     rows = [values(complaint_id="KS-1"), values(complaint_id="KS-2", department="生产部")]
     run(tmp_path, register_of(*rows))
     rows[1]["complaint_id"] = ""  # cleared by mistake: KS-2's form may still be this row's
     kept = run(tmp_path, register_of(*rows))
     assert kept.superseded == [] and "2026/11/KS-2_客诉反馈单.docx" in files(tmp_path)
-    assert any("有 1 份旧文档（2026/11/KS-2_客诉反馈单.docx）台账中已没有对应的投诉编号" in n for n in kept.notes)
-    wrong = Finding("bad-id", ERROR, "台账", 4, "", "台账!A4", "complaint_id", "", None, "编号格式不对")
-    rows[1]["complaint_id"] = "KS-2x"
-    assert run(tmp_path, register_of(*rows), report=report_of([wrong])).superseded == []
-    del rows[1]  # the row really is gone: its form is moved aside
-    gone = run(tmp_path, register_of(*rows))
+    assert any("有 1 份旧文档（2026/11/KS-2_客诉反馈单.docx）台账中已没有对应的投诉编号，但台账中有未填投诉编号的行"
+               in n for n in kept.notes)
+    # A number with an error (a duplicate) is still a number: it holds its own forms, not others'.
+    rows.append(values(complaint_id="KS-1", department="生产部"))
+    duplicate = Finding("duplicate-id", ERROR, "台账", 5, "", "台账!A5", "complaint_id", "", None, "编号重复")
+    assert run(tmp_path, register_of(*rows), report=report_of([duplicate])).superseded == []  # KS-2 still unsure
+    del rows[1]  # the row really is gone: its form is moved aside, the duplicate does not stop it
+    duplicate = Finding("duplicate-id", ERROR, "台账", 4, "", "台账!A4", "complaint_id", "", None, "编号重复")
+    gone = run(tmp_path, register_of(*rows), report=report_of([duplicate]))
     assert [(d.relpath, d.reason) for d in gone.superseded] == [("2026/11/KS-2_客诉反馈单.docx", sup.ID_GONE)]
+    assert "2026/11/KS-1_客诉反馈单.docx" in files(tmp_path)  # the duplicate's number: held
 
 
 def test_the_pdf_made_beside_a_superseded_document_goes_with_it(tmp_path: Path) -> None:

@@ -392,8 +392,10 @@ def generate(
     seen_ids: set[str] = set()
     # Rows whose documents are not filed this run: what they filed earlier must not look stale.
     held_rows: list[tuple[Record, list[DocumentKind]]] = []
-    # A row held back without a usable complaint number (none, or one with an error) may be the
-    # row of any document no row files: none is then taken for a deleted row's.
+    # A row held back without a complaint number may be the row of any document no row files:
+    # none is then taken for a deleted row's. (A number with an error, e.g. a duplicate, is still
+    # the number staff typed: it holds its own documents, not every other number's; the example
+    # register, like most, always has one.)
     unsure_ids = False
     for record in register.records:
         cid = record.complaint_id.strip()
@@ -422,8 +424,7 @@ def generate(
             reason = translate(MESSAGES, "no-id", language)
         if reason:
             held_rows.append((record, needed))
-            if not unsure_ids and not blocking:
-                unsure_ids = not cid or any(f.field == "complaint_id" for f in by_row.get((record.sheet, record.row), ()))
+            unsure_ids = unsure_ids or not cid
             documents.extend(DocumentResult(cid or f"{record.sheet}!{record.row}", kind.key, "", SKIPPED, reason, list(blockers))
                              for kind in needed)
             continue
@@ -520,8 +521,8 @@ def _supersede(documents: list[DocumentResult], hashes: dict[int, tuple[str, str
     """Find the documents of the manifest that no row filed this run, and move them into the
     superseded folder (:mod:`.superseded`); drop from ``recorded`` what was moved or is gone.
     Returns them, and whether ``recorded`` changed. ``unsure_ids``: a row was held back without
-    a usable complaint number, so a document of a number no row has is left where it is (and a
-    note says so) rather than taken for a deleted row's.
+    a complaint number, so a document of a number no row has is left where it is (and a note
+    says so) rather than taken for a deleted row's.
 
     A run where nothing moved pays two set operations (in C) over the manifest's paths: the
     rest runs only for the few paths those leave."""

@@ -45,11 +45,11 @@ MESSAGES: Messages = {
         "en": "Superseded documents: {n}, moved to {folder} (kept, not deleted; the documents folder "
               "holds only what the register files now)"},
     "kept-unsure": {
-        "zh": "有 {n} 份旧文档（{paths}）台账中已没有对应的投诉编号，但台账中有缺少投诉编号或编号有误的行，"
-              "它们可能属于这些行：暂留原处，改正这些行后再次运行时再处理。",
+        "zh": "有 {n} 份旧文档（{paths}）台账中已没有对应的投诉编号，但台账中有未填投诉编号的行，"
+              "它们可能属于这些行：暂留原处，补填编号后再次运行时再处理。",
         "en": "{n} earlier document(s) ({paths}) have a complaint number no row has any more, but some rows "
-              "have no complaint number or a wrong one and may be theirs: they stay where they are until "
-              "those rows are fixed and the toolkit runs again."},
+              "have no complaint number and may be theirs: they stay where they are until those rows get "
+              "their number and the toolkit runs again."},
     "cannot-move": {"zh": "无法把已作废的 {path} 移至 {target}：{error}。如该文件正在 Word 或 WPS 中打开，"
                           "请关闭后重试；下次运行会再移。",
                     "en": "cannot move the superseded {path} to {target}: {error}. If it is open in Word or "
