@@ -291,3 +291,37 @@ def test_the_pdf_made_beside_a_superseded_document_goes_with_it(tmp_path: Path) 
     assert (taken.parent / "KS-1_客诉反馈单 (2).pdf").read_bytes() == b"%PDF-1.7 as --pdf made it"
     assert taken.read_bytes() == b"%PDF-1.7 earlier"
     assert not list((docs / "2026/生产部").iterdir())
+
+
+def test_rows_held_back_never_hide_another_rows_move(tmp_path: Path) -> None:
+    cfg = config(folder_pattern=BY_DEPARTMENT, feedback_name="{customer_name}_反馈单.docx")
+    rows = [values(complaint_id="KS-1", customer_name="张三"), values(complaint_id="KS-2", customer_name="李四"),
+            values(complaint_id="KS-3", customer_name="王五", department="生产部")]
+    run(tmp_path, register_of(*rows), cfg)
+    # KS-1 is held back by an error (its form stays); KS-3 moves. And KS-2, held back too, would now
+    # have KS-1's path (same customer name): counted once, it must not make up for KS-3's old form.
+    rows[2]["department"] = "质量部"
+    rows[1]["customer_name"] = "张三"
+    report = report_of([error(3, "电话号码无效", "台账!E3"), error(4, "电话号码无效", "台账!E4")])
+    result = run(tmp_path, register_of(*rows), cfg, report=report)
+    # KS-3's form keeps its file name in another folder: the same complaint's, moved.
+    assert [(d.relpath, d.reason, d.complaint_id) for d in result.superseded] == [
+        ("2026/生产部/王五_反馈单.docx", sup.MOVED, "KS-3")]
+    assert [(d.complaint_id, d.status) for d in result.documents if d.status != SKIPPED] == [("KS-3", UPDATED)]
+    # KS-2's old form (李四) no row files, but its name does not tell whose it is and KS-2 is held
+    # back: it stays, and a note says why.
+    assert {"2026/质量部/张三_反馈单.docx", "2026/质量部/李四_反馈单.docx"} <= set(files(tmp_path))
+    assert any(n.startswith("有 1 份旧文档（2026/质量部/李四_反馈单.docx）已没有行生成，其文件名不含投诉编号")
+               for n in result.notes)
+
+
+def test_a_held_rows_path_that_another_row_files_does_not_make_up_for_a_moved_form(tmp_path: Path) -> None:
+    cfg = config(folder_pattern=BY_DEPARTMENT, feedback_name="{customer_name}_反馈单.docx")
+    rows = [values(complaint_id="KS-1", customer_name="张三"), values(complaint_id="KS-2", customer_name="李四"),
+            values(complaint_id="KS-3", customer_name="王五", department="生产部")]
+    run(tmp_path, register_of(*rows), cfg)
+    rows[2]["department"] = "质量部"
+    rows.append(values(complaint_id="KS-4", customer_name="张三"))  # new, with an error: KS-1's path
+    report = report_of([error(4, "电话号码无效", "台账!E4"), error(6, "电话号码无效", "台账!E6")])
+    result = run(tmp_path, register_of(*rows), cfg, report=report)
+    assert [(d.relpath, d.reason) for d in result.superseded] == [("2026/生产部/王五_反馈单.docx", sup.MOVED)]

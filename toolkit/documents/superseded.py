@@ -50,6 +50,12 @@ MESSAGES: Messages = {
         "en": "{n} earlier document(s) ({paths}) have a complaint number no row has any more, but some rows "
               "have no complaint number and may be theirs: they stay where they are until those rows get "
               "their number and the toolkit runs again."},
+    "kept-held": {
+        "zh": "有 {n} 份旧文档（{paths}）已没有行生成，其文件名不含投诉编号，而台账中有因错误本次未生成文件的行，"
+              "它们可能属于这些行：暂留原处，改正这些行后再次运行时再处理。",
+        "en": "{n} earlier document(s) ({paths}) no row files any more; their names do not carry the complaint "
+              "number and some rows were held back by errors this run, so they may be theirs: they stay where "
+              "they are until those rows are fixed and the toolkit runs again."},
     "cannot-move": {"zh": "无法把已作废的 {path} 移至 {target}：{error}。如该文件正在 Word 或 WPS 中打开，"
                           "请关闭后重试；下次运行会再移。",
                     "en": "cannot move the superseded {path} to {target}: {error}. If it is open in Word or "
@@ -131,6 +137,11 @@ class Produced:
     every: Callable[[], Iterable[tuple[str, str, str]]]
     #: The register's complaint numbers (as in a file name, casefolded), worked out when needed.
     ids: Callable[[], Collection[str]]
+    #: File name (casefolded) -> (complaint id, kind, relpath) of the documents written this run,
+    #: None for a name two of them share: for names that do not carry the complaint number.
+    names: dict[str, tuple[str, str, str] | None]
+    #: File names (casefolded) the rows held back would give their documents.
+    held_names: Collection[str]
 
 
 def find(candidates: Iterable[str], reader: NameReader, produced: Produced, held_ids: Collection[str],
@@ -147,9 +158,27 @@ def find(candidates: Iterable[str], reader: NameReader, produced: Produced, held
     for relpath in sorted(candidates):
         kind, cid = reader.read(relpath)
         folded = cid.casefold()
+        if not cid:
+            # A name without the number: the same file name, now in another folder, is the same
+            # complaint's document when only one document has it; a held row's name holds it.
+            name = relpath.rpartition("/")[2].casefold()
+            if name in produced.held_names:
+                continue
+            if wanted is not None:
+                continue
+            same = produced.names.get(name)
+            if same is None:
+                message = translate(MESSAGES, "superseded-" + NO_ROW, language)
+                found.append(SupersededDocument(relpath, NO_ROW, message, kind=kind))
+            else:
+                cid, kind, new = same
+                message = translate(MESSAGES, "superseded-" + MOVED, language, complaint_id=cid,
+                                    title=titles.get(kind, kind), new=new)
+                found.append(SupersededDocument(relpath, MOVED, message, cid, kind, new))
+            continue
         if cid and folded in held_ids:
             continue  # its row has errors this run: what was filed stands until they are fixed
-        if wanted is not None and (not cid or folded not in wanted):
+        if wanted is not None and folded not in wanted:
             continue
         title = titles.get(kind, kind)
         new = produced.written.get((folded, kind)) if cid else None
@@ -159,8 +188,6 @@ def find(candidates: Iterable[str], reader: NameReader, produced: Produced, held
             new = every.get((folded, kind))
         if new is not None:
             reason = MOVED
-        elif not cid:
-            reason = NO_ROW
         elif folded in produced.ids():
             reason = NOT_NEEDED
         else:
