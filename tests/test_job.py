@@ -185,7 +185,7 @@ def test_json_output_is_the_library_result_and_matches_the_run_record(tmp_path: 
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"run_id", "today", "started", "finished", "seconds", "trigger", "status",
                          "exit_code", "register", "rows", "findings", "documents", "reminders", "weekly", "dashboard",
-                         "stages", "notes", "errors"}
+                         "stages", "notes", "superseded", "errors"}
     assert data["status"] == "ok" and data["exit_code"] == 0 and data["trigger"] == "run"
     record = RunHistory(tmp_path / "output" / "state.sqlite").get(data["run_id"])
     assert record is not None

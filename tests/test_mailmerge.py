@@ -75,6 +75,59 @@ def test_picture_switches() -> None:
     assert format_value("1", "1", (("\\b", "电话："),), "zh") == "电话：1"
 
 
+@pytest.mark.parametrize(("value", "picture", "shown"), [
+    # Word rounds half away from zero (Python's format rounds half to even) ...
+    (1234.5, "#,##0", "1,235"), (2.5, "0", "3"), (3.5, "0", "4"), (-2.5, "0", "-3"), (0.5, "0", "1"),
+    # ... on the number as its decimal text shows it, not on the binary float below it.
+    (0.125, "0.00", "0.13"), (2.675, "0.00", "2.68"), (1.005, "0.00", "1.01"), (-0.125, "0.00", "-0.13"),
+    (1234.565, "￥#,##0.00", "￥1,234.57"), (1234.5, "¥#,##0", "¥1,235"),
+    # A space between placeholders groups by spaces (French, Russian, ISO 31-0 style).
+    (1234.5, "# ##0", "1 235"), (1234567.891, "# ##0.00", "1 234 567.89"), (999.5, "# ##0", "1 000"),
+    (5, "# ##0", "5"),
+    # Word's own examples of the numeric picture switch: zero placeholders pad, # do not show.
+    (9, "00.00", "09.00"), (2456800, "$#,###,###", "$2,456,800"), (15, "$###", "$15"),
+    (0.5, "#.00", ".50"), (5, "0,000", "0,005"),
+    # Optional decimals, literal text around, a value that rounds to zero, integers kept exact.
+    (1.5, "0.0#", "1.5"), (1.255, "0.0#", "1.26"), (12.5, "共 0.0 元", "共 12.5 元"),
+    (-0.001, "0.00", "0.00"), (12345678901234567891, "#,##0", "12,345,678,901,234,567,891"),
+    (1e30, "0", "1" + "0" * 30), (-7.5, "0;(0)", "(8)"),
+])
+def test_number_pictures_round_and_group_as_word_does(value: float, picture: str, shown: str) -> None:
+    assert format_number_picture(value, picture) == shown
+
+
+def test_a_number_picture_on_a_register_amount_in_a_real_word_letter(tmp_path: Path, realfiles: Path) -> None:
+    """The Word 2010 letter with its fields renamed to 赔付金额 with number pictures, filed by generate."""
+    template = tmp_path / "amounts.docx"
+    fields = {"Titel": "投诉编号", "Voornaam": '赔付金额" \\# "#,##0', "Achternaam": '赔付金额" \\# "0.00',
+              "Adresregel_1": '赔付金额" \\# "# ##0', "Postcode": "客户名称", "Plaats": "客户名称",
+              "Provincie": "客户名称", "Land_of_regio": "客户名称"}
+    with zipfile.ZipFile(realfiles / "d10_mergefields_word2010_complex_fields.docx") as source, \
+            zipfile.ZipFile(template, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "word/document.xml":
+                text = data.decode()
+                for old, new in fields.items():
+                    text = text.replace(f'MERGEFIELD "{old}"', f'MERGEFIELD "{new}"')
+                data = text.encode()
+            out.writestr(info, data)
+    cfg = Config()
+    cfg.documents.feedback_template = str(template)
+    cfg.documents.kinds["acknowledgement"] = DocumentKindConfig(when="false")
+    lines = []
+    for amount in (1234.5, 0.125, 2.5):
+        register = _register()
+        register.records[0].values["compensation"] = amount
+        result = generate(register, ValidationReport("register.xlsx", 1, [], {"error": 0}), cfg, today=TODAY,
+                          out_dir=tmp_path / str(amount))
+        (doc,) = result.documents
+        lines.append(text_of(Path(doc.path).read_bytes()).split("Dear")[0])
+    # 投诉编号 赔付金额\# "#,##0" 赔付金额\# "0.00" / 赔付金额\# "# ##0" (the next paragraph) 客户名称...
+    assert [line.split("张三")[0] for line in lines] == [
+        "KS-2026-0007 1,235 1234.501 235", "KS-2026-0007 0 0.130", "KS-2026-0007 3 2.503"]
+
+
 # -- the shared real mail-merge letters ----------------------------------------------------------------
 
 
@@ -186,3 +239,19 @@ def test_tags_and_mergefields_mix_in_one_template(tmp_path: Path, data_dir: Path
     data = template.render(build_context(_register().records[0], "feedback", Config()))
     body = text_of(data)
     assert "处理状态：待处理，责任部门：质量部" in body and "首问负责人：王芳" in body
+
+
+def test_forms_with_number_pictures_filed_before_the_rounding_fix_are_written_once_more(
+        tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from toolkit.documents import UNCHANGED, UPDATED, manifest
+
+    cfg = Config()
+    cfg.documents.feedback_template = str(data_dir / "doc-mailmerge-feedback-form.docx")  # has a \# picture
+    cfg.documents.kinds["acknowledgement"] = DocumentKindConfig(when="true")  # the shipped letter: none
+    register = _register()
+    report = ValidationReport("register.xlsx", 1, [], {"error": 0})
+    monkeypatch.setattr(manifest, "NUMBER_PICTURES", "1")  # as the engine before the fix filed them
+    generate(register, report, cfg, today=TODAY, out_dir=tmp_path / "docs")
+    monkeypatch.undo()
+    again = generate(register, report, cfg, today=TODAY, out_dir=tmp_path / "docs")
+    assert [(d.kind, d.status) for d in again.documents] == [("feedback", UPDATED), ("acknowledgement", UNCHANGED)]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -120,6 +121,10 @@ class JobResult:
     #: Remarks that need no action now (register open in Excel, a year the calendar does not
     #: know, no LibreOffice for PDFs...).
     notes: list[str] = field(default_factory=list)
+    #: Documents filed earlier that no row files any more, moved aside: one line each (old path,
+    #: where it went, why), in the configured language.
+    superseded: list[str] = field(default_factory=list)
+    superseded_folder: str = ""
     stages: list[StageOutcome] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     run_id: int = 0
@@ -177,6 +182,7 @@ class JobResult:
             "stages": [{"name": s.name, "status": s.status, "error": s.error, "reason": s.reason,
                         "seconds": round(s.seconds, 3)} for s in self.stages],
             "notes": list(self.notes),
+            "superseded": list(self.superseded),
             "errors": list(self.errors),
         }
 
@@ -208,6 +214,13 @@ class JobResult:
         stage_line(REMINDERS, "reminders", sent=self.reminders.get("sent", 0) + self.reminders.get("dry-run", 0),
                    failed=self.reminders.get("failed", 0), already=self.reminders.get("already-sent", 0),
                    cannot=self.reminders.get("cannot-remind", 0))
+        if self.superseded:
+            from .documents.superseded import MESSAGES as SUPERSEDED
+
+            lines.append(translate(SUPERSEDED, "superseded-summary", language, n=len(self.superseded),
+                                   folder=self.superseded_folder))
+            # Every one: each is a form staff may have signed, now out of the folder they look in.
+            lines.extend(f"  - {line}" for line in self.superseded)
         if self.weekly:
             lines.append(t("weekly", what=self.weekly))
         if self.dashboard:
@@ -297,7 +310,8 @@ def _dashboard(config: Config, result: JobResult, *, today: dt.date, now: dt.dat
             prepared = pending.result() if pending is not None else None
             path = write_daily_dashboard(config, reg, result.details.get("validation"), today=today, now=now,
                                          prepared=prepared, filed=result.details.pop("filed", None),
-                                         planned=result.details.pop("planned", None))
+                                         planned=result.details.pop("planned", None),
+                                         superseded=(result.superseded, result.superseded_folder))
     except Exception as exc:  # a page is a courtesy; the run's work is done
         log.warning("dashboard not written: %s", exc, exc_info=not isinstance(exc, ToolkitError))
         result.notes.append(t("dashboard-failed", error=exc))
@@ -409,6 +423,15 @@ def _run_stages(config: Config, *, today: dt.date, now: dt.datetime, result: Job
         else:
             result.stages.append(StageOutcome(DOCUMENTS, "ok"))
             result.documents = {k: int(v) for k, v in generated.counts.items()}
+            moved = [d for d in generated.superseded if d.moved_to]
+            if moved:
+                from .documents.superseded import FOLDERS
+
+                result.documents["superseded"] = len(moved)
+                result.superseded = [d.line(config.language) for d in moved]
+                result.superseded_folder = os.path.join(generated.documents_dir,
+                                                        FOLDERS.get(config.language, FOLDERS["zh"]))
+            result.errors.extend(generated.problems)
             result.notes.extend(generated.notes)
             result.details["documents"] = generated
         lap()

@@ -11,6 +11,8 @@ from typing import TextIO
 
 from ..config import Config
 from ..documents import CREATED, SKIPPED, UNCHANGED, UPDATED, GenerateResult, document_kinds, generate
+from ..documents.superseded import FOLDERS
+from ..documents.superseded import MESSAGES as SUPERSEDED_MESSAGES
 from ..i18n import Messages, translate
 from ..register import read_register
 from ..validate import validate
@@ -83,10 +85,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
     else:
         titles = {k.key: k.title(config.language) for k in document_kinds(config)}
         print(render_text(result, config.language, titles))
-    for note in result.notes:
+    for note in (*result.notes, *result.problems):
         print(note, file=sys.stderr)
-    # 1: some rows were not filed because of errors in the register (fix them and run again).
-    return 1 if result.counts[SKIPPED] else 0
+    # 1: some rows were not filed because of errors in the register (fix them and run again), or
+    # a superseded document could not be moved (close it and run again).
+    return 1 if result.counts[SKIPPED] or result.problems else 0
 
 
 def render_text(result: GenerateResult, language: str, titles: dict[str, str] | None = None) -> str:
@@ -104,11 +107,16 @@ def render_text(result: GenerateResult, language: str, titles: dict[str, str] | 
             path = Path(doc.path)
             shown = path.relative_to(base) if path.is_relative_to(base) else path
             lines.append(f"{label}  {shown.as_posix()}")
-    if not result.written:
+    moved = [d for d in result.superseded if d.moved_to]
+    lines.extend(d.line(language) for d in moved)
+    if not result.written and not moved:
         lines.append(t("nothing"))
     if result.pdf:
         lines.append(t("pdf", n=len(result.pdf)))
     if result.print_batch:
         lines.append(t("batch", path=result.print_batch))
     lines.append(t("summary", dir=result.documents_dir, **result.counts))
+    if moved:
+        folder = Path(result.documents_dir) / FOLDERS.get(language, FOLDERS["zh"])
+        lines.append(translate(SUPERSEDED_MESSAGES, "superseded-summary", language, n=len(moved), folder=folder))
     return "\n".join(lines)

@@ -20,7 +20,7 @@ The package, stage by stage:
 from __future__ import annotations
 
 from ..i18n import translate
-from . import check, jinja, kinds, manifest, pdf, stage
+from . import check, jinja, kinds, manifest, pdf, stage, superseded
 from .check import EXTRA_NAMES, available_names, header_names
 from .context import build_context, display, format_date
 from .jinja import (
@@ -58,7 +58,7 @@ from .stage import (
 
 #: Every message of the package (tests and callers look messages up by key).
 MESSAGES = {**jinja.MESSAGES, **check.MESSAGES, **kinds.MESSAGES, **manifest.MESSAGES, **pdf.MESSAGES,
-            **stage.MESSAGES}
+            **stage.MESSAGES, **superseded.MESSAGES}
 #: The built-in kind keys, in order.
 KINDS = tuple(k.key for k in BUILTIN)
 

@@ -13,7 +13,8 @@ the Jinja engine then fills it per document with :func:`format_value`'s text, so
 '2026年11月3日'
 
 Word's picture switches: ``\\@`` dates (yyyy yy MMMM MMM MM M dddd ddd dd d HH H hh h mm ss
-AM/PM, 'quoted text'), ``\\#`` numbers (0 # , . and literal text around them), ``\\*`` Upper,
+AM/PM, 'quoted text'), ``\\#`` numbers (0 # . , or a space grouping, literal text around them,
+rounded half away from zero as Word does), ``\\*`` Upper,
 Lower, FirstCap, Caps (MERGEFORMAT and CHARFORMAT keep formatting, which the kept run does),
 ``\\b``/``\\f`` text before/after a non-blank value. :func:`unlink_data_source` removes the
 ``<w:mailMerge>`` settings and the ``mailMergeSource`` relationships, so Word does not ask for
@@ -24,8 +25,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 from lxml import etree
 
@@ -252,11 +255,23 @@ def format_date_picture(value: dt.date, picture: str, language: str) -> str:
     return _DATE_TOKEN.sub(token, picture)
 
 
-_NUMBER_CORE = re.compile(r"[0#][0#,]*(?:\.[0#]+)?|\.[0#]+")
+#: The digits of a number picture: 0 and # placeholders, grouped by "," or by a space between
+#: two placeholders (``# ##0``), then optionally a decimal point and more placeholders.
+_NUMBER_CORE = re.compile(r"[0#](?:[0#,]| (?=[0#]))*(?:\.[0#]+)?|\.[0#]+")
 
 
-def format_number_picture(value: float, picture: str) -> str:
-    """``\\# "0.00"``, ``\\# "#,##0.00"``, ``\\# "¥#,##0"``: digits, grouping and literal text."""
+def _decimal(value: int | float) -> Decimal | None:
+    """The number as its shortest decimal text shows it (0.125, not the binary 0.1249999...):
+    Word rounds the number as it is shown, so 0.125 with ``0.00`` prints 0.13. None for inf/nan."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return Decimal(value) if isinstance(value, int) else Decimal(repr(value))
+
+
+def format_number_picture(value: int | float, picture: str) -> str:
+    """``\\# "0.00"``, ``\\# "#,##0.00"``, ``\\# "# ##0"``, ``\\# "￥#,##0"``: digits, grouping
+    (by "," or a space) and literal text, rounded as Word rounds: half away from zero (1234.5
+    with ``#,##0`` is 1,235; 2.5 with ``0`` is 3; -2.5 is -3), where Python rounds half to even."""
     picture = picture.replace("'", "")
     section = picture.split(";")
     if value < 0 and len(section) > 1:
@@ -264,24 +279,30 @@ def format_number_picture(value: float, picture: str) -> str:
     else:
         picture = section[0]
     match = _NUMBER_CORE.search(picture)
-    if match is None:
-        return picture
+    number = _decimal(value)
+    if match is None or number is None:
+        return picture if number is not None else str(value)
     core = match.group(0)
     whole, _, decimals = core.partition(".")
     fixed, optional = len(decimals.rstrip("#")), len(decimals)
-    text = f"{value:,.{optional}f}" if "," in whole else f"{value:.{optional}f}"
-    if optional > fixed and "." in text:
-        head, tail = text.split(".")
+    # ROUND_HALF_UP is half away from zero in decimal (Word's rule), on the decimal digits.
+    # Precision for every digit (Excel holds up to 1e308): the default 28 would refuse 1e30.
+    context = Context(prec=max(28, number.adjusted() + optional + 2))
+    number = number.quantize(Decimal(1).scaleb(-optional), rounding=ROUND_HALF_UP, context=context)
+    sign = "-" if number < 0 else ""  # a value that rounds to zero prints no minus: 0.00, not -0.00
+    head, _, tail = f"{abs(number):f}".partition(".")
+    if optional > fixed:
         tail = tail.rstrip("0").ljust(fixed, "0")
-        text = f"{head}.{tail}" if tail else head
-    digits = whole.replace(",", "").count("0")
-    sign = "-" if text.startswith("-") else ""
-    text = text.lstrip("-")
-    head, dot, tail = text.partition(".")
-    if len(head.replace(",", "")) < digits:
+    digits = sum(c == "0" for c in whole)
+    if len(head) < digits:
         head = head.zfill(digits)
     if head == "0" and digits == 0:
-        head = ""
+        head = ""  # "#.00" prints .50, as Word does
+    separator = "," if "," in whole else " " if " " in whole else ""
+    if separator and head:
+        # By the string, not int(): "0,000" keeps its padding (0,005).
+        head = separator.join(reversed([head[max(0, i - 3):i] for i in range(len(head), 0, -3)]))
+    dot = "." if tail else ""
     return picture[:match.start()] + sign + head + dot + tail + picture[match.end():]
 
 
@@ -294,7 +315,7 @@ def format_value(raw: object, shown: str, switches: tuple[tuple[str, str], ...],
         if key == "\\@" and isinstance(raw, dt.date):
             text = format_date_picture(raw, argument, language)
         elif key == "\\#" and isinstance(raw, (int, float)) and not isinstance(raw, bool):
-            text = format_number_picture(float(raw), argument)
+            text = format_number_picture(raw, argument)
     for flag, argument in switches:
         key, option = flag.lower(), argument.lower()
         if key == "\\*":

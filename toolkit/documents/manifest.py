@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 #: Bump when rendering changes in a way that should rewrite every document.
 ENGINE_VERSION = "5"  # 5: MERGEFIELDs, computed due dates, CAPA numbering, document kinds
+#: Bump when MERGEFIELD ``\\#`` number pictures print differently: only the documents of templates
+#: that use one are rewritten. 2: rounding half away from zero, space grouping.
+NUMBER_PICTURES = "2"
 MANIFEST_NAME = ".toolkit-manifest.json"
 #: The outcome of the last complete run, for a rerun on the same register bytes.
 SNAPSHOT_NAME = ".toolkit-last-run.json"
@@ -85,7 +88,7 @@ class Namer:
             year, month = f"{received.year:04d}", f"{received.month:02d}"
         else:
             year, month = "0000", "00"
-        values = {name: _name_part(display(name, get(name), self.language)) for name in self.fields}
+        values = {name: name_part(display(name, get(name), self.language)) for name in self.fields}
         values.update(year=year, month=month, kind=kind)
         folder_key = (year, month, kind, *(values[n] for n in self.folder_fields))
         folder = self._folders.get(folder_key)
@@ -104,7 +107,7 @@ class Namer:
 _PART_BYTES = 90
 
 
-def _name_part(text: str) -> str:
+def name_part(text: str) -> str:
     """A register value made safe to stand inside a file name.
 
     When making it safe changed it, a short hash of the original is added, so values that
@@ -115,6 +118,7 @@ def _name_part(text: str) -> str:
         return text
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
     return f"{truncate_bytes(safe, _PART_BYTES - 7)}~{digest}"
+
 
 
 def _format_pattern(pattern: str, values: dict[str, str], key: str, language: str) -> str:
@@ -298,6 +302,10 @@ class InputHasher:
             kind = by_key.get(key)
             described = {"name": kind.file_pattern(config.language), "form_no": kind.form_no,
                          "when": kind.when} if kind else {}
+            if any(flag == "\\#" for m in t.mergefields for flag, _ in m.switches):
+                # Number pictures now round half away from zero, as Word does (they rounded half
+                # to even): the documents of such a template are written once more, no others.
+                described["numbers"] = NUMBER_PICTURES
             prefix = json.dumps({**static, "kind": key, "template": t.sha256, **described},
                                 ensure_ascii=False, sort_keys=True, default=str).encode()
             # The prefix (a kilobyte of config) is hashed once; each document copies that state.

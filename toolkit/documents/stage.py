@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,11 +25,12 @@ from ..fsutil import atomic_write_bytes, ensure_folder
 from ..i18n import Messages, translate
 from ..model import Finding, Record, Register, paused_gc
 from ..workers import parent_gone, process_pool
-from . import jinja, kinds, manifest
+from . import jinja, kinds, manifest, superseded
 from .check import suggestions
 from .context import DueDates, build_context
 from .jinja import PreparedTemplate, TemplateCheck, inspect_template, prepare_template
 from .kinds import DocumentKind, WhenError, check_when, document_kinds
+from .superseded import SupersededDocument
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,13 @@ class GenerateResult:
     print_batch: str = ""
     #: Remarks for the user (no LibreOffice, no CJK font, a template without placeholders...).
     notes: list[str] = field(default_factory=list)
+    #: Documents filed earlier that no row files any more, moved into the superseded folder.
+    superseded: list[SupersededDocument] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        """What needs staff's hand: superseded documents that could not be moved."""
+        return [d.error for d in self.superseded if d.error]
 
     @property
     def written(self) -> list[DocumentResult]:
@@ -129,6 +138,7 @@ class GenerateResult:
             "pdf": list(self.pdf),
             "print_batch": self.print_batch,
             "notes": list(self.notes),
+            "superseded": [d.to_dict() for d in self.superseded],
         }
 
 
@@ -375,11 +385,19 @@ def generate(
             return result
     recorded = prepared.recorded if prepared.recorded is not None else manifest.load_manifest(manifest_path)
     by_digest = {digest: relpath for relpath, digest in recorded.items()}
-    claim = _Claims().claim  # which row each path is for
+    claims = _Claims()
+    claim = claims.claim  # which row each path is for
     documents: list[DocumentResult] = []
     jobs: list[_Job] = []
     hashes: dict[int, tuple[str, str]] = {}  # index -> (relpath, hash)
     seen_ids: set[str] = set()
+    # Rows whose documents are not filed this run: what they filed earlier must not look stale.
+    held_rows: list[tuple[Record, list[DocumentKind]]] = []
+    # A row held back without a complaint number may be the row of any document no row files:
+    # none is then taken for a deleted row's. (A number with an error, e.g. a duplicate, is still
+    # the number staff typed: it holds its own documents, not every other number's; the example
+    # register, like most, always has one.)
+    unsure_ids = False
     for record in register.records:
         cid = record.complaint_id.strip()
         if wanted is not None and cid.casefold() not in wanted:
@@ -406,6 +424,8 @@ def generate(
         elif not cid:
             reason = translate(MESSAGES, "no-id", language)
         if reason:
+            held_rows.append((record, needed))
+            unsure_ids = unsure_ids or not cid
             documents.extend(DocumentResult(cid or f"{record.sheet}!{record.row}", kind.key, "", SKIPPED, reason, list(blockers))
                              for kind in needed)
             continue
@@ -413,6 +433,7 @@ def generate(
         for kind in needed:
             key = kind.key
             if key in failed:
+                held_rows.append((record, [kind]))
                 documents.append(DocumentResult(cid, key, "", SKIPPED, failed[key]))
                 continue
             digest = hasher.digest(record, key)
@@ -428,6 +449,7 @@ def generate(
             # Case-insensitive, as on Windows: one file must never hold two complaints' forms.
             owner = claim(relpath, record)
             if owner is not record:
+                held_rows.append((record, [kind]))
                 documents.append(DocumentResult(cid, key, "", SKIPPED, translate(
                     MESSAGES, "same-path", language, path=relpath, other=f"{owner.sheet}!{owner.row}")))
                 continue
@@ -453,13 +475,24 @@ def generate(
             doc.status, doc.reason = SKIPPED, errors[index]
             continue
         recorded[relpath] = digest
+    counts = _counts(documents)
+    stale: list[SupersededDocument] = []
+    dropped = False
+    # Every path a document of this run has is in the manifest now (an unchanged one was found
+    # there; a written one was just put there), each once: when they are as many as the
+    # manifest's, no document it names is left over, and a run where nothing moved pays nothing.
+    filed = counts[UNCHANGED] + len(hashes) - len(errors) + sum(documents[i].relpath in recorded for i in errors)
+    # With column errors nothing was filed: no document can be judged stale.
+    if not blocking and len(recorded) > filed:
+        stale, dropped = _supersede(documents, hashes, errors, held_rows, recorded, register, namer, claims,
+                                    filed, existing, docs_root, kinds_, wanted, language, unsure_ids, notes)
     # The manifest first: the snapshot is only trusted beside the files it names.
     path = manifest_path
     try:
-        if hashes:
+        if hashes or dropped:
             manifest.save_manifest(manifest_path, recorded)
         path = snapshot_path
-        if snapshot_key and not errors:
+        if snapshot_key and not errors and not any(d.error for d in stale):
             manifest.save_snapshot(snapshot_path, snapshot_key, (
                 [d.complaint_id, d.kind, d.relpath,
                  SKIPPED if d.status == SKIPPED else UNCHANGED, d.reason, d.blocked_by] for d in documents))
@@ -467,13 +500,129 @@ def generate(
         raise OutputError(translate(MESSAGES, "records-not-written", language, path=path,
                                     error=exc.strerror or exc)) from exc
 
-    result = GenerateResult(documents, _counts(documents), str(docs_dir), notes=notes)
+    if stale:
+        counts = _counts(documents)  # a moved document is its complaint's, updated
+    result = GenerateResult(documents, counts, str(docs_dir), notes=notes, superseded=stale)
     if pdf or print_batch:
         from .pdf import make_pdfs
 
         make_pdfs(result, docs_dir, today, language, print_batch, config.documents.pdf_workers,
                   profiles=config.output_dir / "cache" / "libreoffice")
     return result
+
+
+_RELPATH = attrgetter("relpath")
+
+
+def _supersede(documents: list[DocumentResult], hashes: dict[int, tuple[str, str]], errors: dict[int, str],
+               held_rows: list[tuple[Record, list[DocumentKind]]], recorded: dict[str, str],
+               register: Register, namer: manifest.Namer, claims: _Claims, filed: int,
+               existing: manifest.ExistingFiles, docs_root: str,
+               kinds_: list[DocumentKind], wanted: dict[str, str] | None, language: str,
+               unsure_ids: bool, notes: list[str]) -> tuple[list[SupersededDocument], bool]:
+    """Find the documents of the manifest that no row filed this run, and move them into the
+    superseded folder (:mod:`.superseded`); drop from ``recorded`` what was moved or is gone.
+    Returns them, and whether ``recorded`` changed. ``unsure_ids``: a row was held back without
+    a complaint number, so a document of a number no row has is left where it is (and a note
+    says so) rather than taken for a deleted row's.
+
+    Called when the manifest has more paths than the run's documents (``filed`` of them are
+    there): first the paths the rows held back would have (their documents filed before they got
+    an error); when those make up the difference, nothing moved, and the manifest's paths are
+    never compared with the run's (two set operations over 227k paths, 30 ms at 100k rows).
+    Otherwise the few paths that comparison leaves are looked at."""
+    # What the rows not filed this run (errors) would file: theirs stand until they are fixed.
+    held_paths = set()
+    held_ids = set()
+    for record, needed in held_rows:
+        cid = record.complaint_id.strip()
+        if cid:
+            held_ids.add(manifest.name_part(cid).casefold())
+        for kind in needed:
+            try:
+                held_paths.add(namer.relpath(record, kind.key))
+            except ConfigError:  # the name patterns fail for every row alike: reported already
+                pass
+    for index in errors:  # a document that failed to render: its row's old one stays too
+        held_ids.add(manifest.name_part(documents[index].complaint_id).casefold())
+    # A held path another row's document has is counted in ``filed`` already.
+    if filed + sum(p in recorded and not claims.claimed(p) for p in held_paths) == len(recorded):
+        return [], False
+    candidates = recorded.keys() - set(map(_RELPATH, documents))
+    candidates -= held_paths
+    written = {index: documents[index] for index in hashes if index not in errors}
+    # A path differing only in case from one written now is the same file where case does not
+    # count (Windows, macOS): that file is the new document, never to be moved away.
+    folded_written = {doc.relpath.casefold(): doc.relpath for doc in written.values()}
+    dropped = False
+    for relpath in list(candidates):
+        twin = folded_written.get(relpath.casefold())
+        if relpath not in existing or (twin is not None and _same_file(docs_root, relpath, twin)):
+            # Gone (staff moved it, or an earlier run was stopped right after moving it), or the
+            # very file just written: only the record is left to drop.
+            del recorded[relpath]
+            dropped = True
+            candidates.discard(relpath)
+    if not candidates:
+        return [], dropped
+    if wanted is not None:
+        folded_wanted = {manifest.name_part(cid).casefold() for cid in wanted.values()}
+    produced = superseded.Produced(
+        written={(manifest.name_part(doc.complaint_id).casefold(), doc.kind): doc.relpath for doc in written.values()},
+        every=lambda: ((d.complaint_id, d.kind, d.relpath) for d in documents if d.status != SKIPPED),
+        ids=_lazy(lambda: {manifest.name_part(r.complaint_id.strip()).casefold() for r in register.records}),
+        names=_by_name(written.values()),
+        held_names={p.rpartition("/")[2].casefold() for p in held_paths})
+    titles = {k.key: k.title(language) for k in kinds_}
+    stale = superseded.find(candidates, superseded.NameReader(kinds_, language), produced, held_ids,
+                            folded_wanted if wanted is not None else None, titles, language)
+    for unsure, reasons, key in ((unsure_ids, (superseded.ID_GONE, superseded.NO_ROW), "kept-unsure"),
+                                 # A name without the number may be a held row's old one.
+                                 (bool(held_rows), (superseded.NO_ROW,), "kept-held")):
+        kept = [d for d in stale if d.reason in reasons] if unsure else []
+        if kept:
+            stale = [d for d in stale if d.reason not in reasons]
+            notes.append(translate(superseded.MESSAGES, key, language, n=len(kept),
+                                   paths=("、" if language == "zh" else ", ").join(d.relpath for d in kept[:5])))
+    by_path = {doc.relpath: doc for doc in written.values()}
+    for doc in stale:
+        superseded.move(doc, docs_root, language)
+        if doc.error:
+            log.warning("%s", doc.error)
+            continue
+        del recorded[doc.relpath]
+        dropped = True
+        new = by_path.get(doc.replaced_by)
+        if new is not None and new.status == CREATED:
+            new.status = UPDATED  # the complaint's document, moved: not a new one
+    return stale, dropped
+
+
+def _by_name(written: Iterable[DocumentResult]) -> dict[str, tuple[str, str, str] | None]:
+    """File name (casefolded) -> (complaint id, kind, relpath); None for a name shared."""
+    names: dict[str, tuple[str, str, str] | None] = {}
+    for doc in written:
+        name = doc.relpath.rpartition("/")[2].casefold()
+        names[name] = None if name in names else (doc.complaint_id, doc.kind, doc.relpath)
+    return names
+
+
+def _same_file(root: str, a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(os.path.join(root, a), os.path.join(root, b))
+    except OSError:
+        return False
+
+
+def _lazy(make: Callable[[], set[str]]) -> Callable[[], set[str]]:
+    """``make``, called once, when first needed."""
+    made: list[set[str]] = []
+
+    def get() -> set[str]:
+        if not made:
+            made.append(make())
+        return made[0]
+    return get
 
 
 class _Claims:
@@ -496,6 +645,14 @@ class _Claims:
         if first is relpath or first.casefold() == folded:
             return owner
         return self._exact.setdefault(folded, where)
+
+    def claimed(self, relpath: str) -> bool:
+        """Whether a row claimed ``relpath`` (or the same path in another case)."""
+        folded = relpath.casefold()
+        first = self._path.get(self._key(folded))
+        if first is None:
+            return False
+        return first is relpath or first.casefold() == folded or folded in self._exact
 
     _key = staticmethod(hash)
 

@@ -108,6 +108,9 @@ MESSAGES: Messages = {
     "documents.since": {"zh": "{start} 以来写入的文档：{count} 份", "en": "Written since {start}: {count}"},
     "documents.none": {"zh": "本周没有新归档的文档。", "en": "No document was filed this week."},
     "documents.more": {"zh": "……另有 {count} 份，见文档文件夹 {folder}", "en": "... and {count} more in {folder}"},
+    "documents.superseded": {"zh": "本次运行移至 {folder} 的旧文档（台账已不再生成它们；原文件保留）：",
+                             "en": "Earlier documents this run moved to {folder} (the register no longer files "
+                                   "them; kept, not deleted):"},
     "col.file": {"zh": "文件", "en": "File"},
     "col.written": {"zh": "写入时间", "en": "Written"},
     "runs": {"zh": "最近运行", "en": "Last runs"},
@@ -180,6 +183,9 @@ class DashboardInputs:
     documents_dir: Path | None = None
     week_start: dt.date | None = None
     runs: list[RunRecord] = field(default_factory=list)
+    #: This run's superseded documents, one line each (old path, where it went, why).
+    superseded: list[str] = field(default_factory=list)
+    superseded_folder: str = ""
 
 
 def default_dashboard_path(config: Config) -> Path:
@@ -221,6 +227,7 @@ def look_ahead_filed(config: Config, today: dt.date) -> FiledAhead | None:
     since = dt.datetime.combine(week_start, dt.time()).timestamp()
     seen: FiledAhead = {}
     pending = [str(config.documents_dir)]
+    aside = _superseded_folders(config.documents_dir)
     while pending:
         directory = pending.pop()
         keys, times = array("q"), array("d")
@@ -230,7 +237,8 @@ def look_ahead_filed(config: Config, today: dt.date) -> FiledAhead | None:
                 for entry in entries:
                     name = entry.name
                     if entry.is_dir(follow_symlinks=False):
-                        pending.append(entry.path)
+                        if entry.path not in aside:
+                            pending.append(entry.path)
                     elif name.lower().endswith(_DOCUMENT_SUFFIXES) and not name.startswith((".", "~$")):
                         keys.append(hash((entry.inode(), name)))
                         times.append(entry.stat().st_mtime if recent else 0.0)
@@ -240,9 +248,17 @@ def look_ahead_filed(config: Config, today: dt.date) -> FiledAhead | None:
     return seen
 
 
+def _superseded_folders(documents_dir: str | os.PathLike[str]) -> frozenset[str]:
+    """The paths of the folders superseded documents are moved into, as scandir gives them."""
+    from ..documents.superseded import FOLDER_NAMES
+
+    return frozenset(os.path.join(str(documents_dir), name) for name in FOLDER_NAMES)
+
+
 def dashboard_inputs(config: Config, *, today: dt.date, report: Any = None,
                      findings_workbook: Path | None = None,
-                     filed: tuple[list[FiledDocument], int] | None = None) -> DashboardInputs:
+                     filed: tuple[list[FiledDocument], int] | None = None,
+                     superseded: tuple[list[str], str] = ([], "")) -> DashboardInputs:
     """Gather the page's other inputs: validation counts, documents written since Monday of
     ``today``'s week (``filed``, else looked up now: :func:`filed_this_week`), and the last runs
     from the history (the state database is only read when it exists: looking at the page
@@ -258,7 +274,8 @@ def dashboard_inputs(config: Config, *, today: dt.date, report: Any = None,
         counts = report.counts
         findings = {"error": int(counts.get("error", 0)), "warning": int(counts.get("warning", 0)),
                     "rows_with_errors": int(counts.get("rows_with_errors", 0))}
-    return DashboardInputs(findings, findings_workbook, filed_documents, more, documents_dir, week_start, runs)
+    return DashboardInputs(findings, findings_workbook, filed_documents, more, documents_dir, week_start, runs,
+                           list(superseded[0]), superseded[1])
 
 
 #: A folder whose modification time is this much older than our last look at it has not changed
@@ -281,6 +298,8 @@ def _filed_since(folder: Path, start: dt.date, cache: Path | None = None,
         return [], 0
     since = dt.datetime.combine(start, dt.time()).timestamp()
     known = _load_filed(cache, folder, start)
+    # Documents moved aside are no longer filed: their folder is not this week's documents.
+    aside = _superseded_folders(folder)
     looked: dict[str, dict[str, Any]] = {}
     found: list[tuple[float, str]] = []
     total = 0
@@ -300,7 +319,7 @@ def _filed_since(folder: Path, start: dt.date, cache: Path | None = None,
             except OSError:
                 continue
         looked[directory] = entry
-        pending.extend(entry["dirs"])
+        pending.extend(d for d in entry["dirs"] if d not in aside)
         found.extend((mtime, path) for mtime, path in entry["newest"])
         total += entry["count"]
     if cache is not None and looked != known:
@@ -359,9 +378,11 @@ def _load_filed(cache: Path | None, folder: Path, start: dt.date) -> dict[str, d
 def write_dashboard(stats: Statistics, config: Config, path: str | Path, *, today: dt.date,
                     report: Any = None, register: Any = None, now: dt.datetime | None = None,
                     reuse_findings: bool = False, findings: DailyFigures | None = None,
-                    filed: tuple[list[FiledDocument], int] | None = None) -> Path:
+                    filed: tuple[list[FiledDocument], int] | None = None,
+                    superseded: tuple[list[str], str] = ([], "")) -> Path:
     """Write the dashboard to ``path`` (atomically), and beside it the findings workbook it
     links to when ``report`` and ``register`` are given and the register has findings.
+    ``superseded``: the run's lines on the documents it moved aside, and the folder.
 
     ``reuse_findings`` (the daily job): keep the findings workbook written earlier for the same
     register bytes, day and language, since copying a large register into a workbook takes
@@ -374,7 +395,7 @@ def write_dashboard(stats: Statistics, config: Config, path: str | Path, *, toda
     else:
         findings_workbook = _findings_workbook(config, target, report, register, today, reuse_findings)
     inputs = dashboard_inputs(config, today=today, report=report, findings_workbook=findings_workbook,
-                              filed=filed)
+                              filed=filed, superseded=superseded)
     page = build_dashboard(stats, config, inputs, folder=target.parent, now=now)
     try:
         atomic_write_bytes(target, page.encode("utf-8"))
@@ -532,14 +553,16 @@ def daily_findings_workbook(config: Config, register: Any, report: Any, *, today
 def write_daily_dashboard(config: Config, register: Any, report: Any, *, today: dt.date,
                           now: dt.datetime | None = None, prepared: DailyFigures | None = None,
                           filed: tuple[list[FiledDocument], int] | None = None,
-                          planned: Planned | None = None) -> Path:
+                          planned: Planned | None = None,
+                          superseded: tuple[list[str], str] = ([], "")) -> Path:
     """The daily job's page, ``<output.dir>/dashboard.html``; ``prepared`` is its heavy part
     and ``filed`` this week's documents, when the job had them worked out already
-    (:func:`prepare_daily_dashboard`, :func:`filed_this_week`)."""
+    (:func:`prepare_daily_dashboard`, :func:`filed_this_week`); ``superseded``: the lines on
+    the documents the run moved aside, and their folder."""
     if prepared is None:
         prepared = prepare_daily_dashboard(config, register, report, today=today, planned=planned)
     return write_dashboard(prepared.stats, config, default_dashboard_path(config), today=today, report=report,
-                           register=register, now=now, findings=prepared, filed=filed)
+                           register=register, now=now, findings=prepared, filed=filed, superseded=superseded)
 
 
 def _figures_key(config: Config, register: Any, today: dt.date) -> str:
@@ -797,6 +820,11 @@ class _Page:
     def documents(self) -> str:
         inputs = self.inputs
         parts = [f'<section id="documents"><h2>{self.e("documents")}</h2>']
+        if inputs.superseded:
+            parts.append(f'<p class="bad">{self.e("documents.superseded", folder=inputs.superseded_folder)}</p>'
+                         '<ul id="superseded">')
+            parts.extend(f"<li>{html.escape(line)}</li>" for line in inputs.superseded)
+            parts.append("</ul>")
         if not inputs.documents:
             parts.append(f'<p class="muted">{self.e("documents.none")}</p></section>')
             return "".join(parts)
