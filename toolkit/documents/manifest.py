@@ -29,7 +29,7 @@ from .kinds import DocumentKind, document_kinds
 log = logging.getLogger(__name__)
 
 #: Bump when rendering changes in a way that should rewrite every document.
-ENGINE_VERSION = "5"  # 5: MERGEFIELDs, computed due dates, CAPA numbering, document kinds
+ENGINE_VERSION = "6"  # 6: CAPA lines keep their own numbers (1.5倍), conditions read values, footnotes filled, .dotx typed as a document
 #: Bump when MERGEFIELD ``\\#`` number pictures print differently: only the documents of templates
 #: that use one are rewritten. 2: rounding half away from zero, space grouping.
 NUMBER_PICTURES = "2"
