@@ -45,6 +45,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
@@ -155,18 +156,24 @@ def two_row(path: Path) -> None:
     wb.save(path)
 
 
-def group_subheaders(path: Path) -> None:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "登记"
-    heads = [("投诉编号", ""), ("受理日期", ""), ("客户名称", ""), ("联系电话", ""), ("投诉内容", ""),
-             ("措施内容", "纠正预防措施"), ("负责人", "纠正预防措施"), ("完成期限", "纠正预防措施"), ("赔付金额", "")]
+def _two_row_heads(ws: Any, heads: list[tuple[str, str]]) -> None:
+    """(header, group) in column order: a grouped header on row 2 (its group cell is the
+    caller's), a single one on row 1 merged down over row 2."""
     for c, (header, group) in enumerate(heads, start=1):
         if group:
             ws.cell(2, c, header)
         else:
             ws.cell(1, c, header)
             ws.merge_cells(start_row=1, start_column=c, end_row=2, end_column=c)
+
+
+def group_subheaders(path: Path) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "登记"
+    heads = [("投诉编号", ""), ("受理日期", ""), ("客户名称", ""), ("联系电话", ""), ("投诉内容", ""),
+             ("措施内容", "纠正预防措施"), ("负责人", "纠正预防措施"), ("完成期限", "纠正预防措施"), ("赔付金额", "")]
+    _two_row_heads(ws, heads)
     ws.cell(1, 6, "纠正预防措施")
     ws.merge_cells("F1:H1")
     rows = [
@@ -191,12 +198,7 @@ def group_owner_email(path: Path) -> None:
              ("投诉内容", ""), ("处理状态", ""), ("首问负责人", "处理"), ("负责人邮箱", "处理"),
              ("措施内容", "纠正预防措施"), ("负责人", "纠正预防措施"), ("负责人邮箱", "纠正预防措施"),
              ("完成期限", "纠正预防措施"), ("处理状态", "")]
-    for c, (header, group) in enumerate(heads, start=1):
-        if group:
-            ws.cell(2, c, header)
-        else:
-            ws.cell(1, c, header)
-            ws.merge_cells(start_row=1, start_column=c, end_row=2, end_column=c)
+    _two_row_heads(ws, heads)
     ws.cell(1, 8, "处理")
     ws.merge_cells("H1:I1")
     ws.cell(1, 10, "纠正预防措施")
