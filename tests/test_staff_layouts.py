@@ -208,3 +208,19 @@ def test_a_landline_stored_as_a_number_says_its_leading_zero_was_dropped(tmp_pat
 def test_a_date_written_with_hao_for_the_day_is_read(tmp_path: Path) -> None:
     path = _register(tmp_path / "r.xlsx", HEADERS, ["KS-1", "2026年11月3号", *ROW[2:]])
     assert read_register(cfg(), path).records[0].values["received_on"] == dt.date(2026, 11, 3)
+
+
+def test_the_report_and_the_dashboard_say_which_sheets_their_figures_leave_out(data_dir: Path, tmp_path: Path) -> None:
+    from toolkit.report import compute_statistics
+    from toolkit.report.dashboard import write_dashboard
+
+    config = cfg(output={"dir": str(tmp_path / "out")})
+    register = read_register(config, data_dir / "lay-sheet-not-read.xlsx")
+    report = validate(register, config, TODAY)
+    stats = compute_statistics(register, report, config, today=TODAY)
+    assert stats.headline["received"] == 2
+    said = [n for n in stats.notes if "看起来是台账的一部分，但没有读取" in n]
+    assert len(said) == 2 and all(n in stats.to_text("zh") for n in said)
+    page = write_dashboard(stats, config, tmp_path / "dashboard.html", today=TODAY, report=report,
+                           register=register).read_text(encoding="utf-8")
+    assert "工作表“11月”看起来是台账的一部分" in page and "工作表“12月”看起来是台账的一部分" in page

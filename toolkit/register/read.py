@@ -438,8 +438,6 @@ def _join(items: Iterable[str], language: str = "zh") -> str:
 
 #: A total or sign-off row's 投诉编号 cell: 合计, 总计, 制表人：王芳, 审核：李明.
 _TOTAL_ROW = re.compile(r"(?:合计|总计|小计|共计|累计|制表|审核|填表|编制|复核)(?:人|日期)?(?:[:：\s]|$)")
-
-
 #: First characters of the words a total or sign-off row starts with (see ``_TOTAL_ROW``).
 _TOTAL_FIRSTS = frozenset("合总小共累制审填编复")
 
@@ -605,8 +603,8 @@ class _SheetReader:
     def _not_complaints(self, names: tuple[str, ...], converted: list[list[Any]]) -> frozenset[int]:
         """Row offsets that hold no complaint: the header row repeated (a second half-year
         pasted under the first) and total or sign-off rows (合计, 制表人：王芳) with no date or
-        customer (or another sign-off there). Each is said in :attr:`not_complaints`; only their 投诉编号 cell is looked at
-        first, so a register without them pays one pass over that column."""
+        customer (or another sign-off there). Each is said in :attr:`not_complaints`. Only the
+        投诉编号 cells are looked at first: a register without such rows pays one pass over them."""
         key = names.index("complaint_id")
         ids = converted[key]
         # The header as this sheet writes it (a pasted copy repeats it exactly) and as the

@@ -716,6 +716,9 @@ class _Page:
     def findings(self) -> str:
         s, inputs = self.stats, self.inputs
         parts = [f'<section id="findings"><h2>{self.e("findings")}</h2>']
+        # A month sheet not read, a year the calendar does not know: every figure above is short
+        # of it, so it is said first, in words.
+        parts.extend(f'<p class="bad" id="stats-note-{i}">{html.escape(note)}</p>' for i, note in enumerate(s.notes))
         if inputs.findings is None:
             parts.append(f'<p class="muted">{self.e("findings.unknown")}</p>')
         elif not inputs.findings["error"] and not inputs.findings["warning"]:

@@ -627,7 +627,8 @@ def compute_statistics(register: Register, report: Any, config: Config, *, today
         open_specials=_open_specials(with_special, register),
         no_root_cause=no_root_cause,
         # Calendar warnings only: the plan's other warnings are about mailing, not figures.
-        notes=list(calendar.warnings),
+        # Sheets the reader could not use first: their complaints are in none of the figures below.
+        notes=[m for _, row, m in register.unread if row is None] + list(calendar.warnings),
     )
 
 
