@@ -71,17 +71,24 @@ def test_a_month_change_a_fixed_number_and_a_deleted_row_each_say_why(tmp_path: 
     del rows[2]  # and deleted a row
     result = run(tmp_path, register_of(*rows))
     why = {d.relpath: (d.reason, d.message) for d in result.superseded}
-    assert why["2026/11/KS-1_客诉反馈单.docx"] == (sup.MOVED, "KS-1 的客诉反馈单现存为 2026/10/KS-1_客诉反馈单.docx")
-    assert why["2026/11/KS-5_客诉反馈单.docx"] == (
-        sup.ID_GONE, "台账中已没有投诉编号 KS-5（行被删除或编号已更改）")
-    assert why["2026/11/KS-9_客诉反馈单.docx"][0] == sup.ID_GONE
-    assert why["2026/11/KS-1_纠正预防措施单.docx"] == (
-        sup.MOVED, "KS-1 的纠正预防措施单现存为 2026/10/KS-1_纠正预防措施单.docx")
+    assert why == {
+        "2026/11/KS-1_客诉反馈单.docx": (sup.MOVED, "KS-1 的客诉反馈单现存为 2026/10/KS-1_客诉反馈单.docx"),
+        "2026/11/KS-1_纠正预防措施单.docx": (sup.MOVED, "KS-1 的纠正预防措施单现存为 2026/10/KS-1_纠正预防措施单.docx")}
     statuses = {(d.complaint_id, d.kind): d.status for d in result.documents}
     assert statuses[("KS-1", FEEDBACK)] == UPDATED  # the same complaint's form, moved
     assert statuses[("KS-105", FEEDBACK)] == CREATED  # another number: a new complaint for the toolkit
     assert all(d.moved_to == "已作废/" + d.relpath for d in result.superseded)
-    assert [p for p in files(tmp_path) if p.startswith("2026/11/")] == ["2026/11/KS-105_客诉反馈单.docx"]
+    # A number no row has any more may be a fixed typo, a deleted row or rows moved to another
+    # register (a new year's, an archive): its forms are still records, never called void. They
+    # stay, are named once with what to do, and are no longer tracked.
+    assert [p for p in files(tmp_path) if p.startswith("2026/11/")] == [
+        "2026/11/KS-105_客诉反馈单.docx", "2026/11/KS-5_客诉反馈单.docx", "2026/11/KS-9_客诉反馈单.docx"]
+    (note,) = [n for n in result.notes if "台账中已没有生成它们的行" in n]
+    assert note.startswith("有 2 份旧文档（2026/11/KS-5_客诉反馈单.docx、2026/11/KS-9_客诉反馈单.docx）")
+    assert "请把旧文件移到 已作废/ 文件夹" in note
+    assert not {"2026/11/KS-5_客诉反馈单.docx", "2026/11/KS-9_客诉反馈单.docx"} & set(recorded(tmp_path))
+    rows[0]["resolution"] = "已调换"  # the next run after a change says nothing more of them
+    assert not [n for n in run(tmp_path, register_of(*rows)).notes if "台账中已没有生成它们的行" in n]
 
 
 def test_a_capa_sheet_no_longer_needed_is_moved_aside(tmp_path: Path) -> None:
@@ -119,8 +126,9 @@ def test_a_row_with_errors_keeps_its_forms_when_the_name_pattern_hides_the_numbe
     assert blocked.superseded == [] and "2026/11/张三_反馈单.docx" in files(tmp_path)
     rows[1]["customer_name"] = "王五"  # a name that does not tell the complaint: "no row files it"
     changed = run(tmp_path, register_of(*rows), cfg)
-    assert [(d.relpath, d.reason, d.message) for d in changed.superseded] == [
-        ("2026/11/李四_反馈单.docx", sup.NO_ROW, "台账中已没有生成此文件的行")]
+    # Whether 李四's row was renamed or deleted, the name does not tell: kept, and said.
+    assert changed.superseded == [] and "2026/11/李四_反馈单.docx" in files(tmp_path)
+    assert any(n.startswith("有 1 份旧文档（2026/11/李四_反馈单.docx）台账中已没有生成它们的行") for n in changed.notes)
 
 
 def test_an_only_run_leaves_every_other_complaints_documents_alone(tmp_path: Path) -> None:
@@ -269,10 +277,11 @@ def test_a_row_without_a_number_keeps_every_document_of_a_number_no_row_has(tmp_
     rows.append(values(complaint_id="KS-1", department="生产部"))
     duplicate = Finding("duplicate-id", ERROR, "台账", 5, "", "台账!A5", "complaint_id", "", None, "编号重复")
     assert run(tmp_path, register_of(*rows), report=report_of([duplicate])).superseded == []  # KS-2 still unsure
-    del rows[1]  # the row really is gone: its form is moved aside, the duplicate does not stop it
+    del rows[1]  # the row really is gone: its form is named (not moved), the duplicate does not stop it
     duplicate = Finding("duplicate-id", ERROR, "台账", 4, "", "台账!A4", "complaint_id", "", None, "编号重复")
     gone = run(tmp_path, register_of(*rows), report=report_of([duplicate]))
-    assert [(d.relpath, d.reason) for d in gone.superseded] == [("2026/11/KS-2_客诉反馈单.docx", sup.ID_GONE)]
+    assert gone.superseded == [] and "2026/11/KS-2_客诉反馈单.docx" in files(tmp_path)
+    assert any(n.startswith("有 1 份旧文档（2026/11/KS-2_客诉反馈单.docx）台账中已没有生成它们的行") for n in gone.notes)
     assert "2026/11/KS-1_客诉反馈单.docx" in files(tmp_path)  # the duplicate's number: held
 
 

@@ -584,6 +584,20 @@ def _supersede(documents: list[DocumentResult], hashes: dict[int, tuple[str, str
             stale = [d for d in stale if d.reason not in reasons]
             notes.append(translate(superseded.MESSAGES, key, language, n=len(kept),
                                    paths=("、" if language == "zh" else ", ").join(d.relpath for d in kept[:5])))
+    # A number no row has any more: a row deleted or renumbered, or rows moved to another register
+    # (a new year's file, an archive), whose forms are still valid records. Moving them into 已作废
+    # would say they are void, so they stay, are named once and are no longer tracked (a new
+    # year's register would otherwise repeat thousands of them every day).
+    orphans = [d for d in stale if d.reason in (superseded.ID_GONE, superseded.NO_ROW)]
+    if orphans:
+        stale = [d for d in stale if d.reason not in (superseded.ID_GONE, superseded.NO_ROW)]
+        shown = ("、" if language == "zh" else ", ").join(d.relpath for d in orphans[:5])
+        notes.append(translate(superseded.MESSAGES, "kept-orphan", language, n=len(orphans),
+                               paths=shown + ("…" if len(orphans) > 5 else ""),
+                               folder=superseded.FOLDERS.get(language, superseded.FOLDERS["zh"])))
+        for doc in orphans:
+            del recorded[doc.relpath]
+        dropped = True
     by_path = {doc.relpath: doc for doc in written.values()}
     for doc in stale:
         superseded.move(doc, docs_root, language)

@@ -56,6 +56,14 @@ MESSAGES: Messages = {
         "en": "{n} earlier document(s) ({paths}) no row files any more; their names do not carry the complaint "
               "number and some rows were held back by errors this run, so they may be theirs: they stay where "
               "they are until those rows are fixed and the toolkit runs again."},
+    "kept-orphan": {
+        "zh": "有 {n} 份旧文档（{paths}）台账中已没有生成它们的行（投诉编号不在台账中）：原样保留，没有移动，此后不再提示。"
+              "如果是改正了编号或撤销了投诉，请把旧文件移到 {folder}/ 文件夹；如果是把这些行移到了别的台账"
+              "（如新一年的台账、归档表），这些文件照旧有效，无需处理。",
+        "en": "{n} earlier document(s) ({paths}) are filed by no row any more (their complaint number is not in "
+              "the register): kept as they are, not moved, and not mentioned again. If a number was corrected "
+              "or a complaint withdrawn, move the old file into {folder}/; if those rows moved to another "
+              "register (a new year's, an archive), the files stand as they are."},
     "cannot-move": {"zh": "无法把已作废的 {path} 移至 {target}：{error}。如该文件正在 Word 或 WPS 中打开，"
                           "请关闭后重试；下次运行会再移。",
                     "en": "cannot move the superseded {path} to {target}: {error}. If it is open in Word or "
