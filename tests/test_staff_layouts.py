@@ -224,3 +224,16 @@ def test_the_report_and_the_dashboard_say_which_sheets_their_figures_leave_out(d
     page = write_dashboard(stats, config, tmp_path / "dashboard.html", today=TODAY, report=report,
                            register=register).read_text(encoding="utf-8")
     assert "工作表“11月”看起来是台账的一部分" in page and "工作表“12月”看起来是台账的一部分" in page
+
+
+def test_a_damaged_file_is_explained_in_chinese_before_the_librarys_words(data_dir: Path) -> None:
+    import pytest
+
+    from toolkit.errors import RegisterError
+
+    with pytest.raises(RegisterError) as info:
+        read_register(cfg(), data_dir / "reg-truncated.xlsx")
+    assert "已损坏或不完整（不是完整的 xlsx（zip）文件：File is not a zip file）" in str(info.value)
+    with pytest.raises(RegisterError) as english:
+        read_register(cfg("en"), data_dir / "reg-truncated.xlsx")
+    assert "damaged or incomplete (File is not a zip file)" in str(english.value)

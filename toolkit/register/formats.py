@@ -183,7 +183,26 @@ class Limits:
     compression_ratio: int = 100
 
 
+#: What the zip and XML readers say of a damaged file, in words a Chinese message can show
+#: (the library's own English stays after it, for whoever looks it up).
+_REASONS_ZH = (
+    ("file is not a zip file", "不是完整的 xlsx（zip）文件"),
+    ("truncated file header", "文件被截断"),
+    ("bad magic number", "文件结构损坏"),
+    ("bad crc-32", "文件内容校验失败"),
+    ("error -3 while decompressing", "压缩数据损坏"),
+    ("syntax error", "其中的 XML 格式错误"),
+    ("attribute value not closed", "其中的 XML 格式错误"),
+)
+
+
 def fail(key: str, path: Path, language: str, **values: Any) -> RegisterError:
+    if language == "zh" and "reason" in values:
+        reason = str(values["reason"])
+        lowered = reason.lower()
+        said = next((zh for en, zh in _REASONS_ZH if en in lowered), None)
+        if said is not None:
+            values = {**values, "reason": f"{said}：{reason}"}
     return RegisterError(translate(_MESSAGES, key, language, path=path, **values))
 
 
