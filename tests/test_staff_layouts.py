@@ -9,6 +9,7 @@ import datetime as dt
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from toolkit.config import Config, config_from_dict
 from toolkit.register import read_register
@@ -120,10 +121,11 @@ def test_headers_marked_required_or_optional_are_known(tmp_path: Path) -> None:
                                   "remarks"]
 
 
-def test_error_values_are_findings_not_blank_cells(data_dir: Path) -> None:
+@pytest.mark.parametrize("name", ["reg-formula-errors.xlsx", "reg-formula-errors.ods"])
+def test_error_values_are_findings_not_blank_cells(data_dir: Path, name: str) -> None:
     # LibreOffice saved the failing formulas' results (#DIV/0!, #N/A, #REF!); calamine reads
     # each as a blank cell, which said "投诉编号为空" or nothing at all (赔付金额).
-    register = read_register(cfg(), data_dir / "reg-formula-errors.xlsx")
+    register = read_register(cfg(), data_dir / name)
     bad = {r.row: r.bad for r in register.records}
     assert bad == {2: {"compensation": ("formula-error", "#DIV/0!")}, 3: {"department": ("formula-error", "#N/A")},
                    4: {"complaint_id": ("formula-error", "#REF!")}, 5: {"compensation": ("formula-error", "#N/A")},
@@ -227,8 +229,6 @@ def test_the_report_and_the_dashboard_say_which_sheets_their_figures_leave_out(d
 
 
 def test_a_damaged_file_is_explained_in_chinese_before_the_librarys_words(data_dir: Path) -> None:
-    import pytest
-
     from toolkit.errors import RegisterError
 
     with pytest.raises(RegisterError) as info:

@@ -121,7 +121,7 @@ def formula_no_value() -> None:
 
 def formula_errors() -> None:
     """Error values (saved by LibreOffice, which works them out): formulas that fail, and an
-    error pasted as a value; calamine reads each as a blank cell."""
+    error pasted as a value; calamine reads each as a blank cell. Also as an .ods."""
     wb = Workbook()
     ws = wb.active
     ws.title = "台账"
@@ -133,6 +133,11 @@ def formula_errors() -> None:
     ws["F5"].data_type = "e"
     ws.append(["TE005", dt.date(2026, 11, 6), "钱七", "13800138004", "质量部", 8, "待处理"])
     save_via_libreoffice(wb, HERE / "reg-formula-errors.xlsx")
+    with tempfile.TemporaryDirectory() as tmp:  # and as LibreOffice's own .ods (calcext error cells)
+        subprocess.run(["soffice", f"-env:UserInstallation={LO_PROFILE}", "--headless", "--convert-to", "ods",
+                        "--outdir", tmp, str(HERE / "reg-formula-errors.xlsx")],
+                       check=True, capture_output=True, timeout=180)
+        shutil.copyfile(Path(tmp) / "reg-formula-errors.ods", HERE / "reg-formula-errors.ods")
 
 
 def offset_b3() -> None:

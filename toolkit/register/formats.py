@@ -622,6 +622,47 @@ def ods_merges(archive: zipfile.ZipFile) -> dict[str, list[Merge]]:
     return {name: found for name, found in merges.items() if found}
 
 
+_CALCEXT_VALUE_TYPE = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}value-type"
+_TEXT_P = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}p"
+
+
+def ods_errors(archive: zipfile.ZipFile) -> dict[str, FormulaCells]:
+    """Cells of an .ods whose value is an error (#DIV/0!, #N/A), by table name, as
+    :func:`formula_cells` gives them for an .xlsx ("#ERROR" text): calamine reads them as blank
+    cells. LibreOffice marks them ``calcext:value-type="error"``; a file without one costs a
+    streaming pass over content.xml."""
+    if not _contains(archive, "content.xml", (b'value-type="error"',)):
+        return {}
+    t = _TABLE_NS
+    table_tag, row_tag = t + "table", t + "table-row"
+    cell_tags = (t + "table-cell", t + "covered-table-cell")
+    found: dict[str, FormulaCells] = {}
+    current: FormulaCells = {}
+    row = col = 0
+    with archive.open("content.xml") as stream:
+        for event, element in ElementTree.iterparse(stream, events=("start", "end")):
+            tag = element.tag
+            if event == "start":
+                if tag == table_tag:
+                    current = found.setdefault(element.get(t + "name", ""), {})
+                    row = 0
+                elif tag == row_tag:
+                    col = 0
+                continue
+            if tag in cell_tags:
+                across = int(element.get(t + "number-columns-repeated", "1"))
+                if element.get(_CALCEXT_VALUE_TYPE) == "error":
+                    text = "".join(p.text or "" for p in element.iter(_TEXT_P)).strip() or "#VALUE!"
+                    for c in range(col, col + across):
+                        current.setdefault(row, {})[c] = "#" + text.lstrip("#")
+                col += across
+                element.clear()
+            elif tag == row_tag:
+                row += int(element.get(t + "number-rows-repeated", "1"))
+                element.clear()
+    return {name: cells for name, cells in found.items() if cells}
+
+
 _BRT_BUNDLE_SH, _BRT_END_SHEET_DATA, _BRT_MERGE_CELL = 156, 146, 176
 
 

@@ -50,6 +50,7 @@ from .formats import (
     formula_cells,
     identify,
     lock_notes,
+    ods_errors,
     ods_merges,
     read_stable_bytes,
     scan_formulas,
@@ -307,6 +308,7 @@ def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive:
     if parts is None:
         parts = sheet_parts(archive) if kind == XLSX and archive is not None else {}
     other_merges = _other_merges(kind, archive)
+    ods_cells = _ods_errors(archive) if kind == ODS else None
     infos: list[SheetInfo] = []
     records: list[Record] = []
     any_data = False
@@ -339,8 +341,9 @@ def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive:
             if why and unread is not None:
                 unread.append((name, None, translate(_MESSAGES, "sheet-unread", language, sheet=name, why=why)))
             continue
-        reader = _SheetReader(name, rows, block, merges, config, archive, parts.get(name),
-                              scan.result if scan is not None else lambda: None, aliases, date1904)
+        scanned = scan.result if scan is not None else (lambda: ods_cells)
+        reader = _SheetReader(name, rows, block, merges, config, archive, parts.get(name), scanned, aliases,
+                              date1904)
         del rows  # the reader lets go of the rows as soon as it has them column by column
         info, sheet_records = reader.read()
         if unread is not None:
@@ -378,6 +381,17 @@ def _why_unread(rows: list[list[Any]], candidate: Candidate | None, aliases: dic
         if block is not None:
             return translate(_MESSAGES, "header-too-low", language, row=start + block.bottom + 1, rows=step)
     return ""
+
+
+def _ods_errors(archive: zipfile.ZipFile | None) -> dict[str, FormulaCells] | None:
+    """An .ods file's error cells (None when they cannot be looked for: then none are said)."""
+    if archive is None:
+        return None
+    try:
+        return ods_errors(archive)
+    except (KeyError, ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile, SyntaxError) as exc:
+        log.warning("error values of this .ods file could not be looked for (%s)", exc)
+        return None
 
 
 def _other_merges(kind: str, archive: zipfile.ZipFile | None) -> dict[str, list[Merge]] | None:
@@ -693,9 +707,11 @@ class _SheetReader:
         return list(map(renames.get, texts, texts)) if renames else texts
 
     def _formulas(self) -> dict[int, dict[int, str | None]]:
-        """Formula cells of this sheet; only a sheet whose XML has a formula is scanned."""
+        """Formula cells of this sheet; only a sheet whose XML has a formula is scanned. An .ods
+        sheet (no part) has its error cells from :func:`ods_errors`."""
         if not self.part:
-            return {}
+            scanned = self.scanned()
+            return scanned.get(self.name, {}) if scanned else {}
         scanned = self.scanned()
         if scanned is not None and self.name in scanned:
             return scanned[self.name]
