@@ -588,38 +588,46 @@ def _contains(archive: zipfile.ZipFile, part: str, needles: tuple[bytes, ...]) -
     return False
 
 
-def ods_merges(archive: zipfile.ZipFile) -> dict[str, list[Merge]]:
-    """Merged cells of every table of an .ods, by table name (python-calamine gives none for
-    OpenDocument). A file without spanned cells costs one streaming pass over content.xml."""
-    if not _contains(archive, "content.xml", (b"number-rows-spanned", b"number-columns-spanned")):
-        return {}
+def _ods_cells(archive: zipfile.ZipFile) -> Iterator[tuple[str, int, int, Any]]:
+    """(table name, row, column, element) of every cell of an .ods's content.xml, 0-based, in
+    one streaming pass; repeated rows and columns are counted, the element is cleared after."""
     t = _TABLE_NS
     table_tag, row_tag = t + "table", t + "table-row"
     cell_tags = (t + "table-cell", t + "covered-table-cell")
-    merges: dict[str, list[Merge]] = {}
-    current: list[Merge] = []
+    table = ""
     row = col = 0
     with archive.open("content.xml") as stream:
         for event, element in ElementTree.iterparse(stream, events=("start", "end")):
             tag = element.tag
             if event == "start":
                 if tag == table_tag:
-                    current = merges.setdefault(element.get(t + "name", ""), [])
+                    table = element.get(t + "name", "")
                     row = 0
                 elif tag == row_tag:
                     col = 0
                 continue
             if tag in cell_tags:
-                down = int(element.get(t + "number-rows-spanned", "1"))
-                across = int(element.get(t + "number-columns-spanned", "1"))
-                if down > 1 or across > 1:
-                    current.append(((row, col), (row + down - 1, col + across - 1)))
+                yield table, row, col, element
                 col += int(element.get(t + "number-columns-repeated", "1"))
                 element.clear()
             elif tag == row_tag:
                 row += int(element.get(t + "number-rows-repeated", "1"))
                 element.clear()
-    return {name: found for name, found in merges.items() if found}
+
+
+def ods_merges(archive: zipfile.ZipFile) -> dict[str, list[Merge]]:
+    """Merged cells of every table of an .ods, by table name (python-calamine gives none for
+    OpenDocument). A file without spanned cells costs one streaming pass over content.xml."""
+    if not _contains(archive, "content.xml", (b"number-rows-spanned", b"number-columns-spanned")):
+        return {}
+    t = _TABLE_NS
+    merges: dict[str, list[Merge]] = {}
+    for table, row, col, element in _ods_cells(archive):
+        down = int(element.get(t + "number-rows-spanned", "1"))
+        across = int(element.get(t + "number-columns-spanned", "1"))
+        if down > 1 or across > 1:
+            merges.setdefault(table, []).append(((row, col), (row + down - 1, col + across - 1)))
+    return merges
 
 
 _CALCEXT_VALUE_TYPE = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}value-type"
@@ -629,38 +637,18 @@ _TEXT_P = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}p"
 def ods_errors(archive: zipfile.ZipFile) -> dict[str, FormulaCells]:
     """Cells of an .ods whose value is an error (#DIV/0!, #N/A), by table name, as
     :func:`formula_cells` gives them for an .xlsx ("#ERROR" text): calamine reads them as blank
-    cells. LibreOffice marks them ``calcext:value-type="error"``; a file without one costs a
-    streaming pass over content.xml."""
+    cells. LibreOffice marks them ``calcext:value-type="error"``; looked for only when
+    content.xml holds one."""
     if not _contains(archive, "content.xml", (b'value-type="error"',)):
         return {}
-    t = _TABLE_NS
-    table_tag, row_tag = t + "table", t + "table-row"
-    cell_tags = (t + "table-cell", t + "covered-table-cell")
     found: dict[str, FormulaCells] = {}
-    current: FormulaCells = {}
-    row = col = 0
-    with archive.open("content.xml") as stream:
-        for event, element in ElementTree.iterparse(stream, events=("start", "end")):
-            tag = element.tag
-            if event == "start":
-                if tag == table_tag:
-                    current = found.setdefault(element.get(t + "name", ""), {})
-                    row = 0
-                elif tag == row_tag:
-                    col = 0
-                continue
-            if tag in cell_tags:
-                across = int(element.get(t + "number-columns-repeated", "1"))
-                if element.get(_CALCEXT_VALUE_TYPE) == "error":
-                    text = "".join(p.text or "" for p in element.iter(_TEXT_P)).strip() or "#VALUE!"
-                    for c in range(col, col + across):
-                        current.setdefault(row, {})[c] = "#" + text.lstrip("#")
-                col += across
-                element.clear()
-            elif tag == row_tag:
-                row += int(element.get(t + "number-rows-repeated", "1"))
-                element.clear()
-    return {name: cells for name, cells in found.items() if cells}
+    for table, row, col, element in _ods_cells(archive):
+        if element.get(_CALCEXT_VALUE_TYPE) == "error":
+            text = "".join(p.text or "" for p in element.iter(_TEXT_P)).strip() or "#VALUE!"
+            across = int(element.get(_TABLE_NS + "number-columns-repeated", "1"))
+            for c in range(col, col + across):
+                found.setdefault(table, {}).setdefault(row, {})[c] = "#" + text.lstrip("#")
+    return found
 
 
 _BRT_BUNDLE_SH, _BRT_END_SHEET_DATA, _BRT_MERGE_CELL = 156, 146, 176
