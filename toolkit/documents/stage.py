@@ -520,11 +520,14 @@ def _supersede(documents: list[DocumentResult], hashes: dict[int, tuple[str, str
                existing: manifest.ExistingFiles, docs_root: str,
                kinds_: list[DocumentKind], wanted: dict[str, str] | None, language: str,
                unsure_ids: bool, notes: list[str]) -> tuple[list[SupersededDocument], bool]:
-    """Find the documents of the manifest that no row filed this run, and move them into the
-    superseded folder (:mod:`.superseded`); drop from ``recorded`` what was moved or is gone.
-    Returns them, and whether ``recorded`` changed. ``unsure_ids``: a row was held back without
-    a complaint number, so a document of a number no row has is left where it is (and a note
-    says so) rather than taken for a deleted row's.
+    """Find the documents of the manifest that no row filed this run: a complaint's document now
+    at another path, or of a kind it no longer needs, is moved into the superseded folder
+    (:mod:`.superseded`); one whose complaint no row has any more stays and is named once.
+    Drops from ``recorded`` what was moved, is gone or was named; returns the moved ones, and
+    whether ``recorded`` changed. ``unsure_ids``: a row was held back without a complaint
+    number, so a document of a number no row has may be that row's: it stays tracked (and a
+    note says so) until the row has its number; likewise a name without the number while rows
+    are held back.
 
     Called when the manifest has more paths than the run's documents (``filed`` of them are
     there): first the paths the rows held back would have (their documents filed before they got
