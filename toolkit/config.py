@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .addresses import AddressError, check_mailbox, reason, shown
+from .addresses import CONTROL, AddressError, check_mailbox, reason, shown
 from .errors import ConfigError
 from .fields import (
     DEFAULT_CATEGORIES,
@@ -712,7 +712,7 @@ def _recipient(value: str, option: str, ctx: _Loading) -> str:
     if not text:
         return value
     if "@" not in text and "<" not in text and ">" not in text and "," not in text:
-        if re.search(r"[\x00-\x1f\x7f\u2028\u2029]", text):  # a name from [people]; one line
+        if CONTROL.search(text):  # a name from [people]; one line
             why = reason(AddressError("contains a line break or control character"), ctx.language)
             raise ctx.error("recipient", option=option, value=shown(text), why=why)
         return value

@@ -46,7 +46,7 @@ from ..errors import MailError
 from ..i18n import Messages, translate
 from ..reminders import CannotRemind, Digest, ReminderItem, ReminderPlan
 from ..state import Ledger
-from .message import InDoubt, Outgoing, Permanent, Transient, clean, kind_label, message_id
+from .message import InDoubt, Outgoing, Permanent, Transient, clean, kind_label, message_id, seconds
 from .outbox import OutboxTransport
 
 log = logging.getLogger(__name__)
@@ -661,7 +661,7 @@ class SmtpTransport:
             self._smtp = None
             wait = max(_Session.data_timeout, self.mail.timeout)
             key = "err.no_answer" if exc.timed_out else "err.cut_off"
-            raise InDoubt(self._t(key, n=_seconds(wait), why=exc)) from exc
+            raise InDoubt(self._t(key, n=seconds(wait), why=exc)) from exc
         except smtplib.SMTPServerDisconnected as exc:
             self._smtp = None
             raise Transient(str(exc) or "connection closed") from exc
@@ -687,10 +687,6 @@ class SmtpTransport:
                 smtp.quit()
             except (OSError, smtplib.SMTPException):
                 _quietly_close(smtp)
-
-
-def _seconds(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _text(value: bytes | str) -> str:

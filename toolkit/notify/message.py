@@ -84,6 +84,11 @@ TEXT: Messages = {
 }
 
 
+def seconds(value: float) -> str:
+    """A timeout for a message: ``10``, ``2.5``."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def kind_label(kind: str, language: str) -> str:
     key = f"kind.{kind}"
     return translate(TEXT, key, language) if key in TEXT else kind

@@ -30,7 +30,7 @@ from ..reminders import ReminderPlan
 from ..state import Ledger
 from .group import GroupDigest, Part, Style, counts_line, group_digests, neutral, render_parts
 from .message import TEXT as SHARED
-from .message import InDoubt, Outgoing, Permanent, RateLimited, Rejected, Transient
+from .message import InDoubt, Outgoing, Permanent, RateLimited, Rejected, Transient, seconds
 
 log = logging.getLogger(__name__)
 
@@ -316,7 +316,7 @@ class RobotChannel:
                                         var=group.destination)) from None
             # The whole request went: the server may have posted it. Not to be retried.
             if isinstance(exc, TimeoutError):
-                raise InDoubt(self._t("err.no_answer", n=_seconds(self.timeout))) from None
+                raise InDoubt(self._t("err.no_answer", n=seconds(self.timeout))) from None
             raise InDoubt(self._t("err.cut_off", why=getattr(exc, "strerror", None) or type(exc).__name__)) \
                 from None
         if 300 <= status < 400 and self.redirect_is_throttle:
@@ -334,10 +334,6 @@ class RobotChannel:
                 raise Permanent(self._t("err.http", status=status))
             raise Permanent(self._t("err.reply", status=status))
         return reply
-
-
-def _seconds(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 class _Unreachable(MailError):
