@@ -450,10 +450,11 @@ def _join(items: Iterable[str], language: str = "zh") -> str:
 # -- one sheet ------------------------------------------------------------------------------
 
 
-#: A total or sign-off row's 投诉编号 cell: 合计, 总计, 制表人：王芳, 审核：李明.
-_TOTAL_ROW = re.compile(r"(?:合计|总计|小计|共计|累计|制表|审核|填表|编制|复核)(?:人|日期)?(?:[:：\s]|$)")
-#: First characters of the words a total or sign-off row starts with (see ``_TOTAL_ROW``).
-_TOTAL_FIRSTS = frozenset("合总小共累制审填编复")
+#: The words a total or sign-off row's 投诉编号 cell starts with: 合计, 总计, 制表人：王芳, 审核：李明.
+_TOTAL_WORDS = ("合计", "总计", "小计", "共计", "累计", "制表", "审核", "填表", "编制", "复核")
+_TOTAL_ROW = re.compile(rf"(?:{'|'.join(_TOTAL_WORDS)})(?:人|日期)?(?:[:：\s]|$)")
+#: Their first characters: the one look every 投诉编号 cell gets.
+_TOTAL_FIRSTS = frozenset(word[0] for word in _TOTAL_WORDS)
 
 
 #: ``list(map(_BLANK, column, column))`` turns calamine's "" (an empty cell) into None in C.
