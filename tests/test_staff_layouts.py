@@ -121,7 +121,7 @@ def test_headers_marked_required_or_optional_are_known(tmp_path: Path) -> None:
                                   "remarks"]
 
 
-@pytest.mark.parametrize("name", ["reg-formula-errors.xlsx", "reg-formula-errors.ods"])
+@pytest.mark.parametrize("name", ["reg-formula-errors.xlsx", "reg-formula-errors.ods", "reg-formula-errors.xls"])
 def test_error_values_are_findings_not_blank_cells(data_dir: Path, name: str) -> None:
     # LibreOffice saved the failing formulas' results (#DIV/0!, #N/A, #REF!); calamine reads
     # each as a blank cell, which said "投诉编号为空" or nothing at all (赔付金额).
@@ -181,7 +181,7 @@ def test_full_width_phone_class_and_number_are_read_as_typed_in_half_width(tmp_p
 
 
 def test_bare_serial_numbers_in_a_1904_workbook_count_from_1904(data_dir: Path) -> None:
-    for name in ("lay-1904-dates.xlsx", "lay-1904-dates.ods"):
+    for name in ("lay-1904-dates.xlsx", "lay-1904-dates.ods", "lay-1904-dates.xls"):
         register = read_register(cfg(), data_dir / name)
         assert [r.values["received_on"] for r in register.records] == [dt.date(2026, 9, 1), dt.date(2026, 9, 2)], name
 

@@ -21,7 +21,7 @@ The registers are built with openpyxl and then opened and saved by LibreOffice
   be left out unsaid.
 - ``lay-repeated-header.xlsx``: the header row pasted again under the first half-year, a 合计 row
   with a SUM formula and a 制表人 / 审核 sign-off row: none of them a complaint.
-- ``lay-1904-dates.{xlsx,ods}``: a workbook counting dates from 1904 (Excel for Mac's old
+- ``lay-1904-dates.{xlsx,ods,xls}``: a workbook counting dates from 1904 (Excel for Mac's old
   default), with one 受理日期 formatted as a date and one typed as a bare serial number.
 - ``lay-merged.xlsb``: python-calamine's own test file ``tests/any_sheets.xlsb`` (MIT) with
   two merged ranges added to its first sheet (no program here writes .xlsb; the records are
@@ -407,7 +407,7 @@ def main() -> int:
         repeated_header(work / "lay-repeated-header.xlsx")
         convert(work / "lay-repeated-header.xlsx", HERE / "lay-repeated-header.xlsx")
         dates_1904(work / "lay-1904-dates.xlsx")
-        for suffix in (".xlsx", ".ods"):
+        for suffix in (".xlsx", ".ods", ".xls"):
             convert(work / "lay-1904-dates.xlsx", HERE / f"lay-1904-dates{suffix}")
     if args.calamine_xlsb:
         xlsb_with_merges(args.calamine_xlsb, HERE / "lay-merged.xlsb")

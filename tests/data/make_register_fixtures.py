@@ -133,11 +133,31 @@ def formula_errors() -> None:
     ws["F5"].data_type = "e"
     ws.append(["TE005", dt.date(2026, 11, 6), "钱七", "13800138004", "质量部", 8, "待处理"])
     save_via_libreoffice(wb, HERE / "reg-formula-errors.xlsx")
-    with tempfile.TemporaryDirectory() as tmp:  # and as LibreOffice's own .ods (calcext error cells)
-        subprocess.run(["soffice", f"-env:UserInstallation={LO_PROFILE}", "--headless", "--convert-to", "ods",
-                        "--outdir", tmp, str(HERE / "reg-formula-errors.xlsx")],
-                       check=True, capture_output=True, timeout=180)
-        shutil.copyfile(Path(tmp) / "reg-formula-errors.ods", HERE / "reg-formula-errors.ods")
+    # And as LibreOffice's own .ods (calcext error cells) and .xls (BIFF8 FORMULA and BOOLERR records).
+    for suffix in ("ods", "xls"):
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run(["soffice", f"-env:UserInstallation={LO_PROFILE}", "--headless", "--convert-to", suffix,
+                            "--outdir", tmp, str(HERE / "reg-formula-errors.xlsx")],
+                           check=True, capture_output=True, timeout=180)
+            shutil.copyfile(Path(tmp) / f"reg-formula-errors.{suffix}", HERE / f"reg-formula-errors.{suffix}")
+
+
+def formula_empty_text() -> None:
+    """An .xls saved by LibreOffice whose formulas all have results, one of them an empty text
+    (=IF(...,"",...), as staff fill a column down): that is a result, not a formula never
+    calculated."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "台账"
+    ws.append(["投诉编号", "受理日期", "客户名称", "联系电话", "责任部门", "赔付金额", "处理状态"])
+    ws.append(["TF001", dt.date(2026, 11, 2), "张三", "13800138000", "质量部", '=IF(G2="已结案",100,"")', "处理中"])
+    ws.append(["TF002", dt.date(2026, 11, 3), "李四", "13800138001", "质量部", "=50*2", "已结案"])
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "reg-formula-empty-text.xlsx"
+        wb.save(source)
+        subprocess.run(["soffice", f"-env:UserInstallation={LO_PROFILE}", "--headless", "--convert-to", "xls",
+                        "--outdir", tmp, str(source)], check=True, capture_output=True, timeout=180)
+        shutil.copyfile(Path(tmp) / "reg-formula-empty-text.xls", HERE / "reg-formula-empty-text.xls")
 
 
 def offset_b3() -> None:
@@ -262,6 +282,7 @@ def main() -> int:
     monthly_sheets()
     formula_no_value()
     formula_errors()
+    formula_empty_text()
     offset_b3()
     value_forms()
     chart_sheet()

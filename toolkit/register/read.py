@@ -22,7 +22,6 @@ import re
 import threading
 import unicodedata
 import zipfile
-import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import NoneType
@@ -37,10 +36,13 @@ from ..i18n import Messages, translate
 from ..model import Record, Register, SheetInfo, column_letter, paused_gc
 from ..workers import share_malloc_arenas
 from . import cache as readcache
+from .biff import BiffError, BiffFacts, read_facts
 from .formats import (
     ODS,
+    XLS,
     XLSB,
     XLSX,
+    ZIP_ERRORS,
     FormulaCells,
     FormulaScan,
     Limits,
@@ -191,7 +193,9 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
         while_parsing()
     kind, archive = identify(data, target, language, _limits(config))
     parts = sheet_parts(archive) if kind == XLSX and archive is not None else {}
-    date1904 = uses_1904_dates(archive, kind)
+    # An .xls is walked record by record before calamine sees it (see :mod:`.biff`).
+    facts = _xls_facts(data, target, language, _limits(config)) if kind == XLS else None
+    date1904 = facts.date1904 if facts is not None else uses_1904_dates(archive, kind)
     # A large sheet is cut into pieces parsed on several cores (they start here, beside the
     # parse of the rest); cutting it tells whether it has formulas, and one without is not
     # scanned for them.
@@ -205,7 +209,9 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
         scan = FormulaScan.start(data, plain) if kind == XLSX and set(parts) - plain else None
         try:
             workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        except Exception as exc:  # calamine raises its own and also plain errors on bad files
+        except BaseException as exc:  # calamine raises its own and plain errors on bad files, and panics
+            if not _calamine_failed(exc):
+                raise
             raise _open_error(exc, target, language) from exc
         if archive is not None and kind == XLSX and (scan is not None or not set(parts) - plain):
             # The worker and calamine each hold a copy of the bytes: ours can go before the
@@ -220,7 +226,7 @@ def read_register(config: Config, path: str | os.PathLike[str] | None = None, *,
         unread: list[tuple[str, int | None, str]] = []
         with workbook, archive or contextlib.nullcontext(), paused_gc():
             sheets, records = _read_sheets(workbook, kind, archive, config, target, scan, parts, split, unread,
-                                           date1904)
+                                           date1904, facts.cells if facts is not None else None)
     finally:
         for pieces in split.values():
             pieces.close()
@@ -264,7 +270,34 @@ def _limits(config: Config) -> Limits:
     return Limits(limits.unpacked_mb, limits.compression_ratio) if limits is not None else Limits()
 
 
-def _open_error(exc: Exception, path: Path, language: str) -> RegisterError:
+def _calamine_failed(exc: BaseException) -> bool:
+    """Whether ``exc`` is calamine failing on the file: its errors, plain errors, and a Rust
+    panic (pyo3's PanicException derives from BaseException, so ``except Exception`` misses it;
+    a cut-off .xls panics). Not Ctrl-C or SystemExit."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
+def _xls_facts(data: bytes, path: Path, language: str, limits: Limits) -> BiffFacts | None:
+    """What an .xls's records say (:func:`biff.read_facts`), or the RegisterError that says why
+    it is not read: damaged, password-protected, or a sheet too big for ``[limits]``."""
+    try:
+        facts = read_facts(data)
+    except BiffError as exc:
+        if path.suffix.lower() == ".et":
+            raise fail("et", path, language, reason=exc) from exc
+        raise fail("corrupt", path, language, reason=exc) from exc
+    if facts is None:
+        return None
+    if facts.encrypted:
+        raise fail("encrypted", path, language)
+    for sheet, area in facts.area.items():
+        if area > limits.unpacked_mb * 1024 * 1024:
+            raise fail("xls-too-big", path, language, sheet=sheet, unpacked=f"{area / (1 << 20):,.1f}",
+                       limit=limits.unpacked_mb)
+    return facts
+
+
+def _open_error(exc: BaseException, path: Path, language: str) -> RegisterError:
     reason = str(exc) or type(exc).__name__
     lowered = reason.lower()
     if "password" in lowered or "encrypt" in lowered:
@@ -290,8 +323,10 @@ def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive:
                  parts: dict[str, str] | None = None,
                  split: dict[str, Pieces] | None = None,
                  unread: list[tuple[str, int | None, str]] | None = None,
-                 date1904: bool = False) -> tuple[list[SheetInfo], list[Record]]:
-    """The data sheets and their records; ``unread`` gets (sheet, None, message) for each sheet
+                 date1904: bool = False, xls_cells: dict[str, FormulaCells] | None = None,
+                 ) -> tuple[list[SheetInfo], list[Record]]:
+    """The data sheets and their records; ``xls_cells``: an .xls's formula and error cells
+    (:mod:`.biff`). ``unread`` gets (sheet, None, message) for each sheet
     that looks like part of the register but has no header the reader can use, and (sheet, row,
     message) for each row that is no complaint (the header repeated, a total or sign-off row)."""
     language = config.language
@@ -308,7 +343,7 @@ def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive:
     if parts is None:
         parts = sheet_parts(archive) if kind == XLSX and archive is not None else {}
     other_merges = _other_merges(kind, archive)
-    ods_cells = _ods_errors(archive) if kind == ODS else None
+    ods_cells = _ods_errors(archive) if kind == ODS else xls_cells
     infos: list[SheetInfo] = []
     records: list[Record] = []
     any_data = False
@@ -325,7 +360,9 @@ def _read_sheets(workbook: python_calamine.CalamineWorkbook, kind: str, archive:
                 rows = sheet.to_python(skip_empty_area=False)
                 merges = (other_merges.get(name, []) if other_merges is not None
                           else list(sheet.merged_cell_ranges or ()))
-            except Exception as exc:  # calamine's XmlError/ZipError, and panics on odd files
+            except BaseException as exc:  # calamine's XmlError/ZipError, and panics on odd files
+                if not _calamine_failed(exc):
+                    raise
                 raise fail("corrupt", path, language, reason=f"{name}: {exc}") from exc
             del sheet  # calamine's own copy of the cells: freed before ours are converted
         any_data = any_data or bool(rows)
@@ -389,7 +426,7 @@ def _ods_errors(archive: zipfile.ZipFile | None) -> dict[str, FormulaCells] | No
         return None
     try:
         return ods_errors(archive)
-    except (KeyError, ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile, SyntaxError) as exc:
+    except (KeyError, SyntaxError, *ZIP_ERRORS) as exc:
         log.warning("error values of this .ods file could not be looked for (%s)", exc)
         return None
 
@@ -400,8 +437,7 @@ def _other_merges(kind: str, archive: zipfile.ZipFile | None) -> dict[str, list[
         return None
     try:
         return ods_merges(archive) if kind == ODS else xlsb_merges(archive)
-    except (KeyError, ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile,
-            SyntaxError) as exc:  # ElementTree.ParseError is a SyntaxError
+    except (KeyError, SyntaxError, *ZIP_ERRORS) as exc:  # ElementTree.ParseError is a SyntaxError
         log.warning("merged cells of this %s file could not be read (%s); read as unmerged", kind, exc)
         return {}
 
@@ -723,7 +759,7 @@ class _SheetReader:
             if not _has_formulas(self.archive, self.part):
                 return {}
             return formula_cells(self.archive.read(self.part))
-        except (KeyError, zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+        except (KeyError, *ZIP_ERRORS) as exc:
             log.warning("sheet %s: formula check skipped (%s)", self.name, exc)
             return {}
 
