@@ -41,8 +41,13 @@ READ_RETRY_DELAY = 0.3
 XLSX, XLS, XLSB, ODS = "xlsx", "xls", "xlsb", "ods"
 
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: A Windows shortcut (.lnk): its header size and class id.
+_LNK_MAGIC = b"L\x00\x00\x00\x01\x14\x02\x00"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _MB = 1024 * 1024
+#: What Python's zip reader raises on a damaged archive: its own error, the inflater's, a cut
+#: stream, a member name that is not text, a compression method or zip version it lacks.
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
 #: Members this small are never refused for their ratio (a sheet of empty rows packs 100:1).
 _RATIO_FLOOR_BYTES = 8 * _MB
 
@@ -78,9 +83,12 @@ _MESSAGES: Messages = {
     },
     "encrypted": {
         "zh": "台账 {path} 设置了打开密码，无法读取。请在 Excel 中取消密码：文件 > 信息 > 保护工作簿 > "
-              "用密码进行加密，清空密码后保存。",
+              "用密码进行加密，清空密码后保存（WPS：文件 > 文档加密 > 密码加密，清空打开密码；"
+              "LibreOffice：另存为时不勾选“使用密码保存”）。",
         "en": "the register {path} is password-protected and cannot be read. Remove the password "
-              "in Excel: File > Info > Protect Workbook > Encrypt with Password, clear it, and save.",
+              "in Excel: File > Info > Protect Workbook > Encrypt with Password, clear it, and save "
+              "(WPS: File > Document Encryption > Password Encryption, clear the open password; "
+              "LibreOffice: Save As without \"Save with password\").",
     },
     "word": {
         "zh": "{path} 是 Word 文档，不是 Excel 台账。请检查路径是否指向台账 .xlsx 文件。",
@@ -128,6 +136,36 @@ _MESSAGES: Messages = {
               "bomb looks like, so the file was not read. Have it saved again in Excel/WPS; if it really "
               "is a normal register, raise the limit.",
     },
+    "html": {
+        "zh": "台账 {path} 实际是网页（HTML 表格），不是 Excel 工作簿：业务系统“导出 Excel”常生成这种文件。"
+              "请在 Excel 或 WPS 中打开它，另存为“Excel 工作簿 (*.xlsx)”。",
+        "en": "the register {path} is really a web page (an HTML table), not an Excel workbook, as many "
+              "systems' \"export to Excel\" write. Open it in Excel or WPS and Save As \"Excel Workbook (*.xlsx)\".",
+    },
+    "xml-2003": {
+        "zh": "台账 {path} 是 Excel 2003 XML 表格，不是可读取的 Excel 工作簿。请在 Excel 或 WPS 中打开它，"
+              "另存为“Excel 工作簿 (*.xlsx)”。",
+        "en": "the register {path} is an Excel 2003 XML spreadsheet, which cannot be read. Open it in Excel "
+              "or WPS and Save As \"Excel Workbook (*.xlsx)\".",
+    },
+    "text-utf16": {
+        "zh": "台账 {path} 是“Unicode 文本”（制表符分隔的文本文件），不是 Excel 工作簿。请在 Excel 中打开"
+              "并另存为“Excel 工作簿 (*.xlsx)”。",
+        "en": "the register {path} is \"Unicode Text\" (a tab-separated text file), not an Excel workbook. "
+              "Open it in Excel and Save As \"Excel Workbook (*.xlsx)\".",
+    },
+    "shortcut": {
+        "zh": "台账路径 {path} 是 Windows 快捷方式（.lnk），不是台账本身。请在 config.toml 的 [register].path "
+              "中写台账文件的实际路径（右键快捷方式 > 属性 > 目标）。",
+        "en": "the register path {path} is a Windows shortcut (.lnk), not the register itself. Put the "
+              "register's real path in [register].path in config.toml (right-click the shortcut > "
+              "Properties > Target).",
+    },
+    "broken-link": {
+        "zh": "台账路径 {path} 是一个链接，它指向的 {target} 不存在。请检查共享盘是否已连接，或改用台账的实际路径。",
+        "en": "the register path {path} is a link to {target}, which does not exist. Check that the share "
+              "is connected, or give the register's real path.",
+    },
     "text": {
         "zh": "台账 {path} 是文本文件（CSV 或类似格式），不是 Excel 工作簿，无论扩展名是什么。"
               "请在 Excel 中打开并另存为“Excel 工作簿 (*.xlsx)”。",
@@ -139,6 +177,19 @@ _MESSAGES: Messages = {
               "或在 Excel/WPS 中另存为“Excel 工作簿 (*.xlsx)”。",
         "en": "the register {path} is not a spreadsheet (.xlsx, .xlsm, .xls, .xlsb and .ods can be "
               "read). Check the path, or save it in Excel/WPS as \"Excel Workbook (*.xlsx)\".",
+    },
+    "unknown-bytes": {
+        "zh": "其内容不是任何已知的表格格式",
+        "en": "its contents are no known spreadsheet format",
+    },
+    "xls-too-big": {
+        "zh": "台账 {path} 的工作表“{sheet}”的单元格范围读入需约 {unpacked} MB 内存，超过上限 {limit} MB"
+              "（config.toml 的 [limits] unpacked_mb），未读取此文件：文件可能已损坏。请在 Excel/WPS 中打开后"
+              "另存为“Excel 工作簿 (*.xlsx)”；如确为正常的超大台账，请调高该上限。",
+        "en": "the cells of sheet \"{sheet}\" in the register {path} would take about {unpacked} MB of memory, "
+              "over the limit of {limit} MB ([limits] unpacked_mb in config.toml), so the file was not read: it "
+              "may be damaged. Open it in Excel/WPS and save it as \"Excel Workbook (*.xlsx)\"; if it really "
+              "is that large a register, raise the limit.",
     },
     "corrupt": {
         "zh": "台账 {path} 已损坏或不完整（{reason}），可能是复制或下载中断。请从共享盘重新复制，"
@@ -193,6 +244,19 @@ _REASONS_ZH = (
     ("error -3 while decompressing", "压缩数据损坏"),
     ("syntax error", "其中的 XML 格式错误"),
     ("attribute value not closed", "其中的 XML 格式错误"),
+    ("compound file", "xls 文件的结构损坏"),
+    ("cannot detect file format", "无法识别文件格式"),
+    ("corrupt deflate stream", "压缩数据损坏"),
+    ("codec can't decode", "文件结构损坏"),
+    ("zip file version", "文件结构损坏"),
+    ("compression method is not supported", "文件结构损坏"),
+    ("past the format", "有数据超出了 xls 格式的范围"),
+    ("past the end", "文件被截断"),
+    ("cut short", "文件被截断"),
+    ("no eof record", "文件被截断"),
+    ("no bof record", "xls 文件的结构损坏"),
+    ("in one record", "xls 文件的结构损坏"),
+    ("a formula record of", "xls 文件的结构损坏"),
 )
 
 
@@ -218,6 +282,9 @@ def read_stable_bytes(path: Path, language: str = "zh", *,
     before a :class:`RegisterError`. ``read`` is the function that reads the bytes.
     """
     if not path.exists():
+        if path.is_symlink():
+            raise RegisterError(translate(_MESSAGES, "broken-link", language, path=path,
+                                          target=os.readlink(path)))
         raise RegisterError(translate(_MESSAGES, "missing", language, path=path))
     if path.is_dir():
         raise RegisterError(translate(_MESSAGES, "directory", language, path=path))
@@ -275,15 +342,24 @@ def identify(data: bytes, path: Path, language: str, limits: Limits) -> tuple[st
         return XLS, None
     if not data.startswith(_ZIP_MAGICS):
         head = data[:4096]
+        if data.startswith(_LNK_MAGIC):
+            raise fail("shortcut", path, language)
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise fail("text-utf16", path, language)
         if b"\x00" not in head and _looks_like_text(head):
+            lowered = head.lower()
+            if b"urn:schemas-microsoft-com:office:spreadsheet" in lowered:
+                raise fail("xml-2003", path, language)
+            if b"<html" in lowered or b"<table" in lowered or b"<!doctype html" in lowered:
+                raise fail("html", path, language)
             raise fail("text", path, language)
         if path.suffix.lower() == ".et":
-            raise fail("et", path, language, reason="?")
+            raise fail("et", path, language, reason=translate(_MESSAGES, "unknown-bytes", language))
         raise fail("not-excel", path, language)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except ZIP_ERRORS as exc:
         raise fail("corrupt", path, language, reason=exc) from exc
     try:
         check_limits(infos, path, language, limits)
@@ -293,7 +369,16 @@ def identify(data: bytes, path: Path, language: str, limits: Limits) -> tuple[st
         if "xl/workbook.bin" in names:
             return XLSB, archive
         if "content.xml" in names and "mimetype" in names:
-            if b"spreadsheet" in archive.read("mimetype")[:200]:
+            try:
+                spreadsheet = b"spreadsheet" in archive.read("mimetype")[:200]
+                # LibreOffice's "save with password" encrypts content.xml and says so here.
+                encrypted = "META-INF/manifest.xml" in names and b"encryption-data" in archive.read(
+                    "META-INF/manifest.xml")
+            except ZIP_ERRORS as exc:
+                raise fail("corrupt", path, language, reason=exc) from exc
+            if encrypted:
+                raise fail("encrypted", path, language)
+            if spreadsheet:
                 return ODS, archive
             raise fail("odt", path, language)
         if "word/document.xml" in names:
@@ -345,13 +430,20 @@ def _looks_like_text(head: bytes) -> bool:
 
 def lock_notes(path: Path, language: str) -> list[str]:
     """A note when Excel, WPS or LibreOffice has the register open (its lock file is beside it)."""
-    name = path.name
-    candidates = [f"~${name}", f".~lock.{name}#"]
-    if len(name) > 2:
-        candidates.insert(1, f"~${name[2:]}")  # Excel shortens long names this way
-    for candidate in candidates:
-        if (path.parent / candidate).exists():
-            return [translate(_MESSAGES, "lock-file", language, lock=candidate)]
+    places = [path]
+    if path.is_symlink():  # the program that has it open puts its lock beside the real file
+        try:
+            places.append(path.resolve())
+        except OSError:
+            pass
+    for place in places:
+        name = place.name
+        candidates = [f"~${name}", f".~lock.{name}#"]
+        if len(name) > 2:
+            candidates.insert(1, f"~${name[2:]}")  # Excel shortens long names this way
+        for candidate in candidates:
+            if (place.parent / candidate).exists():
+                return [translate(_MESSAGES, "lock-file", language, lock=candidate)]
     return []
 
 
@@ -365,7 +457,7 @@ def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     try:
         book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
         rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError) as exc:
+    except (KeyError, ElementTree.ParseError, *ZIP_ERRORS) as exc:
         log.info("cannot map sheets to parts (%s); formula check off", exc)
         return {}
     targets = {}
@@ -398,7 +490,7 @@ def uses_1904_dates(archive: zipfile.ZipFile | None, kind: str) -> bool:
         if kind == ODS:
             with archive.open("content.xml") as stream:  # the settings come before the tables
                 return _NULL_DATE_1904.search(stream.read(1 << 16)) is not None
-    except (KeyError, zipfile.BadZipFile, OSError, EOFError, zlib.error):
+    except (KeyError, *ZIP_ERRORS):
         return False
     return False
 
