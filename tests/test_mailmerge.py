@@ -91,6 +91,9 @@ def test_picture_switches() -> None:
     (1.5, "0.0#", "1.5"), (1.255, "0.0#", "1.26"), (12.5, "共 0.0 元", "共 12.5 元"),
     (-0.001, "0.00", "0.00"), (12345678901234567891, "#,##0", "12,345,678,901,234,567,891"),
     (1e30, "0", "1" + "0" * 30), (-7.5, "0;(0)", "(8)"),
+    # Word's x drops the digits left of it ({ = 111053 + 111439 \# x## } is 492); a third section is for zero.
+    (222492, "x##", "492"), (7, "x##", "7"), (1234.56, "x#.x", "34.6"), (0, "#,##0;-#,##0;无", "无"),
+    (-3, "#,##0;-#,##0;无", "-3"), (4, "#,##0;-#,##0;无", "4"),
 ])
 def test_number_pictures_round_and_group_as_word_does(value: float, picture: str, shown: str) -> None:
     assert format_number_picture(value, picture) == shown

@@ -257,7 +257,7 @@ def format_date_picture(value: dt.date, picture: str, language: str) -> str:
 
 #: The digits of a number picture: 0 and # placeholders, grouped by "," or by a space between
 #: two placeholders (``# ##0``), then optionally a decimal point and more placeholders.
-_NUMBER_CORE = re.compile(r"[0#](?:[0#,]| (?=[0#]))*(?:\.[0#]+)?|\.[0#]+")
+_NUMBER_CORE = re.compile(r"(?:x+(?=[0#]))?[0#](?:[0#,]| (?=[0#]))*(?:\.[0#x]+)?|\.[0#x]+")
 
 
 def _decimal(value: int | float) -> Decimal | None:
@@ -270,11 +270,14 @@ def _decimal(value: int | float) -> Decimal | None:
 
 def format_number_picture(value: int | float, picture: str) -> str:
     """``\\# "0.00"``, ``\\# "#,##0.00"``, ``\\# "# ##0"``, ``\\# "￥#,##0"``: digits, grouping
-    (by "," or a space) and literal text, rounded as Word rounds: half away from zero (1234.5
+    (by "," or a space), ``x`` (drop the digits left of it), sections for negative and zero
+    (``0;(0);"-"``) and literal text, rounded as Word rounds: half away from zero (1234.5
     with ``#,##0`` is 1,235; 2.5 with ``0`` is 3; -2.5 is -3), where Python rounds half to even."""
     picture = picture.replace("'", "")
     section = picture.split(";")
-    if value < 0 and len(section) > 1:
+    if value == 0 and len(section) > 2:
+        picture = section[2]  # positive;negative;zero
+    elif value < 0 and len(section) > 1:
         picture, value = section[1], -value
     else:
         picture = section[0]
@@ -284,6 +287,10 @@ def format_number_picture(value: int | float, picture: str) -> str:
         return picture if number is not None else str(value)
     core = match.group(0)
     whole, _, decimals = core.partition(".")
+    # x drops the digits left of it (x## shows the last three digits); right of the point it
+    # rounds there, as a 0 does.
+    keep = len(whole.replace(",", "").replace(" ", "")) if whole.startswith("x") else 0
+    whole, decimals = whole.replace("x", "#"), decimals.replace("x", "0")
     fixed, optional = len(decimals.rstrip("#")), len(decimals)
     # ROUND_HALF_UP is half away from zero in decimal (Word's rule), on the decimal digits.
     # Precision for every digit (Excel holds up to 1e308): the default 28 would refuse 1e30.
@@ -293,6 +300,8 @@ def format_number_picture(value: int | float, picture: str) -> str:
     head, _, tail = f"{abs(number):f}".partition(".")
     if optional > fixed:
         tail = tail.rstrip("0").ljust(fixed, "0")
+    if keep and len(head) > keep:
+        head = head[-keep:]
     digits = sum(c == "0" for c in whole)
     if len(head) < digits:
         head = head.zfill(digits)

@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 #: Bump when rendering changes in a way that should rewrite every document.
 ENGINE_VERSION = "6"  # 6: CAPA lines keep their own numbers (1.5倍), conditions read values, footnotes filled, .dotx typed as a document
 #: Bump when MERGEFIELD ``\\#`` number pictures print differently: only the documents of templates
-#: that use one are rewritten. 2: rounding half away from zero, space grouping.
-NUMBER_PICTURES = "2"
+#: that use one are rewritten. 2: rounding half away from zero, space grouping. 3: x, a zero section.
+NUMBER_PICTURES = "3"
 MANIFEST_NAME = ".toolkit-manifest.json"
 #: The outcome of the last complete run, for a rerun on the same register bytes.
 SNAPSHOT_NAME = ".toolkit-last-run.json"
