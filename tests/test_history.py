@@ -43,7 +43,7 @@ def test_a_run_is_recorded_at_start_and_completed_at_the_end(tmp_path: Path) -> 
         "counts": {"rows": 60, "error": 2}, "errors": ["提醒未发出:连接被拒绝"],
     }
     assert record.seconds == 3.0
-    with pytest.raises(ValueError, match="status must be ok, partial or failed"):
+    with pytest.raises(ValueError, match="status must be ok, partial, failed or interrupted"):
         store.finish(run_id, finished=D(2026, 11, 20, 9, 1), status="running")
 
 

@@ -145,9 +145,10 @@ class RunHistory:
         counts: dict[str, int] | None = None,
         errors: list[str] | None = None,
     ) -> None:
-        """Record how a run ended."""
-        if status not in (OK, PARTIAL, FAILED):
-            raise ValueError(f"status must be ok, partial or failed, not {status!r}")
+        """Record how a run ended (``interrupted``: stopped by Ctrl-C or a signal before it was
+        done; never counted as the day's run by the catch-up)."""
+        if status not in (OK, PARTIAL, FAILED, INTERRUPTED):
+            raise ValueError(f"status must be ok, partial, failed or interrupted, not {status!r}")
         with self._connect() as conn:
             conn.execute(
                 "UPDATE runs SET finished_at = ?, status = ?, register_path = ?, register_sha256 = ?, "

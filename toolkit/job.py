@@ -81,6 +81,8 @@ _MESSAGES: Messages = {
     },
     "mail-down": {"zh": "提醒未发出：{error}", "en": "reminders not sent: {error}"},
     "more": {"zh": "……另有 {count} 封（见日志）", "en": "... and {count} more (see the log)"},
+    "interrupted": {"zh": "运行在“{stage}”时被中断（{why}），未完成的部分下次运行会补做",
+                    "en": "the run was interrupted during {stage} ({why}); the next run does what is left"},
     "undelivered": {"zh": "{count} 封提醒邮件未能送达，下次运行会重发", "en": "{count} reminder message(s) "
                     "could not be delivered; the next run sends them again"},
 }
@@ -274,21 +276,29 @@ def run_job(
     def not_run(stage: str, why: str) -> None:
         result.stages.append(StageOutcome(stage, "not-run", reason=why))
 
+    status = ""
     try:
         _run_stages(config, today=today, now=now, result=result, fail=fail, not_run=not_run, t=t)
-    except BaseException:
+    except BaseException as exc:
         pending = result.details.pop("dashboard", None)
         if pending is not None:
             pending.cancel()  # never leave the child behind a run that failed
+        if not isinstance(exc, Exception):  # Ctrl-C, SystemExit: not "ok" however far it got
+            status = history.INTERRUPTED
+            done = {s.name for s in result.stages}
+            stage = next((s for s in (READ, VALIDATE, DOCUMENTS, REMINDERS) if s not in done), WEEKLY)
+            why = {"KeyboardInterrupt": "Ctrl-C", "Terminated": "SIGTERM"}.get(type(exc).__name__,
+                                                                              type(exc).__name__)
+            result.errors.append(t("interrupted", stage=t(f"stage-{stage}"), why=why))
         raise
     finally:
         gc.unfreeze()
         # Whatever happened, the audit trail gets an end time and a status.
         result.finished = clock() if clock else now + dt.timedelta(seconds=time.monotonic() - started_mono)
-        store.finish(run_id, finished=result.finished, status=result.status,
+        store.finish(run_id, finished=result.finished, status=status or result.status,
                      register_path=result.register_path, register_sha256=result.register_sha256,
                      register_size=result.register_size, counts=result.counts(), errors=result.errors)
-        log.info("run #%s finished: %s (exit code %s); %s", run_id, result.status, result.exit_code,
+        log.info("run #%s finished: %s (exit code %s); %s", run_id, status or result.status, result.exit_code,
                  ", ".join(f"{k} {v}" for k, v in result.counts().items() if v))
     # After the run is recorded, so the page's "last runs" shows this one finished.
     _dashboard(config, result, today=today, now=result.finished, t=t)

@@ -3,7 +3,8 @@
 Every process pool of the toolkit (the render workers, the reader's formula scan) is made by
 :func:`process_pool`: its workers are *spawned* fresh interpreters, so they hold no copy of the
 run lock's file descriptor (a forked worker would, and keep the lock after a killed run), and
-each asks Linux to end it when its parent dies (``PR_SET_PDEATHSIG``, a kill -9 included).
+each asks Linux to end it when its parent dies (``PR_SET_PDEATHSIG``, a kill -9 included), and
+leaves Ctrl-C and SIGTERM to its parent (they reach the whole process group).
 :func:`parent_gone` is the portable fallback a worker checks before each job.
 
 :func:`in_child` is the one exception, for work that reads the whole register and writes
@@ -42,16 +43,28 @@ _PARENT = 0
 def _init(parent: int) -> None:
     global _PARENT
     _PARENT = parent
+    _leave_signals_to_parent()
     _die_with_parent()
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
 
 
+def _leave_signals_to_parent() -> None:
+    """Ctrl-C in a terminal and ``kill -TERM`` of the process group reach every worker too; the
+    run decides what they mean (the scheduler finishes the job in progress, ``run`` records
+    itself interrupted), so a worker must not die of them with half the documents rendered."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def _die_with_parent() -> None:
+    # SIGKILL, not SIGTERM: workers ignore SIGTERM (above), and have nothing to clean up (every
+    # file they write is renamed into place whole).
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
 
@@ -135,9 +148,8 @@ def in_child(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Pending[T]:
         try:
             os.close(read_fd)
             # The parent's handlers (the scheduler stops gently on SIGTERM) are not the child's:
-            # the SIGTERM its parent's death sends must end it at once.
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            # the parent decides; the child ends with it (or is cancelled by it).
+            _leave_signals_to_parent()
             _die_with_parent()
             if os.getppid() != parent:
                 os._exit(1)

@@ -14,7 +14,8 @@ progress (INFO); ``-q`` prints nothing when the command succeeds, so cron mails 
 of the config the command would use; Chinese by default).
 
 Exit codes: 0 fine, 1 findings of severity error (validate), 2 cannot run (bad input or
-config), 3 some reminders could not be delivered, 130 interrupted.
+config), 3 some reminders could not be delivered, 130 interrupted (Ctrl-C), 143 stopped by
+SIGTERM.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import logging
 import os
 import pkgutil
 import re
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -280,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
+    _terminate_as_interrupt()
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     except BrokenPipeError:
@@ -289,6 +292,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell reports for a command ended by a closed pipe
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, systemd, a container stopping), met as Ctrl-C is: the run in progress
+    records itself interrupted and the command ends with 128 + 15."""
+
+
+def _terminate_as_interrupt() -> None:
+    # Without a handler SIGTERM ends the process on the spot: no run record, no message. The
+    # scheduler installs its own (finish the job in progress, then stop).
+    if not hasattr(signal, "SIGTERM") or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated
+
+    with contextlib.suppress(ValueError):  # not the main thread (main() called from a thread)
+        signal.signal(signal.SIGTERM, handler)
 
 
 def _main(argv: list[str]) -> int:
@@ -339,9 +360,9 @@ def _main(argv: list[str]) -> int:
             language = exc.language or language
             print(f"{_t('error', language)}{exc.text(language)}", file=sys.stderr)
             code = exc.exit_code
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             print(_t("interrupted", language), file=sys.stderr)
-            code = 130
+            code = 143 if isinstance(exc, Terminated) else 130
     finally:
         # -q: what the command printed is shown only when it did not succeed (cron mails it).
         if held is not None and code != 0 and held.getvalue():

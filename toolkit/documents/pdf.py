@@ -24,6 +24,7 @@ import io
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -163,8 +164,10 @@ def lean_docx(data: bytes) -> bytes:
 
 
 # Runs LibreOffice in a session of its own and ends that whole session (oosplash and the
-# soffice.bin it starts) when told to stop, on Ctrl-C, or when the toolkit dies, even by kill -9
-# (PR_SET_PDEATHSIG): a signal to oosplash alone would leave soffice.bin converting.
+# soffice.bin it starts) when told to stop (SIGUSR1) or when the toolkit dies, even by kill -9
+# (PR_SET_PDEATHSIG): a signal to oosplash alone would leave soffice.bin converting. Ctrl-C and
+# SIGTERM to the process group are the toolkit's to act on (the scheduler finishes its job; a
+# run interrupted stops the guard itself), so the guard ignores them.
 _GUARD = r"""
 import ctypes, os, signal, subprocess, sys
 office = None
@@ -175,10 +178,11 @@ def stop(*_):
         except OSError:
             pass
     os._exit(1)
-signal.signal(signal.SIGTERM, stop)
-signal.signal(signal.SIGINT, stop)
+signal.signal(signal.SIGUSR1, stop)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+signal.signal(signal.SIGINT, signal.SIG_IGN)
 try:
-    ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)
+    ctypes.CDLL(None).prctl(1, signal.SIGUSR1, 0, 0, 0)
 except (OSError, AttributeError):
     pass
 if os.getppid() != int(sys.argv[1]):
@@ -207,7 +211,10 @@ def _start_office(command: list[str]) -> subprocess.Popen[bytes]:
 
 def _stop_office(process: subprocess.Popen[bytes]) -> None:
     """End a LibreOffice started by :func:`_start_office` (the guard ends its whole session)."""
-    process.terminate()
+    if os.name == "posix" and sys.executable:
+        process.send_signal(signal.SIGUSR1)
+    else:
+        process.terminate()
     try:
         process.communicate(timeout=10)
     except subprocess.TimeoutExpired:
