@@ -65,6 +65,56 @@ def test_a_file_where_an_output_folder_should_be_is_one_line_and_exit_2(
     assert blocker.read_text() == "not a folder"
 
 
+@pytest.mark.parametrize("command", [["run"], ["remind"], ["schedule", "--once"]])
+@pytest.mark.parametrize("where", ["{blocker}", "{blocker}/sub"])
+def test_an_output_folder_that_cannot_be_made_stops_the_run_with_one_line(
+        tmp_path: Path, command: list[str], where: str) -> None:
+    # [output] dir itself, not an --out: the log file, the lock and the state live there.
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    config = tmp_path / "config.toml"
+    config.write_text(f"[register]\npath = '{EXAMPLE}'\n[output]\ndir = '{where.format(blocker=blocker)}'\n"
+                      "[schedule]\nworkdays_only = false\ndays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']\n",
+                      encoding="utf-8")
+    done = cli(*command, "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"{blocker} 是一个文件，不是文件夹" in done.stderr.strip().splitlines()[-1]
+    assert blocker.read_text() == "not a folder"
+
+
+def test_an_output_folder_that_cannot_be_created_says_why_in_chinese(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    missing = Path("/proc/complaint-toolkit-no-such-folder")  # /proc takes no new folders, even from root
+    if not Path("/proc/self").exists():
+        pytest.skip("no /proc here")
+    config.write_text(f"[register]\npath = '{EXAMPLE}'\n[output]\ndir = '{missing}'\n", encoding="utf-8")
+    done = cli("run", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert f"无法创建输出文件夹 {missing}" in last and "路径不存在" in last and "No such file" not in last
+
+
+def test_a_state_file_that_cannot_be_written_is_not_called_damaged(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f"[register]\npath = '{EXAMPLE}'\n[output]\ndir = 'out'\n", encoding="utf-8")
+    assert cli("run", "--config", str(config), "-q", cwd=tmp_path).returncode == 0
+    state = tmp_path / "out" / "state.sqlite"
+    # An immutable file is what a read-only share looks like to SQLite; chmod does not stop root.
+    if subprocess.run(["chattr", "+i", str(state)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not possible here")
+    try:
+        done = cli("run", "--config", str(config), cwd=tmp_path)
+    finally:
+        subprocess.run(["chattr", "-i", str(state)], capture_output=True)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert f"无法写入状态数据库 {state}" in last and "不要删除它" in last
+    assert "损坏" not in last and "移到别处" not in last
+
+
 def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """The real entry point in a fresh process, so logging is set up as a user gets it."""
     env = {k: v for k, v in os.environ.items() if k != "TOOLKIT_CONFIG"}

@@ -4,6 +4,7 @@ renamed into place, so a crash never leaves a half-written document, workbook or
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import sys
@@ -28,7 +29,30 @@ _MESSAGES: Messages = {
         "en": "cannot create the output folder {path}: {error}. Check that the location exists and "
               "is writable.",
     },
+    "cannot-write": {
+        "zh": "无法在输出文件夹 {path} 中写入文件：{error}。请检查是否有写入权限（网络盘是否只读、磁盘是否已满），"
+              "或在 config.toml 中改用另一个文件夹。",
+        "en": "cannot write files in the output folder {path}: {error}. Check that it is writable (a "
+              "read-only network drive, a full disk), or choose another folder in config.toml.",
+    },
 }
+
+#: The system's reasons, in Chinese: a strerror such as "Permission denied" in a Chinese sentence
+#: is the one part a user cannot read.
+_ZH_ERRNO = {errno.ENOENT: "路径不存在", errno.EACCES: "没有权限", errno.EPERM: "不允许此操作",
+             errno.EROFS: "文件系统是只读的", errno.ENOSPC: "磁盘已满", errno.EDQUOT: "超出磁盘配额",
+             errno.ENOTDIR: "路径中有一项不是文件夹", errno.EEXIST: "已存在同名文件",
+             errno.EIO: "读写出错（磁盘或网络盘）", errno.ENAMETOOLONG: "路径太长",
+             errno.ECONNREFUSED: "连接被拒绝", errno.ETIMEDOUT: "连接超时", errno.ECONNRESET: "连接被对方重置",
+             errno.EHOSTUNREACH: "无法到达该主机", errno.ENETUNREACH: "网络不可达"}
+
+
+def os_reason(exc: OSError, language: str = "zh") -> str:
+    """Why an OS call failed, in ``language`` (the system's own words for an unknown errno)."""
+    if language == "zh" and exc.errno in _ZH_ERRNO:
+        return _ZH_ERRNO[exc.errno]
+    return exc.strerror or str(exc)
+
 
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
                      *(f"LPT{i}" for i in range(1, 10))}
@@ -61,7 +85,23 @@ def ensure_folder(path: str | os.PathLike[str], language: str = "zh") -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(translate(_MESSAGES, "cannot-create", language, path=folder,
-                                    error=exc.strerror or exc)) from exc
+                                    error=os_reason(exc, language))) from exc
+    return folder
+
+
+def writable_folder(path: str | os.PathLike[str], language: str = "zh") -> Path:
+    """:func:`ensure_folder`, then prove a file can be made in it (a read-only share, a full disk,
+    no permission): one clear :class:`OutputError` before a run starts, not a traceback from
+    the first file it writes."""
+    folder = ensure_folder(path, language)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", suffix=TEMP_SUFFIX, dir=folder)
+    except OSError as exc:
+        raise OutputError(translate(_MESSAGES, "cannot-write", language, path=folder,
+                                    error=os_reason(exc, language))) from exc
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
     return folder
 
 

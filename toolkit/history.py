@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import sqlite3
 import unicodedata
 from collections.abc import Iterator
@@ -32,11 +33,19 @@ _ERRORS: Messages = {
     "open": {"zh": "无法打开状态数据库 {path}：{error}。请确认该文件夹存在且可写，或在 config.toml 中设置 [state].path。",
              "en": "cannot open the state database {path}: {error}. Check that the folder exists and is "
                    "writable, or set [state].path in config.toml."},
+    "unwritable": {"zh": "无法写入状态数据库 {path}：{error}。请检查该文件和文件夹是否可写（网络盘是否只读、"
+                         "磁盘是否已满）；不要删除它，其中记录着已发送的提醒。",
+                   "en": "cannot write the state database {path}: {error}. Check that the file and its folder "
+                         "are writable (a read-only share, a full disk); do not delete it: it records the "
+                         "reminders already sent."},
     "damaged": {"zh": "状态数据库 {path} 无法使用：{error}。如果它已损坏，请把它移到别处，工具会新建一个"
                       "（已发送过的提醒会再发一次）。",
                 "en": "the state database {path} cannot be used: {error}. If it is damaged, move it aside; the "
                       "toolkit starts a new one (reminders already sent will be sent again)."},
 }
+
+#: SQLite's words for a file it may not write, as opposed to one it cannot make sense of.
+_UNWRITABLE = re.compile(r"readonly|read-only|unable to open|disk is full|disk I/O error|permission", re.I)
 
 OK, PARTIAL, FAILED, RUNNING, INTERRUPTED = "ok", "partial", "failed", "running", "interrupted"
 STATUSES = (OK, PARTIAL, FAILED, RUNNING, INTERRUPTED)
@@ -120,7 +129,10 @@ class RunHistory:
                 conn.executescript(_SCHEMA)
                 yield conn
         except sqlite3.DatabaseError as exc:
-            raise StateError.translated(_ERRORS, "damaged", path=self.path, error=exc) from exc
+            # A file that cannot be written (read-only share, no permission, full disk) is not a
+            # damaged one: moving it aside, as "damaged" advises, would send every reminder again.
+            key = "unwritable" if _UNWRITABLE.search(str(exc)) else "damaged"
+            raise StateError.translated(_ERRORS, key, path=self.path, error=exc) from exc
         finally:
             conn.close()
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .config import Config
 from .errors import LockError
-from .fsutil import remove_stale_temps
+from .fsutil import remove_stale_temps, writable_folder
 from .history import pid_alive
 from .i18n import Messages, translate
 
@@ -168,7 +168,7 @@ class StateLock:
         """Take the lock or raise :class:`LockError` naming the process that holds it."""
         if self._fd is not None:
             return self
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        writable_folder(self.path.parent, self.language)
         for attempt in range(20):
             created = True
             try:

@@ -50,6 +50,7 @@ from . import history
 from .addresses import CONTROL as _CONTROL
 from .config import WEEKDAYS, Config, parse_days
 from .errors import ConfigError
+from .fsutil import writable_folder
 from .i18n import Messages, translate
 
 log = logging.getLogger(__name__)
@@ -356,7 +357,7 @@ def log_to_file(config: Config, *, max_bytes: int = 1_000_000, backups: int = 5)
     """Add a rotating log file under the output folder (``output/logs/complaint-toolkit.log``) to
     the ``toolkit`` logger; returns its path. Calling it twice adds one handler."""
     path = config.output_dir / LOG_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
+    writable_folder(path.parent, config.language)
     root = logging.getLogger("toolkit")
     for handler in root.handlers:
         if isinstance(handler, logging.handlers.RotatingFileHandler) and Path(handler.baseFilename) == path:

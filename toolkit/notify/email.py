@@ -43,6 +43,7 @@ from typing import Any
 from ..addresses import CONTROL, AddressError, check_address, check_mailbox, reason, shown
 from ..config import Config, MailConfig
 from ..errors import MailError
+from ..fsutil import os_reason
 from ..i18n import Messages, translate
 from ..reminders import CannotRemind, Digest, ReminderItem, ReminderPlan
 from ..state import Ledger
@@ -637,7 +638,7 @@ class SmtpTransport:
             raise MailError(self._t("err.tls", why=exc.reason or exc)) from exc
         except OSError as exc:
             _quietly_close(smtp)
-            raise MailError(self._t("err.connect", why=exc.strerror or exc)) from exc
+            raise MailError(self._t("err.connect", why=os_reason(exc, self.language) if exc.errno else exc)) from exc
         self._smtp = smtp
 
     def reconnect(self) -> None:

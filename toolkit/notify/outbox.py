@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
-from ..fsutil import atomic_write_bytes, ensure_folder, sanitize_filename
+from ..fsutil import atomic_write_bytes, ensure_folder, os_reason, sanitize_filename
 from ..i18n import Messages, translate
 from .message import Permanent
 
@@ -48,7 +48,7 @@ class OutboxTransport:
             atomic_write_bytes(path, data, durable=True)
         except OSError as exc:
             raise Permanent(translate(TEXT, "err.outbox", self.language, path=self.folder,
-                                       why=exc.strerror or exc)) from exc
+                                       why=os_reason(exc, self.language))) from exc
         self.written.append(path)
         return {}
 
