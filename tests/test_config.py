@@ -112,6 +112,41 @@ def test_broken_toml_and_missing_file(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.toml")
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("[register]\npath = '台账.xlsx\n", "第 2 行第 16 列不是有效的 TOML（Expected \"'\"），可能少了一个引号或括号："
+                                         "请修改这一行：path = '台账.xlsx"),
+    ("[register]\npath = 'a.xlsx'\n[register]\nlanguage = 'zh'\n",
+     "第 3 行第 10 列不是有效的 TOML（Cannot declare ('register',) twice），同一个 [节] 或同一项写了两次：请修改这一行：[register]"),
+    ("[register]\nlanguage = 'en'\n[mail]\nport = 25 26\n", "is not valid TOML at line 4, column 11 "),
+])
+def test_a_toml_mistake_names_its_line_and_shows_it(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    assert expected in str(info.value)
+
+
+def test_a_config_saved_as_utf16_is_refused_saying_how_to_save_it(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[register]\npath = 'a.xlsx'\n", encoding="utf-16")  # Notepad's "Unicode", with its BOM
+    with pytest.raises(ConfigError, match=r"是 UTF-16 编码.*请以 UTF-8 保存"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("[schedule]\ntimes = []\n", "[schedule].times 为空：计划任务永远不会运行"),
+    ("[schedule]\ndays = []\nworkdays_only = false\n", "[schedule].days 为空，而 workdays_only = false"),
+])
+def test_a_schedule_that_would_never_run_is_refused(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    assert expected in str(info.value)
+
+
+def test_no_days_with_the_working_day_calendar_is_fine(tmp_path: Path) -> None:
+    # workdays_only = true follows the calendar; the days list is not used then.
+    assert load_config(write(tmp_path, "[schedule]\ndays = []\n")).schedule.days == []
+
+
 def test_column_aliases_and_maps(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, """
 [columns.customer_phone]

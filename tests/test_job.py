@@ -108,6 +108,21 @@ def test_two_runs_send_each_message_once_through_a_real_smtp_server(tmp_path: Pa
         assert second.exit_code == 0 and second.status == "ok"
 
 
+def test_a_missing_smtp_password_is_a_setup_to_fix_exit_2_not_undelivered(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Exit 3 tells cron "undelivered, the next run sends it"; no run will while the variable is
+    # empty, so it is 2 (cannot run: fix the setup), as `remind` says.
+    monkeypatch.delenv("TOOLKIT_TEST_NO_PASSWORD", raising=False)
+    config = load_config(project(tmp_path, smtp_port=free_port(), extra={
+        ("mail", "security"): '"starttls"', ("mail", "username"): '"bot@example.com"',
+        ("mail", "password_env"): '"TOOLKIT_TEST_NO_PASSWORD"'}))
+    result = job(config)
+    assert ("reminders", "failed") in [(s.name, s.status) for s in result.stages]
+    assert result.exit_code == 2
+    assert "TOOLKIT_TEST_NO_PASSWORD" in result.errors[0]
+    assert result.documents["created"] > 0
+
+
 def test_a_dead_mail_server_does_not_stop_the_documents(tmp_path: Path) -> None:
     config = load_config(project(tmp_path, smtp_port=free_port()))  # nothing listens there
     result = job(config)

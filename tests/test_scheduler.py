@@ -354,6 +354,18 @@ def test_describe_in_both_languages_and_for_chosen_days(tmp_path: Path) -> None:
     assert DailyScheduler.from_config(config, job=Calls()).describe(now, "zh").startswith("每个工作日 09:00 运行")
 
 
+def test_a_restarted_scheduler_shows_the_last_run_of_the_history(tmp_path: Path) -> None:
+    config = config_from_dict({"output": {"dir": str(tmp_path)},
+                               "schedule": {"times": ["09:00"], "days": ["mon"], "workdays_only": False}})
+    store = history.RunHistory(config.state_path)
+    run_id = store.start(started=D(2026, 11, 19, 9, 0), run_date=dt.date(2026, 11, 19), trigger="catch-up")
+    store.finish(run_id, finished=D(2026, 11, 19, 9, 1), status="partial")
+    sched = DailyScheduler.from_config(config, job=Calls())
+    now = D(2026, 11, 20, 8, 0)
+    assert "上次运行：2026-11-19 09:00 补跑，部分完成，下次运行" in sched.describe(now, "zh")
+    assert "last run: 2026-11-19 09:00 catch-up, partial, next run" in sched.describe(now, "en")
+
+
 def _once_config(tmp_path: Path, days: list[str]) -> Path:
     (tmp_path / "examples").mkdir(exist_ok=True)
     shutil.copy(ROOT / "examples" / "complaint-register.xlsx", tmp_path / "examples")

@@ -424,6 +424,23 @@ MESSAGES: Messages = {
                  "en": "[columns.{name}] names no field of the register. Known fields: {fields}."},
     "date": {"zh": "{option} 中的 \"{value}\" 不是日期：请写成 YYYY-MM-DD。",
              "en": "{option} has \"{value}\"; write dates as YYYY-MM-DD."},
+    "no-times": {"zh": "{option} 为空：计划任务永远不会运行。请至少给一个时间，如 times = [\"09:00\"]。",
+                 "en": "{option} is empty: the scheduler would never run. Give at least one time, e.g. "
+                       "times = [\"09:00\"]."},
+    "no-days": {"zh": "{option} 为空，而 workdays_only = false：计划任务永远不会运行。请列出要运行的日子，"
+                      "如 days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"]，或设 workdays_only = true 按工作日历运行。",
+                "en": "{option} is empty and workdays_only = false: the scheduler would never run. List the days "
+                      "to run, e.g. days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"], or set "
+                      "workdays_only = true to follow the working-day calendar."},
+    "utf16": {"zh": "配置文件 {path} 是 UTF-16 编码（记事本的“Unicode”）：请以 UTF-8 保存"
+                    "（记事本：文件 → 另存为 → 编码选“UTF-8”），然后重试。",
+              "en": "config file {path} is UTF-16 (Notepad's \"Unicode\"): save it as UTF-8 "
+                    "(Notepad: File → Save As → Encoding \"UTF-8\") and try again."},
+    "toml-at": {"zh": "{path} 第 {line} 行第 {column} 列不是有效的 TOML（{error}）{hint}：请修改这一行：{text}",
+                "en": "{path} is not valid TOML at line {line}, column {column} ({error}){hint}: fix this "
+                      "line: {text}"},
+    "hint-quote": {"zh": "，可能少了一个引号或括号", "en": "; a quote or a bracket may be missing"},
+    "hint-twice": {"zh": "，同一个 [节] 或同一项写了两次", "en": "; the same [section] or key is there twice"},
     "time": {"zh": "{option} 为 \"{value}\"：时间请写成 HH:MM 或 HH:MM:SS。",
              "en": "{option} is \"{value}\"; write times as HH:MM or HH:MM:SS."},
     "range": {"zh": "{option} 为 {value}，超出范围：{valid}。", "en": "{option} is {value}, out of range: {valid}."},
@@ -536,6 +553,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, search: bool = Tr
         data = resolved.read_bytes()
     except OSError as exc:
         raise _error(translate(MESSAGES, "unreadable", "zh", path=resolved, error=exc), "zh") from exc
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Notepad's "Unicode": every other byte a NUL
+        raise _error(translate(MESSAGES, "utf16", "zh", path=resolved), "zh")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -550,9 +569,32 @@ def load_config(path: str | os.PathLike[str] | None = None, *, search: bool = Tr
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         _check_backslashes(text, resolved, language, parsed=False)
-        raise _error(translate(MESSAGES, "toml", language, path=resolved, error=exc), language) from exc
+        raise _error(_toml_error(exc, text, resolved, language), language) from exc
     _check_backslashes(text, resolved, language, parsed=True)
     return config_from_dict(raw, source=resolved)
+
+
+_TOML_AT = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
+
+
+def _toml_error(exc: Exception, text: str, path: Path, language: str) -> str:
+    """tomllib's message, with the line it names shown (in Chinese, its place in Chinese too)."""
+    message = str(exc)
+    found = _TOML_AT.search(message)
+    if found is None:
+        return translate(MESSAGES, "toml", language, path=path, error=exc)
+    lines = text.splitlines() or [""]
+    if found.group(1):
+        line, column = int(found.group(1)), int(found.group(2))
+    else:  # "at end of document": an unclosed quote or bracket, the last line that has text
+        line = max((i for i, t in enumerate(lines, 1) if t.strip()), default=1)
+        column = len(lines[line - 1]) + 1
+    what = message[:found.start()]
+    hint = ("hint-quote" if re.search(r'Expected|Unclosed|Unterminated|end of document', message) else
+            "hint-twice" if "twice" in message or "overwrite" in message else "")
+    shown = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    return translate(MESSAGES, "toml-at", language, path=path, line=line, column=column, error=what,
+                     hint=translate(MESSAGES, hint, language) if hint else "", text=shown[:120])
 
 
 _BASIC_STRING_LINE = re.compile(r'^\s*([A-Za-z0-9_.\-"]+)\s*=\s*"((?:[^"\\]|\\.)*)"', re.MULTILINE)
@@ -666,6 +708,10 @@ def _check_values(cfg: Config, ctx: _Loading) -> None:
         for value in dates:
             if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
                 raise ctx.error("date", option=_show(path), value=value)
+    if not cfg.schedule.times:
+        raise ctx.error("no-times", option=_show("schedule.times"))
+    if not cfg.schedule.days and not cfg.schedule.workdays_only:
+        raise ctx.error("no-days", option=_show("schedule.days"))
     for i, value in enumerate(cfg.schedule.times):
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?", value):
             raise ctx.error("time", option=_show(f"schedule.times[{i}]"), value=value)

@@ -58,6 +58,18 @@ class TemplateError(ToolkitError):
 class MailError(ToolkitError):
     """The mail server cannot be reached or refuses the login."""
 
+    #: True when the next run may well get through (the server down, a timeout); False when
+    #: only a change of the setup can help (no password in its variable, the login refused):
+    #: the daily job then exits 2 (fix the setup), not 3 (undelivered, sent next run).
+    transient = True
+
+    @classmethod
+    def setup(cls, message: str) -> MailError:
+        """A MailError that no retry can cure."""
+        error = cls(message)
+        error.transient = False
+        return error
+
 
 class OutputError(ToolkitError):
     """An output folder cannot be created or written (a file stands where a folder should)."""

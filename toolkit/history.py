@@ -266,6 +266,12 @@ _MESSAGES: Messages = {
 }
 
 
+def status_words(language: str) -> dict[str, str]:
+    """Statuses and triggers in ``language`` (ok → 完成, catch-up → 补跑...)."""
+    keys = (*STATUSES, "run", "schedule", "catch-up")
+    return {key: translate(_MESSAGES, key, language) for key in keys}
+
+
 def render_text(records: list[RunRecord], language: str, *, path: Path | None = None) -> str:
     """The history as an aligned table, newest first, with each run's register and errors."""
     def t(key: str, **kw: Any) -> str:

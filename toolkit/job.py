@@ -488,7 +488,9 @@ def _reminders(config: Config, plan: Any, plan_error: Exception | None, *, now: 
         fail(REMINDERS, exc)
         result.errors[-1] = t("mail-down", error=exc)
         result.stages[-1].error = result.errors[-1]
-        result.stages[-1].mail_down = True
+        # A server that is down is "undelivered" (exit 3, sent next run); a setup no retry
+        # cures (no password, login refused) is "cannot run" (exit 2), as `remind` says too.
+        result.stages[-1].mail_down = exc.transient
         # Nothing went out: count what should have (a dry run asks the ledger), so the summary
         # and the audit trail show the undelivered digests instead of zeros.
         try:
@@ -568,7 +570,7 @@ def _weekly(config: Config, reg: Any, report: Any, *, today: dt.date, now: dt.da
     except Exception as exc:
         fail(WEEKLY, exc)
         if isinstance(exc, MailError):
-            result.stages[-1].mail_down = True
+            result.stages[-1].mail_down = exc.transient
         return True
     result.stages.append(StageOutcome(WEEKLY, "ok"))
     result.weekly = translate(_MESSAGES, "weekly-sent", config.language, to=", ".join(to), path=workbook)

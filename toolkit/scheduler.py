@@ -168,11 +168,17 @@ class DailyScheduler:
                 from .workdays import WorkCalendar
 
                 calendar = WorkCalendar.from_config(config)
-            return cls(job, times=times, run_day=calendar.is_workday, done_since=done,
-                       language=config.language, **kwargs)
-        days = parse_days(config.schedule.days, config.language)
-        return cls(job, times=times, run_day=lambda d: d.weekday() in days, days=days,
-                   done_since=done, language=config.language, **kwargs)
+            sched = cls(job, times=times, run_day=calendar.is_workday, done_since=done,
+                        language=config.language, **kwargs)
+        else:
+            days = parse_days(config.schedule.days, config.language)
+            sched = cls(job, times=times, run_day=lambda d: d.weekday() in days, days=days,
+                        done_since=done, language=config.language, **kwargs)
+        # The banner's "last run" is the history's, not "never" each time the scheduler restarts.
+        last = store.recent(1)
+        if last:
+            sched.last_run = LastRun(last[0].started_at, last[0].trigger, last[0].status)
+        return sched
 
     # -- slots --------------------------------------------------------------------------------
     def slots(self, day: dt.date) -> list[dt.datetime]:
@@ -298,7 +304,10 @@ class DailyScheduler:
         if self.last_run is None:
             last = "从未" if zh else "never"
         else:
-            last = f"{_fmt(self.last_run.at)} {self.last_run.trigger}, {self.last_run.outcome}"
+            words = {**history.status_words(language), "skipped": "跳过" if zh else "skipped",
+                     "error": "出错" if zh else "error"}
+            last = (f"{_fmt(self.last_run.at)} {words.get(self.last_run.trigger, self.last_run.trigger)}"
+                    f"{'，' if zh else ', '}{words.get(self.last_run.outcome, self.last_run.outcome)}")
         nxt = _fmt(self.next_slot(now)) if now is not None else "?"
         if zh:
             return f"{days} {times} 运行每日任务（上次运行：{last}，下次运行：{nxt}）"

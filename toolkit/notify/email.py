@@ -576,8 +576,8 @@ class SmtpTransport:
         if mail.username:
             self._password = os.environ.get(mail.password_env, "")
             if not self._password:
-                raise MailError(translate(TEXT, "err.password", language, user=mail.username,
-                                          var=mail.password_env))
+                raise MailError.setup(translate(TEXT, "err.password", language, user=mail.username,
+                                                var=mail.password_env))
 
     @property
     def connected(self) -> bool:
@@ -614,13 +614,13 @@ class SmtpTransport:
                 smtp.login(mail.username, self._password)
         except smtplib.SMTPAuthenticationError as exc:
             _quietly_close(smtp)
-            raise MailError(self._t("err.auth", user=mail.username, var=mail.password_env,
-                                    why=_smtp_reason(exc))) from exc
+            raise MailError.setup(self._t("err.auth", user=mail.username, var=mail.password_env,
+                                          why=_smtp_reason(exc))) from exc
         except UnicodeError:
             # smtplib sends the login in ASCII. Say so without the error's text, which quotes a
             # character of the password and its position (it would reach the log and history).
             _quietly_close(smtp)
-            raise MailError(self._t("err.password_ascii", var=mail.password_env)) from None
+            raise MailError.setup(self._t("err.password_ascii", var=mail.password_env)) from None
         except smtplib.SMTPNotSupportedError as exc:
             _quietly_close(smtp)
             key = "err.no_starttls" if "STARTTLS" in str(exc) else "err.no_auth"
