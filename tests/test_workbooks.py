@@ -214,6 +214,13 @@ def test_new_register_rejects_bad_sheet_names(tmp_path: Path) -> None:
     assert not (tmp_path / "r.xlsx").exists()
 
 
+@pytest.mark.parametrize("name", ["填写说明", "列表"])
+def test_new_register_refuses_the_name_of_its_own_instructions_or_lists_sheet(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ConfigError, match=f"已用于新台账自带的“{name}”工作表"):
+        write_new_register(tmp_path / "r.xlsx", Config(), sheet=name)
+    assert not (tmp_path / "r.xlsx").exists()
+
+
 def test_new_register_is_read_back_and_filled_rows_validate(tmp_path: Path) -> None:
     from test_validate import GOOD
 

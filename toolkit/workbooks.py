@@ -76,6 +76,11 @@ MESSAGES: Messages = {
               "file is not open in Excel.",
     },
     "register-sheet": {"zh": "台账", "en": "Register"},
+    "reserved-sheet-name": {
+        "zh": "工作表名“{name}”已用于新台账自带的“{name}”工作表：请给数据工作表另取一个名字（默认：台账）。",
+        "en": "sheet name '{name}' is the name of the new register's own '{name}' sheet: give the data sheet "
+              "another name (default: Register).",
+    },
     "lists-sheet": {"zh": "列表", "en": "Lists"},
     "help-sheet": {"zh": "填写说明", "en": "Instructions"},
     "help-title": {
@@ -481,6 +486,11 @@ def write_new_register(path: str | os.PathLike[str], config: Config, sheet: str 
     title = sheet or translate(MESSAGES, "register-sheet", language)
     if not title or len(title) > 31 or _SHEET_NAME_BAD.search(title) or title.startswith("'"):
         raise ConfigError(translate(MESSAGES, "bad-sheet-name", language, name=title))
+    # Excel compares sheet names without case; the instructions and lists sheets are added below
+    # (a clash used to rename the instructions sheet to 填写说明1 and leave the data sheet as 填写说明).
+    for key in ("help-sheet", "lists-sheet"):
+        if title.casefold() == translate(MESSAGES, key, language).casefold():
+            raise ConfigError(translate(MESSAGES, "reserved-sheet-name", language, name=title))
     wb = Workbook()
     ws = wb.active
     ws.title = title
