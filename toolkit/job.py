@@ -83,6 +83,9 @@ _MESSAGES: Messages = {
     "more": {"zh": "……另有 {count} 封（见日志）", "en": "... and {count} more (see the log)"},
     "interrupted": {"zh": "运行在“{stage}”时被中断（{why}），未完成的部分下次运行会补做",
                     "en": "the run was interrupted during {stage} ({why}); the next run does what is left"},
+    "log-started": {"zh": "运行记录 #{run_id}（{today}，{trigger}）开始", "en": "run #{run_id} for {today} started ({trigger})"},
+    "log-finished": {"zh": "运行记录 #{run_id} 结束：{status}（退出码 {code}）；{counts}",
+                     "en": "run #{run_id} finished: {status} (exit code {code}); {counts}"},
     "undelivered": {"zh": "{count} 封提醒邮件未能送达，下次运行会重发", "en": "{count} reminder message(s) "
                     "could not be delivered; the next run sends them again"},
 }
@@ -256,7 +259,8 @@ def run_job(
     started_mono = time.monotonic()
     store = history.RunHistory(config.state_path)
     run_id = store.start(started=now, run_date=today, trigger=trigger)
-    log.info("run #%s for %s started (%s)", run_id, today.isoformat(), trigger)
+    log.info("%s", translate(_MESSAGES, "log-started", language, run_id=run_id, today=today.isoformat(),
+                             trigger=history.status_words(language).get(trigger, trigger)))
     result = JobResult(today=today, started=now, finished=now, trigger=trigger,
                        register_path=str(config.register_path), run_id=run_id)
 
@@ -298,8 +302,10 @@ def run_job(
         store.finish(run_id, finished=result.finished, status=status or result.status,
                      register_path=result.register_path, register_sha256=result.register_sha256,
                      register_size=result.register_size, counts=result.counts(), errors=result.errors)
-        log.info("run #%s finished: %s (exit code %s); %s", run_id, status or result.status, result.exit_code,
-                 ", ".join(f"{k} {v}" for k, v in result.counts().items() if v))
+        log.info("%s", translate(_MESSAGES, "log-finished", language, run_id=run_id,
+                                 status=history.status_words(language)[status or result.status],
+                                 code=result.exit_code,
+                                 counts=", ".join(f"{k} {v}" for k, v in result.counts().items() if v)))
     # After the run is recorded, so the page's "last runs" shows this one finished.
     _dashboard(config, result, today=today, now=result.finished, t=t)
     return result
